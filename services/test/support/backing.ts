@@ -1,0 +1,77 @@
+// Where the backing services of scripts/backing-services.sh are, and a clear failure when they are not
+// running: integration tests never skip silently.
+import { existsSync, readFileSync } from 'node:fs';
+import { connect as netConnect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface BackingEnv {
+  stateDir: string;
+  natsUrl: string;
+  natsMonitorUrl: string;
+  natsUser: string;
+  natsPassword: string;
+  cassandraContactPoints: string[];
+  cassandraLocalDc: string;
+  cassandraUsername: string;
+  cassandraPassword: string;
+  prometheusUrl: string;
+  prometheusTargetsDir: string;
+}
+
+export const START_HINT = 'start them with `npm run services:up` (scripts/backing-services.sh up)';
+
+/** Reads $SMARTMETER_STATE/backing.env, written by the first `up`; environment variables override it. */
+export function backingEnv(): BackingEnv {
+  const stateDir = process.env.SMARTMETER_STATE ?? join(process.env.TMPDIR ?? tmpdir(), 'smartmeter-backing');
+  const file = join(stateDir, 'backing.env');
+  if (!existsSync(file)) {
+    throw new Error(`the backing services are not running: ${file} does not exist; ${START_HINT}`);
+  }
+  const vars: Record<string, string | undefined> = {};
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const m = /^([A-Z_]+)=(.*)$/.exec(line.trim());
+    if (m) vars[m[1]] = m[2];
+  }
+  Object.assign(vars, process.env);
+  const get = (key: string): string => {
+    const value = vars[key];
+    if (!value)
+      throw new Error(`${key} is missing from ${file}; recreate it with \`npm run services:down\` then up`);
+    return value;
+  };
+  return {
+    stateDir,
+    natsUrl: get('NATS_URL'),
+    natsMonitorUrl: get('NATS_MONITOR_URL'),
+    natsUser: get('NATS_USER'),
+    natsPassword: get('NATS_PASSWORD'),
+    cassandraContactPoints: get('CASSANDRA_CONTACT_POINTS').split(','),
+    cassandraLocalDc: get('CASSANDRA_LOCAL_DC'),
+    cassandraUsername: get('CASSANDRA_USERNAME'),
+    cassandraPassword: get('CASSANDRA_PASSWORD'),
+    prometheusUrl: get('PROMETHEUS_URL'),
+    prometheusTargetsDir: get('PROMETHEUS_TARGETS_DIR'),
+  };
+}
+
+function tcpReachable(host: string, port: number, timeoutMs = 2000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = netConnect({ host, port });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+/** Fails with the service's name, its address and how to start it, if it does not accept connections. */
+export async function requireService(name: 'nats' | 'cassandra' | 'prometheus', url: string): Promise<void> {
+  const { hostname, port } = new URL(url.includes('://') ? url : `tcp://${url}`);
+  if (!(await tcpReachable(hostname, Number(port)))) {
+    throw new Error(`${name} is not reachable at ${hostname}:${port}; ${START_HINT}`);
+  }
+}
