@@ -1,0 +1,258 @@
+// The stack configuration: every `smartmeter:*` key the program reads, typed and validated in one place.
+// A bad value throws a ConfigError that names the key and says what is allowed, before any resource is
+// declared. Defaults suit a laptop (the `local` stack); Pulumi.<stack>.yaml overrides them.
+// Platform-specific keys (AWS) are read by their platform with the same ConfigReader.
+import * as pulumi from '@pulumi/pulumi';
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export const NAMESPACE = 'smartmeter';
+export const PLATFORMS = ['local', 'aws'] as const;
+export type PlatformName = (typeof PLATFORMS)[number];
+export const TIERS = ['messaging', 'storage', 'streaming', 'training', 'metrics'] as const;
+export type TierName = (typeof TIERS)[number];
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Third-party images, each overridable (mirrors, air-gapped hosts) with `smartmeter:<name>Image`. */
+export interface Images {
+  readonly nats: string;
+  readonly natsExporter: string;
+  readonly cassandra: string;
+  readonly prometheus: string;
+  readonly grafana: string;
+  /** Base of the services image (services/Dockerfile `NODE_IMAGE`). */
+  readonly nodeBase: string;
+}
+
+export const DEFAULT_IMAGES: Images = {
+  nats: 'nats:2.11-alpine',
+  natsExporter: 'natsio/prometheus-nats-exporter:0.17.3',
+  cassandra: 'cassandra:5.0',
+  prometheus: 'prom/prometheus:v3.5.0',
+  grafana: 'grafana/grafana:12.1.1',
+  nodeBase: 'node:20-bookworm-slim',
+};
+
+/** Host ports published on `bindAddress` (`smartmeter:<name>Port`); 0 keeps a port inside the network. */
+export interface PublishedPorts {
+  readonly grafana: number;
+  readonly prometheus: number;
+  readonly nats: number;
+  readonly natsMonitoring: number;
+  readonly cassandra: number;
+}
+
+export const DEFAULT_PORTS: PublishedPorts = {
+  grafana: 3000,
+  prometheus: 9090,
+  nats: 4222,
+  natsMonitoring: 8222,
+  cassandra: 9042,
+};
+
+export interface StackConfig {
+  readonly platform: PlatformName;
+  /** Which tiers run; streaming and training need messaging and storage. */
+  readonly tiers: ReadonlySet<TierName>;
+  readonly injectors: number;
+  /** Readings per second per injector. */
+  readonly injectRate: number;
+  readonly injectSeed: number;
+  readonly ingestReplicas: number;
+  readonly natsNodes: number;
+  readonly cassandraNodes: number;
+  readonly cassandraReplicationFactor: number;
+  /** Cassandra JVM heap (MAX_HEAP_SIZE), e.g. 1G. */
+  readonly cassandraHeap: string;
+  /** Max-voltage alert threshold in volts (the original's 120 V rule). */
+  readonly alertThreshold: number;
+  readonly logLevel: LogLevel;
+  readonly images: Images;
+  /** Name (repository:tag) given to the services image built from services/. */
+  readonly servicesImage: string;
+  /** Address published ports bind to (127.0.0.1 by default: nothing is exposed to the LAN). */
+  readonly bindAddress: string;
+  readonly ports: PublishedPorts;
+}
+
+/** Reads `smartmeter:<key>` values as strings (pulumi.Config by default; tests pass a map). */
+export type ConfigSource = (key: string) => string | undefined;
+
+export function pulumiConfigSource(namespace = NAMESPACE): ConfigSource {
+  const config = new pulumi.Config(namespace);
+  return (key) => config.get(key);
+}
+
+// Docker image references (distribution/reference grammar): [host[:port]/]path[:tag][@digest].
+const DOMAIN = String.raw`(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?))*(?::[0-9]+)?`;
+const PATH_COMPONENT = String.raw`[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*`;
+const IMAGE_REF = new RegExp(
+  String.raw`^(?:${DOMAIN}/)?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*(?::[\w][\w.-]{0,127})?(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$`,
+);
+
+export function isImageReference(value: string): boolean {
+  return value.length <= 255 && IMAGE_REF.test(value);
+}
+
+/** Typed, validating reads of `smartmeter:*` keys; every error names the full key. */
+export class ConfigReader {
+  constructor(
+    private readonly source: ConfigSource = pulumiConfigSource(),
+    private readonly namespace = NAMESPACE,
+  ) {}
+
+  private key(name: string): string {
+    return `${this.namespace}:${name}`;
+  }
+
+  private raw(name: string): string | undefined {
+    const value = this.source(name);
+    return value === undefined || value.trim() === '' ? undefined : value.trim();
+  }
+
+  fail(name: string, allowed: string, got: string | undefined): never {
+    throw new ConfigError(`${this.key(name)} must be ${allowed}, got ${JSON.stringify(got)}`);
+  }
+
+  string(name: string, fallback?: string): string {
+    const value = this.raw(name) ?? fallback;
+    if (value === undefined) throw new ConfigError(`${this.key(name)} is required`);
+    return value;
+  }
+
+  /** A string accepted by `accept` (a pattern or a predicate); `allowed` says what is accepted. */
+  matching(
+    name: string,
+    accept: RegExp | ((value: string) => boolean),
+    allowed: string,
+    fallback?: string,
+  ): string {
+    const value = this.string(name, fallback);
+    const ok = typeof accept === 'function' ? accept(value) : accept.test(value);
+    if (!ok) this.fail(name, allowed, value);
+    return value;
+  }
+
+  number(
+    name: string,
+    fallback: number,
+    opts: { min?: number; max?: number; integer?: boolean } = {},
+  ): number {
+    const text = this.raw(name);
+    const value = text === undefined ? fallback : Number(text);
+    const { min = -Infinity, max = Infinity, integer = false } = opts;
+    if (!Number.isFinite(value) || (integer && !Number.isInteger(value)) || value < min || value > max) {
+      const range = [min > -Infinity ? `>= ${min}` : '', max < Infinity ? `<= ${max}` : ''].filter(Boolean);
+      this.fail(name, `${integer ? 'an integer' : 'a number'} ${range.join(' and ')}`.trim(), text);
+    }
+    return value;
+  }
+
+  integer(name: string, fallback: number, opts: { min?: number; max?: number } = {}): number {
+    return this.number(name, fallback, { ...opts, integer: true });
+  }
+
+  boolean(name: string, fallback: boolean): boolean {
+    const text = this.raw(name)?.toLowerCase();
+    if (text === undefined) return fallback;
+    if (text === 'true') return true;
+    if (text === 'false') return false;
+    return this.fail(name, 'true or false', text);
+  }
+
+  oneOf<T extends string>(name: string, allowed: readonly T[], fallback?: T): T {
+    const value = this.raw(name) ?? fallback;
+    if (value === undefined)
+      throw new ConfigError(`${this.key(name)} is required (one of ${allowed.join(', ')})`);
+    if (!allowed.includes(value as T)) this.fail(name, `one of ${allowed.join(', ')}`, value);
+    return value as T;
+  }
+
+  /** A list given as YAML/JSON array (`pulumi config set --path 'tiers[0]' …`) or comma-separated. */
+  list<T extends string>(name: string, allowed: readonly T[], fallback: readonly T[]): T[] {
+    const text = this.raw(name);
+    if (text === undefined) return [...fallback];
+    let items: unknown;
+    try {
+      items = text.startsWith('[') ? JSON.parse(text) : text.split(',').map((s) => s.trim());
+    } catch {
+      return this.fail(name, `a list of ${allowed.join(', ')}`, text);
+    }
+    if (!Array.isArray(items) || items.some((i) => typeof i !== 'string' || !allowed.includes(i as T))) {
+      return this.fail(name, `a list of ${allowed.join(', ')}`, text);
+    }
+    return [...new Set(items as T[])];
+  }
+
+  image(name: string, fallback: string): string {
+    return this.matching(
+      name,
+      isImageReference,
+      'a Docker image reference such as "registry.example.com:5000/library/nats:2.11-alpine"',
+      fallback,
+    );
+  }
+}
+
+const IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+const HEAP = /^[1-9][0-9]*[MG]$/;
+
+/** Reads and validates the whole stack configuration. */
+export function loadConfig(source: ConfigSource = pulumiConfigSource()): StackConfig {
+  const read = new ConfigReader(source);
+  const port = (name: keyof PublishedPorts) =>
+    read.integer(`${name}Port`, DEFAULT_PORTS[name], { min: 0, max: 65535 });
+  const image = (name: keyof Images) => read.image(`${name}Image`, DEFAULT_IMAGES[name]);
+
+  const tiers = new Set(read.list('tiers', TIERS, TIERS));
+  for (const dependent of ['streaming', 'training'] as const) {
+    for (const needed of ['messaging', 'storage'] as const) {
+      if (tiers.has(dependent) && !tiers.has(needed)) {
+        throw new ConfigError(
+          `${NAMESPACE}:tiers: the ${dependent} tier needs the ${needed} tier (allowed: any of ${TIERS.join(', ')}, ` +
+            `with messaging and storage whenever streaming or training is on)`,
+        );
+      }
+    }
+  }
+
+  const cassandraNodes = read.integer('cassandraNodes', 1, { min: 1, max: 9 });
+  const config: StackConfig = {
+    platform: read.oneOf('platform', PLATFORMS),
+    tiers,
+    injectors: read.integer('injectors', 1, { min: 0, max: 200 }),
+    injectRate: read.number('injectRate', 50, { min: 0.001, max: 100_000 }),
+    injectSeed: read.integer('injectSeed', 1, { min: 0, max: 2 ** 31 - 1 }),
+    ingestReplicas: read.integer('ingestReplicas', 1, { min: 1, max: 50 }),
+    natsNodes: read.integer('natsNodes', 1, { min: 1, max: 5 }),
+    cassandraNodes,
+    cassandraReplicationFactor: read.integer('cassandraReplicationFactor', Math.min(cassandraNodes, 3), {
+      min: 1,
+      max: cassandraNodes,
+    }),
+    cassandraHeap: read.matching('cassandraHeap', HEAP, 'a heap size such as 512M or 1G', '1G'),
+    alertThreshold: read.number('alertThreshold', 120, { min: 1, max: 1000 }),
+    logLevel: read.oneOf('logLevel', LOG_LEVELS, 'info'),
+    images: {
+      nats: image('nats'),
+      natsExporter: image('natsExporter'),
+      cassandra: image('cassandra'),
+      prometheus: image('prometheus'),
+      grafana: image('grafana'),
+      nodeBase: image('nodeBase'),
+    },
+    servicesImage: read.image('servicesImage', 'smartmeter-services:latest'),
+    bindAddress: read.matching('bindAddress', IPV4, 'an IPv4 address such as 127.0.0.1', '127.0.0.1'),
+    ports: {
+      grafana: port('grafana'),
+      prometheus: port('prometheus'),
+      nats: port('nats'),
+      natsMonitoring: port('natsMonitoring'),
+      cassandra: port('cassandra'),
+    },
+  };
+  return config;
+}

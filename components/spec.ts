@@ -1,0 +1,156 @@
+// The platform-neutral declaration of a service, and the Platform that turns declarations into resources.
+//
+// Tiers (components/tiers/*) declare each service ONCE with a ServiceSpec and hand it to
+// `platform.deploy`; they never know which platform they run on. A platform (components/platforms/*)
+// decides how a declaration runs: one docker.Container per replica on a bridge network locally, a
+// docker.Service with docker.Secrets/ServiceConfigs on an overlay network on Swarm.
+import * as pulumi from '@pulumi/pulumi';
+
+/** Where a service's image comes from. */
+export type ImageSource =
+  /** The one image built from services/ (ENTRYPOINT `node dist/main.js`; the role is the first arg). */
+  | { readonly kind: 'services' }
+  /** A third-party image, by its (validated, overridable) name from the stack config. */
+  | { readonly kind: 'external'; readonly name: string };
+
+/**
+ * An environment value the platform fills in per replica: `<prefix><slot>`, where slot is the replica's
+ * 1-based number (local: index + 1; Swarm: `{{.Task.Slot}}`). Used for INJECT_SLOT and server names.
+ */
+export interface ReplicaSlot {
+  readonly replicaSlot: { readonly prefix: string };
+}
+export function replicaSlot(prefix = ''): ReplicaSlot {
+  return { replicaSlot: { prefix } };
+}
+export type EnvValue = pulumi.Input<string> | ReplicaSlot;
+
+export function isReplicaSlot(value: EnvValue): value is ReplicaSlot {
+  return typeof value === 'object' && value !== null && 'replicaSlot' in value;
+}
+
+/** A non-secret file placed in the container (prometheus.yml, grafana provisioning, scripts). */
+export interface FileSpec {
+  /** Absolute path in the container. */
+  readonly path: string;
+  readonly content: pulumi.Input<string>;
+}
+
+/**
+ * A secret that reaches the container as a FILE, never as a plain environment variable.
+ * Tiers pass generated values (random.RandomPassword.result, or text built from it: a NATS config).
+ */
+export interface SecretSpec {
+  /** Unique within the service; letters, digits, `_` and `-`. */
+  readonly name: string;
+  readonly value: pulumi.Input<string>;
+  /** Absolute path in the container; default `/run/secrets/<name>`. */
+  readonly path?: string;
+  /** Environment variable that receives the file's path (the image's `X_FILE` convention), if any. */
+  readonly fileEnv?: string;
+}
+
+/** A port the service listens on inside the network. */
+export interface PortSpec {
+  readonly name: string;
+  readonly port: number;
+  /**
+   * Host port to publish it on (locally bound to `smartmeter:bindAddress`, 127.0.0.1 by default).
+   * Undefined or 0: reachable only inside the network.
+   */
+  readonly publish?: number;
+}
+
+/** Persistent data. Each replica has its own copy; a platform keeps a replica on its volume. */
+export interface VolumeSpec {
+  readonly name: string;
+  /** Mount path in the container. */
+  readonly path: string;
+}
+
+/** A health check run inside the container (exec form, no shell unless the command starts one). */
+export interface HealthCheckSpec {
+  readonly command: readonly string[];
+  readonly intervalSeconds: number;
+  readonly timeoutSeconds: number;
+  readonly retries: number;
+  /** Grace period after start during which failures do not count. */
+  readonly startPeriodSeconds: number;
+}
+
+/** What Prometheus scrapes on every replica of this service. */
+export interface ScrapeSpec {
+  readonly port: number;
+  /** Default `/metrics`. */
+  readonly path?: string;
+}
+
+export interface ServiceSpec {
+  /**
+   * The service's DNS name inside the network (every platform makes it resolve to the service's
+   * replicas). Locally the containers are `<name>-<index>`. Lower-case letters, digits and `-`.
+   */
+  readonly name: string;
+  readonly image: ImageSource;
+  /** Replaces the image's entrypoint. */
+  readonly entrypoint?: readonly string[];
+  /** Arguments (the image's CMD); for the services image the first one is the role. */
+  readonly args?: readonly string[];
+  /** Non-secret environment. Secrets go in `secrets`. */
+  readonly env?: Readonly<Record<string, EnvValue>>;
+  readonly files?: readonly FileSpec[];
+  readonly secrets?: readonly SecretSpec[];
+  readonly ports?: readonly PortSpec[];
+  /** Default 1; 0 declares the service but runs nothing. */
+  readonly replicas?: number;
+  readonly volumes?: readonly VolumeSpec[];
+  readonly healthCheck?: HealthCheckSpec;
+  /**
+   * Services that must be up (healthy, if they have a health check) or, for jobs, finished
+   * successfully before this one starts.
+   */
+  readonly dependsOn?: readonly DeployedService[];
+  /** `service` (default): kept running, restarted on failure. `job`: runs once to completion (migrate). */
+  readonly lifecycle?: 'service' | 'job';
+  /** Set when Prometheus should scrape the service. */
+  readonly scrape?: ScrapeSpec;
+  /** Run as this user (`uid[:gid]` or a name known to the image). */
+  readonly user?: string;
+}
+
+/** A declaration after a platform deployed it. */
+export interface DeployedService {
+  readonly spec: ServiceSpec;
+  /** The resources that run it (containers, swarm services): what dependents wait for. */
+  readonly resources: readonly pulumi.Resource[];
+}
+
+/** A Prometheus `scrape_configs` entry (serialised to YAML by the metrics tier). */
+export type ScrapeConfig = Record<string, unknown>;
+
+export interface DeployOptions {
+  /** The tier component that owns the service's resources. */
+  readonly parent: pulumi.Resource;
+}
+
+/** Turns declarations into resources. One per stack; chosen in components/platforms/index.ts. */
+export interface Platform {
+  /** Creates the resources that run `spec`, as children of `opts.parent`. */
+  deploy(spec: ServiceSpec, opts: DeployOptions): DeployedService;
+  /** The host name of replica `index` (0-based) of a service, from inside the network (peers, seeds). */
+  replicaHost(service: string, index: number): string;
+  /** Scrape configs reaching every replica of every given service that declares `scrape`. */
+  scrapeConfigs(services: readonly DeployedService[]): ScrapeConfig[];
+  /** The host at which published ports are reached from the user's machine. */
+  readonly publicHost: pulumi.Output<string>;
+}
+
+/** The path at which a secret file appears in the container. */
+export function secretPath(secret: SecretSpec): string {
+  return secret.path ?? `/run/secrets/${secret.name}`;
+}
+
+/** Replica count of a declaration (default 1). */
+export function replicasOf(spec: ServiceSpec): number {
+  return spec.replicas ?? 1;
+}
