@@ -1,0 +1,67 @@
+// NATS connection shared by the roles: credentials from the environment (or *_FILE secrets), retried with
+// backoff until the server is reachable, reconnecting forever afterwards, with every status change logged
+// and counted so an outage is visible.
+import { connect, ConnectionOptions, NatsConnection } from 'nats';
+import { Counter, Registry } from 'prom-client';
+import { EnvReader } from './config';
+import { Logger } from './log';
+import { retryWithBackoff } from './retry';
+
+export interface NatsSettings {
+  servers: string[];
+  user?: string;
+  pass?: string;
+  name: string;
+}
+
+export function natsSettings(env: EnvReader, name: string): NatsSettings {
+  const user = env.optionalString('NATS_USER');
+  return {
+    servers: env.list('NATS_URL', 'nats://127.0.0.1:4222'),
+    user,
+    pass: user ? env.secret('NATS_PASSWORD') : undefined,
+    name,
+  };
+}
+
+export async function connectNats(
+  settings: NatsSettings,
+  log: Logger,
+  registry: Registry,
+  aborted: () => boolean = () => false,
+): Promise<NatsConnection> {
+  const events = new Counter({
+    name: 'smartmeter_nats_connection_events_total',
+    help: 'NATS connection status changes (connect retries, disconnects, reconnects) seen by this process',
+    labelNames: ['event'],
+    registers: [registry],
+  });
+  const options: ConnectionOptions = {
+    servers: settings.servers,
+    user: settings.user,
+    pass: settings.pass,
+    name: settings.name,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 1000,
+    pingInterval: 10_000,
+  };
+  const nc = await retryWithBackoff(() => connect(options), {
+    initialMs: 250,
+    maxMs: 5000,
+    aborted,
+    onRetry: (err, attempt, delayMs) => {
+      events.inc({ event: 'connect_retry' });
+      log.warn('NATS not reachable; retrying', { servers: settings.servers, attempt, delayMs, err });
+    },
+  });
+  log.info('connected to NATS', { server: nc.getServer() });
+  (async () => {
+    for await (const status of nc.status()) {
+      if (status.type === 'pingTimer') continue;
+      events.inc({ event: String(status.type) });
+      const level = status.type === 'reconnect' ? 'info' : 'warn';
+      log[level]('NATS connection status', { type: status.type, data: String(status.data) });
+    }
+  })().catch(() => undefined);
+  return nc;
+}

@@ -1,0 +1,124 @@
+// The original's binary payloads (big-endian, as Java's ByteBuffer writes them):
+//   voltage      56 bytes: int64 epoch seconds, float32 voltage, float32 demand, 10 x float32 (val3..val12)
+//   temperature  12 bytes: int64 epoch seconds, float32 degrees Celsius
+// on subjects smartmeter.raw.voltage.data.<line>.<transformer>.<usagepoint> and
+// smartmeter.raw.temperature.{data,forecast.12}. Decoding validates and throws a WireError whose
+// `reason` names the dead-letter subject suffix.
+import { SUBJECTS } from './subjects';
+
+export const VOLTAGE_BYTES = 56;
+export const TEMPERATURE_BYTES = 12;
+export const EXTRA_VALUES = 10;
+
+export type WireErrorReason = 'size' | 'subject' | 'value' | 'epoch';
+
+export class WireError extends Error {
+  override name = 'WireError';
+  constructor(
+    readonly reason: WireErrorReason,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface MeterId {
+  line: number;
+  transformer: number;
+  usagePoint: number;
+}
+
+export interface VoltageReading {
+  epoch: number;
+  voltage: number;
+  demand: number;
+  /** val3..val12 */
+  values: number[];
+}
+
+export interface TemperatureReading {
+  epoch: number;
+  temperature: number;
+}
+
+// Simulated time may run years ahead at high acceleration, but never before 1970 or past year 9999.
+const MAX_EPOCH = 253_402_300_799;
+
+function checkEpoch(epoch: bigint): number {
+  if (epoch < 0n || epoch > BigInt(MAX_EPOCH)) throw new WireError('epoch', `epoch ${epoch} out of range`);
+  return Number(epoch);
+}
+
+function checkValue(name: string, v: number): number {
+  if (!Number.isFinite(v)) throw new WireError('value', `${name} is not a finite number`);
+  return v;
+}
+
+function view(bytes: Uint8Array): DataView {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+export function encodeVoltage(r: VoltageReading): Uint8Array {
+  if (r.values.length !== EXTRA_VALUES) throw new RangeError(`expected ${EXTRA_VALUES} extra values`);
+  const out = new Uint8Array(VOLTAGE_BYTES);
+  const dv = view(out);
+  dv.setBigInt64(0, BigInt(Math.floor(r.epoch)));
+  dv.setFloat32(8, r.voltage);
+  dv.setFloat32(12, r.demand);
+  r.values.forEach((v, i) => dv.setFloat32(16 + 4 * i, v));
+  return out;
+}
+
+export function decodeVoltage(bytes: Uint8Array): VoltageReading {
+  if (bytes.byteLength !== VOLTAGE_BYTES) {
+    throw new WireError('size', `voltage payload is ${bytes.byteLength} bytes, expected ${VOLTAGE_BYTES}`);
+  }
+  const dv = view(bytes);
+  const values: number[] = [];
+  for (let i = 0; i < EXTRA_VALUES; i++) values.push(checkValue(`val${i + 3}`, dv.getFloat32(16 + 4 * i)));
+  return {
+    epoch: checkEpoch(dv.getBigInt64(0)),
+    voltage: checkValue('voltage', dv.getFloat32(8)),
+    demand: checkValue('demand', dv.getFloat32(12)),
+    values,
+  };
+}
+
+export function encodeTemperature(r: TemperatureReading): Uint8Array {
+  const out = new Uint8Array(TEMPERATURE_BYTES);
+  const dv = view(out);
+  dv.setBigInt64(0, BigInt(Math.floor(r.epoch)));
+  dv.setFloat32(8, r.temperature);
+  return out;
+}
+
+export function decodeTemperature(bytes: Uint8Array): TemperatureReading {
+  if (bytes.byteLength !== TEMPERATURE_BYTES) {
+    throw new WireError(
+      'size',
+      `temperature payload is ${bytes.byteLength} bytes, expected ${TEMPERATURE_BYTES}`,
+    );
+  }
+  const dv = view(bytes);
+  return { epoch: checkEpoch(dv.getBigInt64(0)), temperature: checkValue('temperature', dv.getFloat32(8)) };
+}
+
+export function voltageSubject(id: MeterId): string {
+  return `${SUBJECTS.voltagePrefix}.${id.line}.${id.transformer}.${id.usagePoint}`;
+}
+
+const ID_PART = /^(0|[1-9]\d{0,8})$/;
+
+/** The meter of a voltage subject; throws WireError('subject') for anything else. */
+export function parseVoltageSubject(subject: string): MeterId {
+  const prefix = SUBJECTS.voltagePrefix + '.';
+  const parts = subject.startsWith(prefix) ? subject.slice(prefix.length).split('.') : [];
+  if (parts.length !== 3 || !parts.every((p) => ID_PART.test(p))) {
+    throw new WireError(
+      'subject',
+      `not a voltage subject <prefix>.<line>.<transformer>.<usagepoint>: ${subject}`,
+    );
+  }
+  const [line, transformer, usagePoint] = parts.map(Number);
+  return { line, transformer, usagePoint };
+}

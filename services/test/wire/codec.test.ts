@@ -1,0 +1,69 @@
+import {
+  decodeTemperature,
+  decodeVoltage,
+  encodeTemperature,
+  encodeVoltage,
+  parseVoltageSubject,
+  TEMPERATURE_BYTES,
+  VOLTAGE_BYTES,
+  voltageSubject,
+  WireError,
+} from '../../src/wire/codec';
+
+const reading = {
+  epoch: 1_552_824_780,
+  voltage: 114.76842,
+  demand: 100.25,
+  values: [3.5, 4.5, 5.5, 6.5, 7.5, 8.5, 9.5, 10.5, 11.5, 12.5],
+};
+
+test('voltage round-trips through the 56-byte big-endian layout', () => {
+  const bytes = encodeVoltage(reading);
+  expect(bytes.byteLength).toBe(VOLTAGE_BYTES);
+  const back = decodeVoltage(bytes);
+  expect(back.epoch).toBe(reading.epoch);
+  expect(back.voltage).toBeCloseTo(reading.voltage, 4);
+  expect(back.demand).toBe(100.25);
+  expect(back.values).toEqual(reading.values);
+});
+
+test('voltage bytes are what Java ByteBuffer (big-endian) writes', () => {
+  const bytes = encodeVoltage({ ...reading, epoch: 1, voltage: 1, demand: 2 });
+  expect(Array.from(bytes.slice(0, 16))).toEqual([0, 0, 0, 0, 0, 0, 0, 1, 0x3f, 0x80, 0, 0, 0x40, 0, 0, 0]);
+});
+
+test('temperature round-trips through the 12-byte layout', () => {
+  const bytes = encodeTemperature({ epoch: 1_700_000_000, temperature: -12.5 });
+  expect(bytes.byteLength).toBe(TEMPERATURE_BYTES);
+  expect(decodeTemperature(bytes)).toEqual({ epoch: 1_700_000_000, temperature: -12.5 });
+});
+
+test('decoding rejects wrong sizes, non-finite values and negative epochs with a dead-letter reason', () => {
+  const reason = (fn: () => unknown) => {
+    try {
+      fn();
+    } catch (err) {
+      expect(err).toBeInstanceOf(WireError);
+      return (err as WireError).reason;
+    }
+    throw new Error('expected a WireError');
+  };
+  expect(reason(() => decodeVoltage(new Uint8Array(55)))).toBe('size');
+  expect(reason(() => decodeTemperature(new Uint8Array(56)))).toBe('size');
+  expect(reason(() => decodeVoltage(encodeVoltage({ ...reading, voltage: NaN })))).toBe('value');
+  expect(reason(() => decodeTemperature(encodeTemperature({ epoch: -5, temperature: 1 })))).toBe('epoch');
+});
+
+test('voltage subjects carry line, transformer and usage point', () => {
+  const id = { line: 11, transformer: 2, usagePoint: 5 };
+  expect(voltageSubject(id)).toBe('smartmeter.raw.voltage.data.11.2.5');
+  expect(parseVoltageSubject('smartmeter.raw.voltage.data.11.2.5')).toEqual(id);
+  for (const bad of [
+    'smartmeter.raw.voltage.data.11.2',
+    'smartmeter.raw.voltage.data.a.2.5',
+    'x.11.2.5',
+    'smartmeter.raw.voltage.data.01.2.5',
+  ]) {
+    expect(() => parseVoltageSubject(bad)).toThrow(WireError);
+  }
+});
