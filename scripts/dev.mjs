@@ -1,0 +1,110 @@
+#!/usr/bin/env node
+// `npm run dev`: the whole pipeline on one machine, without Docker. Starts the backing services
+// (scripts/backing-services.sh), builds the services, runs `migrate`, then one process per role with its
+// log lines prefixed by the role's name; registers every role with Prometheus; Ctrl-C stops it all
+// (SIGTERM to each role, which finishes its in-flight work; the backing services keep running —
+// `npm run services:down` stops them).
+//
+//   DEV_ROLES=inject,ingest,stream,train,predict   roles to run (default: all)
+//   INJECT_RATE, INJECT_OVERVOLTAGE_RATE, ...      passed through to the roles
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const ALL_ROLES = ['inject', 'ingest', 'stream', 'train', 'predict'];
+const roles = (process.env.DEV_ROLES ?? ALL_ROLES.join(',')).split(',').filter(Boolean);
+const unknown = roles.filter((r) => !ALL_ROLES.includes(r));
+if (unknown.length) {
+  console.error(`DEV_ROLES: unknown role(s) ${unknown.join(', ')}; allowed: ${ALL_ROLES.join(', ')}`);
+  process.exit(2);
+}
+const FIRST_PORT = 9464;
+const COLORS = [36, 33, 35, 32, 34, 31];
+
+function run(cmd, args, what) {
+  const res = spawnSync(cmd, args, { cwd: root, stdio: 'inherit' });
+  if (res.status !== 0) {
+    console.error(`[dev] ${what} failed (exit ${res.status})`);
+    process.exit(1);
+  }
+}
+
+function backingEnv() {
+  const out = spawnSync('bash', ['scripts/backing-services.sh', 'env'], { cwd: root, encoding: 'utf8' });
+  const env = {};
+  for (const line of out.stdout.split('\n')) {
+    const m = /^export ([A-Z_]+)='(.*)'$/.exec(line);
+    if (m) env[m[1]] = m[2];
+  }
+  return env;
+}
+
+function prefixLines(stream, label, color, sink) {
+  createInterface({ input: stream }).on('line', (line) =>
+    sink.write(`\x1b[${color}m${label}\x1b[0m ${line}\n`),
+  );
+}
+
+function startRole(role, env, index) {
+  const label = role.padEnd(8);
+  const child = spawn(process.execPath, ['services/dist/main.js', role], { cwd: root, env });
+  prefixLines(child.stdout, label, COLORS[index % COLORS.length], process.stdout);
+  prefixLines(child.stderr, label, COLORS[index % COLORS.length], process.stderr);
+  const exited = new Promise((resolve) =>
+    child.on('exit', (code, signal) => resolve({ role, code, signal })),
+  );
+  return { role, child, exited };
+}
+
+run('bash', ['scripts/backing-services.sh', 'up'], 'starting the backing services');
+run('npm', ['run', '--silent', 'build', '--workspace', 'services'], 'building the services');
+const backing = backingEnv();
+const baseEnv = { ...process.env, ...backing, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' };
+
+console.log('[dev] migrate');
+run(process.execPath, ['services/dist/main.js', 'migrate'], 'migrate');
+
+const targetsFile = join(backing.PROMETHEUS_TARGETS_DIR, 'dev-roles.json');
+mkdirSync(dirname(targetsFile), { recursive: true });
+const procs = roles.map((role, i) =>
+  startRole(
+    role,
+    { ...baseEnv, METRICS_PORT: String(FIRST_PORT + i), INJECT_SLOT: process.env.INJECT_SLOT ?? '1' },
+    i,
+  ),
+);
+writeFileSync(
+  targetsFile,
+  JSON.stringify(roles.map((role, i) => ({ targets: [`127.0.0.1:${FIRST_PORT + i}`], labels: { role } }))),
+);
+
+console.log(`
+[dev] running: ${roles.join(', ')}
+[dev]   metrics:    ${roles.map((r, i) => `${r} http://127.0.0.1:${FIRST_PORT + i}/metrics`).join('  ')}
+[dev]   Prometheus: ${backing.PROMETHEUS_URL}/graph?g0.expr=rate(smartmeter_ingest_messages_total[10s])
+[dev]   NATS:       ${backing.NATS_MONITOR_URL}/jsz?streams=true
+[dev]   cqlsh:      eval "$(bash scripts/backing-services.sh env)"; ~/.cache/smartmeter/cqlsh-6.2.2/bin/cqlsh -u "$CASSANDRA_USERNAME" -p "$CASSANDRA_PASSWORD"
+[dev] Ctrl-C stops the roles (the backing services keep running; npm run services:down stops them).
+`);
+
+let stopping = false;
+async function stopAll(reason) {
+  if (stopping) return;
+  stopping = true;
+  console.log(`[dev] ${reason}: stopping ${roles.join(', ')}`);
+  for (const p of procs) if (p.child.exitCode === null) p.child.kill('SIGTERM');
+  const results = await Promise.all(procs.map((p) => p.exited));
+  rmSync(targetsFile, { force: true });
+  for (const r of results) console.log(`[dev] ${r.role} exited (${r.signal ?? `code ${r.code}`})`);
+  process.exit(results.every((r) => r.code === 0) ? 0 : 1);
+}
+process.on('SIGINT', () => stopAll('Ctrl-C'));
+process.on('SIGTERM', () => stopAll('SIGTERM'));
+for (const p of procs) {
+  p.exited.then(({ role, code, signal }) => {
+    if (!stopping) void stopAll(`${role} exited unexpectedly (${signal ?? `code ${code}`})`);
+  });
+}
