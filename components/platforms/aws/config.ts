@@ -1,0 +1,92 @@
+// The AWS stack's own keys (`smartmeter:*`), validated like the rest of the configuration
+// (components/config.ts): a bad value throws a ConfigError that names the key and what is allowed.
+import { ConfigError, ConfigReader, ConfigSource, NAMESPACE, pulumiConfigSource } from '../../config';
+
+export interface AwsConfig {
+  readonly region: string;
+  /** The only source admitted from outside the cluster (SSH, Grafana): required, never the world. */
+  readonly allowedCidr: string;
+  readonly sshPublicKey: string;
+  /** Private key the docker provider's `ssh` uses; unset: the SSH agent or ~/.ssh defaults. */
+  readonly sshPrivateKeyPath?: string;
+  readonly sshUser: string;
+  readonly managers: 1 | 3;
+  readonly workers: number;
+  readonly managerInstanceType: string;
+  readonly workerInstanceType: string;
+  readonly rootVolumeGiB: number;
+  readonly vpcCidr: string;
+  readonly availabilityZones: number;
+}
+
+export const AWS_DEFAULTS = {
+  region: 'us-east-1',
+  sshUser: 'ec2-user',
+  managers: 1,
+  workers: 3,
+  managerInstanceType: 't3.medium',
+  workerInstanceType: 't3.large',
+  rootVolumeGiB: 30,
+  vpcCidr: '10.42.0.0/16',
+  availabilityZones: 2,
+} as const;
+
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
+const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.[a-z0-9]+$/;
+const SSH_PUBLIC_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,3}( [^\n]*)?$/;
+const IPV4_CIDR =
+  /^((25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\/(3[0-2]|[12]?\d)$/;
+const IPV6_CIDR = /^[0-9a-fA-F:]+\/\d{1,3}$/;
+
+/**
+ * An IPv4 CIDR that is not the whole internet. IPv6 ranges (::/0 included) are refused too: the VPC
+ * is IPv4-only, so an IPv6 rule would admit no one.
+ */
+export function checkAllowedCidr(value: string | undefined): string {
+  const key = `${NAMESPACE}:allowedCidr`;
+  const allowed = 'an IPv4 CIDR of the addresses allowed to reach SSH and Grafana, such as 203.0.113.7/32';
+  if (value === undefined || value.trim() === '') throw new ConfigError(`${key} is required: ${allowed}`);
+  const cidr = value.trim();
+  if (IPV6_CIDR.test(cidr))
+    throw new ConfigError(`${key} must be ${allowed} (the VPC is IPv4-only), got ${JSON.stringify(cidr)}`);
+  if (!IPV4_CIDR.test(cidr)) throw new ConfigError(`${key} must be ${allowed}, got ${JSON.stringify(cidr)}`);
+  if (cidr.endsWith('/0'))
+    throw new ConfigError(`${key} must not admit the whole internet (${cidr}): ${allowed}`);
+  return cidr;
+}
+
+export function loadAwsConfig(source: ConfigSource = pulumiConfigSource()): AwsConfig {
+  const read = new ConfigReader(source);
+  const vpcCidr = read.matching('vpcCidr', IPV4_CIDR, 'an IPv4 CIDR of /16 to /24', AWS_DEFAULTS.vpcCidr);
+  const vpcPrefix = Number(vpcCidr.split('/')[1]);
+  if (vpcPrefix < 16 || vpcPrefix > 24) read.fail('vpcCidr', 'an IPv4 CIDR of /16 to /24', vpcCidr);
+  const sshPrivateKeyPath = source('sshPrivateKeyPath')?.trim();
+  return {
+    region: read.matching('region', REGION, 'an AWS region such as us-east-1', AWS_DEFAULTS.region),
+    allowedCidr: checkAllowedCidr(source('allowedCidr')),
+    sshPublicKey: read.matching(
+      'sshPublicKey',
+      SSH_PUBLIC_KEY,
+      'an OpenSSH public key line (ssh-ed25519, ssh-rsa or ecdsa-sha2-nistp*)',
+    ),
+    sshPrivateKeyPath: sshPrivateKeyPath ? sshPrivateKeyPath : undefined,
+    sshUser: read.matching('sshUser', /^[a-z_][a-z0-9_-]*$/, 'a Unix user name', AWS_DEFAULTS.sshUser),
+    managers: read.oneOf('managers', ['1', '3'], String(AWS_DEFAULTS.managers) as '1') === '3' ? 3 : 1,
+    workers: read.integer('workers', AWS_DEFAULTS.workers, { min: 1, max: 50 }),
+    managerInstanceType: read.matching(
+      'managerInstanceType',
+      INSTANCE_TYPE,
+      'an EC2 instance type such as t3.medium',
+      AWS_DEFAULTS.managerInstanceType,
+    ),
+    workerInstanceType: read.matching(
+      'workerInstanceType',
+      INSTANCE_TYPE,
+      'an EC2 instance type such as t3.large',
+      AWS_DEFAULTS.workerInstanceType,
+    ),
+    rootVolumeGiB: read.integer('rootVolumeGiB', AWS_DEFAULTS.rootVolumeGiB, { min: 8, max: 1024 }),
+    vpcCidr,
+    availabilityZones: read.integer('availabilityZones', AWS_DEFAULTS.availabilityZones, { min: 2, max: 6 }),
+  };
+}

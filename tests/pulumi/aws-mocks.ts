@@ -1,0 +1,148 @@
+// Pulumi mocks for the AWS stack: every resource is recorded with its inputs, and the outputs the
+// program reads (IPs, ARNs, the repository URL, the image digest, the docker host) are returned, so
+// no Output is left unresolved. `call` answers only the invokes the program makes and throws on any
+// other token, so nothing silently becomes undefined.
+import * as pulumi from '@pulumi/pulumi';
+
+export interface Recorded {
+  readonly type: string;
+  readonly name: string;
+  readonly inputs: Record<string, unknown>;
+}
+
+export const ECR_PASSWORD = 'ecr-password-from-mock';
+export const REGISTRY = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
+
+const CALLS: Record<string, (inputs: Record<string, unknown>) => Record<string, unknown>> = {
+  'aws:ec2/getAmi:getAmi': () => ({
+    id: 'ami-0abcdef1234567890',
+    imageId: 'ami-0abcdef1234567890',
+    name: 'al2023-ami-2023.9.20251117.1-kernel-6.1-x86_64',
+    architecture: 'x86_64',
+  }),
+  'aws:index/getAvailabilityZones:getAvailabilityZones': () => ({
+    id: 'us-east-1',
+    names: ['us-east-1a', 'us-east-1b', 'us-east-1c'],
+    zoneIds: ['use1-az1', 'use1-az2', 'use1-az4'],
+  }),
+  'aws:ecr/getAuthorizationToken:getAuthorizationToken': (inputs) => ({
+    id: String(inputs.registryId ?? '123456789012'),
+    userName: 'AWS',
+    password: ECR_PASSWORD,
+    proxyEndpoint: `https://${REGISTRY}`,
+    authorizationToken: Buffer.from(`AWS:${ECR_PASSWORD}`).toString('base64'),
+    expiresAt: '2026-11-28T12:00:00Z',
+    region: 'us-east-1',
+  }),
+};
+
+function outputsFor(
+  type: string,
+  name: string,
+  inputs: Record<string, unknown>,
+  n: number,
+): Record<string, unknown> {
+  switch (type) {
+    case 'aws:ec2/instance:Instance':
+      return {
+        privateIp: `10.42.${n % 16}.${10 + n}`,
+        publicIp: `198.51.100.${n}`,
+        arn: `arn:aws:ec2:us-east-1:123456789012:instance/i-${n}`,
+      };
+    case 'aws:ssm/parameter:Parameter':
+      return { arn: `arn:aws:ssm:us-east-1:123456789012:parameter${String(inputs.name)}` };
+    case 'aws:iam/role:Role':
+    case 'aws:iam/instanceProfile:InstanceProfile':
+      return { name: `${name}-${n}`, arn: `arn:aws:iam::123456789012:role/${name}` };
+    case 'aws:ec2/keyPair:KeyPair':
+      return { keyName: `${name}-${n}` };
+    case 'aws:ecr/repository:Repository':
+      return {
+        repositoryUrl: `${REGISTRY}/${name}`,
+        registryId: '123456789012',
+        arn: `arn:aws:ecr:us-east-1:123456789012:repository/${name}`,
+      };
+    case 'docker:index/image:Image':
+      return { repoDigest: `${String(inputs.imageName).split(':')[0]}@sha256:${'ab'.repeat(32)}` };
+    case 'docker:index/secret:Secret':
+    case 'docker:index/serviceConfig:ServiceConfig':
+    case 'docker:index/network:Network':
+      return { name: (inputs.name as string | undefined) ?? `${name}-${n}` };
+    case 'random:index/randomPassword:RandomPassword':
+      return { result: `generated-secret-${name}-${n}-Zq9` };
+    case 'pulumi-nodejs:dynamic:Resource':
+      return { dockerHost: `ssh://${String(inputs.target)}` };
+    default:
+      return {};
+  }
+}
+
+/** Installs the mocks for project `smartmeter`, stack `aws`; returns the list that fills as resources register. */
+export async function installAwsMocks(): Promise<Recorded[]> {
+  const recorded: Recorded[] = [];
+  await pulumi.runtime.setMocks(
+    {
+      newResource(args) {
+        const n = recorded.length + 1;
+        recorded.push({ type: args.type, name: args.name, inputs: args.inputs });
+        return {
+          id: `${args.name}-id`,
+          state: { ...args.inputs, ...outputsFor(args.type, args.name, args.inputs, n) },
+        };
+      },
+      call(args) {
+        const answer = CALLS[args.token];
+        if (!answer) throw new Error(`unmocked invoke ${args.token}`);
+        return answer(args.inputs);
+      },
+    },
+    'smartmeter',
+    'aws',
+    false,
+  );
+  return recorded;
+}
+
+/** Resolves when every registration and invoke started so far (and any they started) has finished. */
+export async function settle(): Promise<void> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { getStore } = require('@pulumi/pulumi/runtime/state');
+  for (;;) {
+    const done = getStore().settings.rpcDone;
+    await done;
+    await new Promise((r) => setImmediate(r));
+    if (getStore().settings.rpcDone === done) return;
+  }
+}
+
+export function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
+  return new Promise((resolve) => output.apply(resolve));
+}
+
+export function ofType(recorded: readonly Recorded[], type: string): Recorded[] {
+  return recorded.filter((r) => r.type === type);
+}
+
+/** Every string anywhere in a value (recorded inputs are plain JSON once resolved). */
+export function stringsIn(value: unknown): string[] {
+  if (typeof value === 'string') return [value];
+  if (Array.isArray(value)) return value.flatMap(stringsIn);
+  if (value && typeof value === 'object') return Object.values(value).flatMap(stringsIn);
+  return [];
+}
+
+// How the mock monitor hands over a secret input: wrapped with Pulumi's secret signature.
+const SIG_KEY = '4dabf18193072939515e22adb298388d';
+const SECRET_SIG = '1b47061264138c4ac30d75fd1eb44270';
+
+/** True when a recorded input arrived as a Pulumi secret (encrypted in state). */
+export function isSecretInput(value: unknown): boolean {
+  return (
+    typeof value === 'object' && value !== null && (value as Record<string, unknown>)[SIG_KEY] === SECRET_SIG
+  );
+}
+
+/** The plain value inside a recorded secret input. */
+export function secretValue(value: unknown): unknown {
+  return isSecretInput(value) ? (value as { value: unknown }).value : value;
+}
