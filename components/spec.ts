@@ -154,3 +154,32 @@ export function secretPath(secret: SecretSpec): string {
 export function replicasOf(spec: ServiceSpec): number {
   return spec.replicas ?? 1;
 }
+
+const SERVICE_NAME = /^[a-z][a-z0-9-]{0,40}[a-z0-9]$/;
+const SECRET_NAME = /^[A-Za-z0-9_-]+$/;
+
+/** Checks a declaration's own consistency (platform-neutral); throws naming the service and field. */
+export function assertValidSpec(spec: ServiceSpec): void {
+  const fail = (what: string) => {
+    throw new Error(`service "${spec.name}": ${what}`);
+  };
+  if (!SERVICE_NAME.test(spec.name))
+    fail('name must be lower-case letters, digits and "-" (2 to 42 characters)');
+  const replicas = replicasOf(spec);
+  if (!Number.isInteger(replicas) || replicas < 0) fail(`replicas must be an integer >= 0, got ${replicas}`);
+  const ports = (spec.ports ?? []).map((p) => p.port);
+  if (new Set(ports).size !== ports.length) fail('ports must be distinct');
+  for (const p of spec.ports ?? []) {
+    if (!Number.isInteger(p.port) || p.port < 1 || p.port > 65535) fail(`port ${p.name} must be 1..65535`);
+    if (p.publish !== undefined && (!Number.isInteger(p.publish) || p.publish < 0 || p.publish > 65535)) {
+      fail(`published port ${p.name} must be 0..65535`);
+    }
+  }
+  for (const s of spec.secrets ?? []) {
+    if (!SECRET_NAME.test(s.name)) fail(`secret name "${s.name}" must be letters, digits, "_" or "-"`);
+  }
+  const paths = [...(spec.files ?? []).map((f) => f.path), ...(spec.secrets ?? []).map(secretPath)];
+  if (paths.some((p) => !p.startsWith('/'))) fail('file and secret paths must be absolute');
+  if (new Set(paths).size !== paths.length) fail('file and secret paths must be distinct');
+  if (spec.lifecycle === 'job' && spec.scrape) fail('a job is not scraped');
+}

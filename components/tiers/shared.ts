@@ -1,0 +1,96 @@
+// What the tiers share: how the services image is declared, and the connection details one tier hands
+// to another (NATS for every role but migrate, Cassandra for the roles that store or read data).
+import * as pulumi from '@pulumi/pulumi';
+
+import type { StackConfig } from '../config';
+import type { DeployedService, EnvValue, HealthCheckSpec, SecretSpec, ServiceSpec } from '../spec';
+
+/** Every role serves /metrics and /healthz here (services/README.md). */
+export const METRICS_PORT = 9464;
+
+/** /healthz of a services container, through Node's fetch (the image has no curl or wget). */
+export const SERVICES_HEALTH_CHECK: HealthCheckSpec = {
+  command: [
+    'node',
+    '-e',
+    "fetch('http://127.0.0.1:'+(process.env.METRICS_PORT||9464)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))",
+  ],
+  intervalSeconds: 10,
+  timeoutSeconds: 5,
+  retries: 6,
+  startPeriodSeconds: 30,
+};
+
+export interface NatsConnection {
+  /** Comma-separated server URLs inside the network. */
+  readonly url: string;
+  readonly user: string;
+  readonly password: pulumi.Output<string>;
+  readonly service: DeployedService;
+}
+
+export interface CassandraConnection {
+  /** Comma-separated `host:port` inside the network. */
+  readonly contactPoints: string;
+  readonly localDc: string;
+  readonly keyspace: string;
+  /** The least-privilege role (SELECT and MODIFY on the keyspace) the services log in with. */
+  readonly user: string;
+  readonly password: pulumi.Output<string>;
+  /** Finished once the keyspace, tables and role exist: what the services wait for. */
+  readonly ready: DeployedService;
+}
+
+/** Client settings with the password as a file: `X_FILE` points at it (services/README.md). */
+export interface ClientSettings {
+  readonly env: Record<string, EnvValue>;
+  readonly secrets: SecretSpec[];
+  readonly dependsOn: DeployedService[];
+}
+
+export function natsClient(nats: NatsConnection): ClientSettings {
+  return {
+    env: { NATS_URL: nats.url, NATS_USER: nats.user },
+    secrets: [{ name: 'nats_password', value: nats.password, fileEnv: 'NATS_PASSWORD_FILE' }],
+    dependsOn: [nats.service],
+  };
+}
+
+export function cassandraClient(cassandra: CassandraConnection): ClientSettings {
+  return {
+    env: {
+      CASSANDRA_CONTACT_POINTS: cassandra.contactPoints,
+      CASSANDRA_LOCAL_DC: cassandra.localDc,
+      CASSANDRA_KEYSPACE: cassandra.keyspace,
+      CASSANDRA_USERNAME: cassandra.user,
+    },
+    secrets: [{ name: 'cassandra_password', value: cassandra.password, fileEnv: 'CASSANDRA_PASSWORD_FILE' }],
+    dependsOn: [cassandra.ready],
+  };
+}
+
+/** A long-running role of the services image, scraped by Prometheus, with the given client settings. */
+export function roleService(
+  role: string,
+  config: StackConfig,
+  clients: readonly ClientSettings[],
+  extra: { readonly replicas?: number; readonly env?: Record<string, EnvValue> } = {},
+): ServiceSpec {
+  return {
+    name: role,
+    image: { kind: 'services' },
+    args: [role],
+    replicas: extra.replicas,
+    env: {
+      METRICS_PORT: String(METRICS_PORT),
+      LOG_LEVEL: config.logLevel,
+      ...Object.assign({}, ...clients.map((c) => c.env)),
+      ...extra.env,
+    },
+    secrets: clients.flatMap((c) => c.secrets),
+    dependsOn: clients.flatMap((c) => c.dependsOn),
+    ports: [{ name: 'metrics', port: METRICS_PORT }],
+    healthCheck: SERVICES_HEALTH_CHECK,
+    scrape: { port: METRICS_PORT },
+  };
+}

@@ -1,0 +1,193 @@
+// Storage tier: Cassandra with PasswordAuthenticator and a data volume. The default `cassandra`
+// superuser is replaced by a generated admin role (job `cassandra-auth`, cqlsh from the Cassandra
+// image); then `migrate` (services image, as admin) creates the keyspace, the tables and the
+// least-privilege application role the services log in with.
+import * as pulumi from '@pulumi/pulumi';
+import * as random from '@pulumi/random';
+
+import type { StackConfig } from '../config';
+import type { DeployedService, Platform } from '../spec';
+import type { CassandraConnection } from './shared';
+
+export interface StorageTierArgs {
+  readonly platform: Platform;
+  readonly config: StackConfig;
+}
+
+export const ADMIN_ROLE = 'smartmeter_admin';
+export const APP_ROLE = 'smartmeter_app';
+export const KEYSPACE = 'smartmeter';
+const LOCAL_DC = 'datacenter1';
+const AUTH_SCRIPT = '/opt/smartmeter/cassandra-auth.sh';
+
+export class StorageTier extends pulumi.ComponentResource {
+  public readonly connection: CassandraConnection;
+  public readonly cassandra: DeployedService;
+  public readonly auth: DeployedService;
+  public readonly migrate: DeployedService;
+  /** The admin role's password (for cqlsh; the services use the app role). */
+  public readonly adminPassword: pulumi.Output<string>;
+
+  constructor(name: string, args: StorageTierArgs, opts?: pulumi.ComponentResourceOptions) {
+    super('smartmeter:storage:Storage', name, {}, opts);
+    const { platform, config } = args;
+    const hosts = Array.from({ length: config.cassandraNodes }, (_, i) =>
+      platform.replicaHost('cassandra', i),
+    );
+    // Letters and digits only: role DDL quotes passwords, and the auth script writes them to files.
+    const password = (purpose: string) =>
+      new random.RandomPassword(
+        `${name}-${purpose}-password`,
+        { length: 32, special: false },
+        { parent: this },
+      ).result;
+    const adminPassword = password('cassandra-admin');
+    const appPassword = password('cassandra-app');
+    const lockPassword = password('cassandra-default');
+    this.adminPassword = adminPassword;
+
+    this.cassandra = platform.deploy(
+      {
+        name: 'cassandra',
+        image: { kind: 'external', name: config.images.cassandra },
+        // The image has no variable for authentication: switch it on in cassandra.yaml, then start as usual.
+        entrypoint: ['bash', '-c'],
+        args: [
+          'sed -i -e s/AllowAllAuthenticator/PasswordAuthenticator/ -e s/AllowAllAuthorizer/CassandraAuthorizer/ ' +
+            '"$CASSANDRA_CONF/cassandra.yaml" && exec docker-entrypoint.sh cassandra -f',
+        ],
+        replicas: config.cassandraNodes,
+        env: {
+          CASSANDRA_CONF: '/etc/cassandra',
+          CASSANDRA_CLUSTER_NAME: 'smartmeter',
+          CASSANDRA_DC: LOCAL_DC,
+          CASSANDRA_RACK: 'rack1',
+          CASSANDRA_ENDPOINT_SNITCH: 'GossipingPropertyFileSnitch',
+          CASSANDRA_SEEDS: hosts.slice(0, Math.min(hosts.length, 2)).join(','),
+          MAX_HEAP_SIZE: config.cassandraHeap,
+          HEAP_NEWSIZE: '128M',
+          // The default superuser appears 0.5 s after start instead of 10 s (the auth job waits for it).
+          JVM_EXTRA_OPTS: '-Dcassandra.superuser_setup_delay_ms=500',
+        },
+        ports: [
+          { name: 'cql', port: 9042, publish: config.ports.cassandra },
+          { name: 'gossip', port: 7000 },
+        ],
+        volumes: [{ name: 'data', path: '/var/lib/cassandra' }],
+        healthCheck: {
+          command: ['bash', '-c', 'exec 3<>/dev/tcp/127.0.0.1/9042'],
+          intervalSeconds: 10,
+          timeoutSeconds: 5,
+          retries: 12,
+          startPeriodSeconds: 120,
+        },
+      },
+      { parent: this },
+    );
+
+    this.auth = platform.deploy(
+      {
+        name: 'cassandra-auth',
+        image: { kind: 'external', name: config.images.cassandra },
+        lifecycle: 'job',
+        entrypoint: ['bash', AUTH_SCRIPT],
+        env: {
+          CASSANDRA_HOST: hosts[0],
+          ADMIN_ROLE,
+          SYSTEM_AUTH_RF: String(config.cassandraReplicationFactor),
+          LOCAL_DC,
+        },
+        files: [{ path: AUTH_SCRIPT, content: AUTH_SCRIPT_TEXT }],
+        secrets: [
+          { name: 'admin_password', value: adminPassword },
+          { name: 'default_password', value: lockPassword },
+        ],
+        dependsOn: [this.cassandra],
+      },
+      { parent: this },
+    );
+
+    const contactPoints = hosts.map((h) => `${h}:9042`).join(',');
+    this.migrate = platform.deploy(
+      {
+        name: 'migrate',
+        image: { kind: 'services' },
+        args: ['migrate'],
+        lifecycle: 'job',
+        env: {
+          LOG_LEVEL: config.logLevel,
+          CASSANDRA_CONTACT_POINTS: contactPoints,
+          CASSANDRA_LOCAL_DC: LOCAL_DC,
+          CASSANDRA_KEYSPACE: KEYSPACE,
+          CASSANDRA_USERNAME: ADMIN_ROLE,
+          CASSANDRA_REPLICATION_FACTOR: String(config.cassandraReplicationFactor),
+          CASSANDRA_APP_USERNAME: APP_ROLE,
+        },
+        secrets: [
+          { name: 'cassandra_password', value: adminPassword, fileEnv: 'CASSANDRA_PASSWORD_FILE' },
+          { name: 'cassandra_app_password', value: appPassword, fileEnv: 'CASSANDRA_APP_PASSWORD_FILE' },
+        ],
+        dependsOn: [this.auth],
+      },
+      { parent: this },
+    );
+
+    this.connection = {
+      contactPoints,
+      localDc: LOCAL_DC,
+      keyspace: KEYSPACE,
+      user: APP_ROLE,
+      password: appPassword,
+      ready: this.migrate,
+    };
+    this.registerOutputs({ contactPoints });
+  }
+}
+
+/**
+ * Replaces the default superuser: creates the admin role (logging in as cassandra/cassandra on first
+ * run), then disables `cassandra` with a random password. Idempotent: a re-run finds the admin role
+ * working and only converges. Passwords go through files (cqlsh --credentials, -f), never argv or logs.
+ */
+export const AUTH_SCRIPT_TEXT = `#!/bin/bash
+set -euo pipefail
+work=$(mktemp -d)
+admin_pw=$(tr -d '\\n' < /run/secrets/admin_password)
+default_pw=$(tr -d '\\n' < /run/secrets/default_password)
+
+credentials() { # user password -> file (both section names: cqlsh 4.x and 5.x read different ones)
+  local f="$work/$1.credentials"
+  printf '[plain_text_auth]\\nusername = %s\\npassword = %s\\n[PlainTextAuthProvider]\\nusername = %s\\npassword = %s\\n' \\
+    "$1" "$2" "$1" "$2" > "$f"
+  echo "$f"
+}
+cql() { # user password cql-file
+  cqlsh "$CASSANDRA_HOST" 9042 -u "$1" --credentials "$(credentials "$1" "$2")" -f "$3"
+}
+echo 'SELECT release_version FROM system.local;' > "$work/probe.cql"
+
+login=''
+for attempt in $(seq 1 60); do
+  if cql "$ADMIN_ROLE" "$admin_pw" "$work/probe.cql" > /dev/null 2>&1; then login=admin; break; fi
+  if cql cassandra cassandra "$work/probe.cql" > /dev/null 2>&1; then login=default; break; fi
+  echo "waiting for Cassandra at $CASSANDRA_HOST:9042 (attempt $attempt/60)"
+  sleep 5
+done
+[ -n "$login" ] || { echo 'Cassandra did not accept a login in 5 minutes' >&2; exit 1; }
+
+if [ "$login" = default ]; then
+  echo "CREATE ROLE IF NOT EXISTS $ADMIN_ROLE WITH PASSWORD = '$admin_pw' AND LOGIN = true AND SUPERUSER = true;" \\
+    > "$work/admin.cql"
+  cql cassandra cassandra "$work/admin.cql"
+  echo "created role $ADMIN_ROLE"
+  sleep 3 # the roles cache lives 2 s
+fi
+
+cat > "$work/converge.cql" <<CQL
+ALTER KEYSPACE system_auth WITH replication = {'class': 'NetworkTopologyStrategy', '$LOCAL_DC': $SYSTEM_AUTH_RF};
+ALTER ROLE cassandra WITH PASSWORD = '$default_pw' AND SUPERUSER = false AND LOGIN = false;
+CQL
+cql "$ADMIN_ROLE" "$admin_pw" "$work/converge.cql"
+rm -rf "$work"
+echo "default superuser disabled; $ADMIN_ROLE is the administrator"
+`;

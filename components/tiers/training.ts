@@ -1,0 +1,30 @@
+// Training tier: `train` (max voltage ⋈ temperature → model, stored in Cassandra) and `predict`
+// (forecasts → predicted alerts, hot-reloading the newest model).
+import * as pulumi from '@pulumi/pulumi';
+
+import type { StackConfig } from '../config';
+import type { DeployedService, Platform } from '../spec';
+import { cassandraClient, CassandraConnection, natsClient, NatsConnection, roleService } from './shared';
+
+export interface TrainingTierArgs {
+  readonly platform: Platform;
+  readonly config: StackConfig;
+  readonly nats: NatsConnection;
+  readonly cassandra: CassandraConnection;
+}
+
+export class TrainingTier extends pulumi.ComponentResource {
+  public readonly services: DeployedService[];
+
+  constructor(name: string, args: TrainingTierArgs, opts?: pulumi.ComponentResourceOptions) {
+    super('smartmeter:training:Training', name, {}, opts);
+    const { platform, config } = args;
+    const clients = [natsClient(args.nats), cassandraClient(args.cassandra)];
+    const env = { ALERT_THRESHOLD: String(config.alertThreshold) };
+    this.services = [
+      platform.deploy(roleService('train', config, clients, { env }), { parent: this }),
+      platform.deploy(roleService('predict', config, clients, { env }), { parent: this }),
+    ];
+    this.registerOutputs({ services: this.services.map((s) => s.spec.name) });
+  }
+}
