@@ -5,6 +5,7 @@ type RoleModule = { run(ctx: ServiceContext): Promise<void> };
 
 const ROLES: Record<string, () => Promise<RoleModule>> = {
   migrate: () => import('./roles/migrate'),
+  ingest: () => import('./roles/ingest'),
 };
 
 async function main(): Promise<void> {

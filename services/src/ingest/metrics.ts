@@ -1,0 +1,67 @@
+// ingest's metrics (all on the role's registry, so they carry role="ingest"):
+//   smartmeter_ingest_messages_total{outcome}        stored | deadlettered | ignored (forecasts, not stored raw)
+//   smartmeter_ingest_deadletters_total{reason}      size | subject | value | epoch
+//   smartmeter_ingest_write_retries_total            failed Cassandra writes that will be retried
+//   smartmeter_ingest_redeliveries_total             messages the server delivered more than once
+//   smartmeter_ingest_write_seconds                  Cassandra write latency (successful attempts)
+//   smartmeter_ingest_inflight_writes                messages fetched and not yet acknowledged
+//   smartmeter_ingest_consumer_pending               consumer lag: messages in the stream not yet delivered
+//   smartmeter_ingest_consumer_ack_pending           delivered to some replica, not yet acknowledged
+//   smartmeter_ingest_rows_per_second                rows stored per second by this replica, last poll interval
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+export function createIngestMetrics(registry: Registry) {
+  const registers = [registry];
+  return {
+    messages: new Counter({
+      name: 'smartmeter_ingest_messages_total',
+      help: 'Messages handled by ingest, by outcome',
+      labelNames: ['outcome'] as const,
+      registers,
+    }),
+    deadLetters: new Counter({
+      name: 'smartmeter_ingest_deadletters_total',
+      help: 'Malformed messages sent to smartmeter.deadletter.<reason>, by reason',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    retries: new Counter({
+      name: 'smartmeter_ingest_write_retries_total',
+      help: 'Failed Cassandra writes that ingest retries with backoff',
+      registers,
+    }),
+    redeliveries: new Counter({
+      name: 'smartmeter_ingest_redeliveries_total',
+      help: 'Messages delivered again by the server (an earlier delivery was not acknowledged in time)',
+      registers,
+    }),
+    writeSeconds: new Histogram({
+      name: 'smartmeter_ingest_write_seconds',
+      help: 'Latency of successful Cassandra writes',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    }),
+    inFlight: new Gauge({
+      name: 'smartmeter_ingest_inflight_writes',
+      help: 'Messages fetched by this replica and not yet acknowledged',
+      registers,
+    }),
+    pending: new Gauge({
+      name: 'smartmeter_ingest_consumer_pending',
+      help: 'Consumer lag: messages in the stream not yet delivered to any ingest replica',
+      registers,
+    }),
+    ackPending: new Gauge({
+      name: 'smartmeter_ingest_consumer_ack_pending',
+      help: 'Messages delivered to ingest replicas and not yet acknowledged',
+      registers,
+    }),
+    rate: new Gauge({
+      name: 'smartmeter_ingest_rows_per_second',
+      help: 'Rows stored per second by this replica over the last poll interval',
+      registers,
+    }),
+  };
+}
+
+export type IngestMetrics = ReturnType<typeof createIngestMetrics>;

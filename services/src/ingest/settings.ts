@@ -1,0 +1,56 @@
+// ingest's own settings, read from the environment and validated (the shared NATS_* and CASSANDRA_*
+// variables are read by lib/nats.ts and lib/cassandra.ts).
+import { ConfigError, EnvReader } from '../lib/config';
+import { RAW_STREAM } from '../lib/jetstream';
+
+export interface IngestSettings {
+  /** JetStream stream to read (created if missing). */
+  stream: string;
+  /** Durable pull consumer shared by every ingest replica. */
+  consumer: string;
+  /** First token of every subject read and written: `<root>.raw.>` in, `<root>.deadletter.<reason>` out. */
+  subjectRoot: string;
+  /** Most messages being written at once by this replica (fetched but not yet acknowledged). */
+  concurrency: number;
+  /** Most messages asked for in one fetch. */
+  batch: number;
+  /** How long the server waits for an ack before redelivering; longer than a write with retries. */
+  ackWaitMs: number;
+  /** Unacknowledged messages the server lets out across all replicas. */
+  maxAckPending: number;
+  /** On SIGTERM, how long in-flight writes may keep retrying before their messages are handed back. */
+  drainTimeoutMs: number;
+  /** How often consumer lag and the current rate are refreshed. */
+  pollIntervalMs: number;
+}
+
+const SUBJECT_TOKEN = /^[A-Za-z0-9_-]+$/;
+// JetStream stream and consumer names: no dots, wildcards or white space.
+const JS_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
+function jsName(env: EnvReader, name: string, fallback: string): string {
+  const value = env.string(name, fallback);
+  if (!JS_NAME.test(value)) throw new ConfigError(`${name} must match ${JS_NAME}, got "${value}"`);
+  return value;
+}
+
+export function ingestSettings(env: EnvReader): IngestSettings {
+  const subjectRoot = env.string('INGEST_SUBJECT_ROOT', 'smartmeter');
+  if (!SUBJECT_TOKEN.test(subjectRoot)) {
+    throw new ConfigError(
+      `INGEST_SUBJECT_ROOT must be one subject token (${SUBJECT_TOKEN}), got "${subjectRoot}"`,
+    );
+  }
+  const concurrency = env.integer('INGEST_CONCURRENCY', 256, { min: 1, max: 4096 });
+  return {
+    stream: jsName(env, 'INGEST_STREAM', RAW_STREAM),
+    consumer: jsName(env, 'INGEST_CONSUMER', 'ingest'),
+    subjectRoot,
+    concurrency,
+    batch: env.integer('INGEST_BATCH', 128, { min: 1, max: 4096 }),
+    ackWaitMs: env.integer('INGEST_ACK_WAIT_MS', 60_000, { min: 5_000 }),
+    maxAckPending: env.integer('INGEST_MAX_ACK_PENDING', 8192, { min: concurrency }),
+    drainTimeoutMs: env.integer('INGEST_DRAIN_TIMEOUT_MS', 15_000, { min: 0, max: 20_000 }),
+    pollIntervalMs: env.integer('INGEST_POLL_INTERVAL_MS', 5_000, { min: 100 }),
+  };
+}
