@@ -6,6 +6,7 @@ type RoleModule = { run(ctx: ServiceContext): Promise<void> };
 const ROLES: Record<string, () => Promise<RoleModule>> = {
   migrate: () => import('./roles/migrate'),
   ingest: () => import('./roles/ingest'),
+  train: () => import('./roles/train'),
 };
 
 async function main(): Promise<void> {

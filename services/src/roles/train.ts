@@ -1,0 +1,51 @@
+// train: fits the over-voltage MLP on max_voltage ⋈ temperature, evaluates it on the latest rows held
+// out, versions it in the `models` table if it does no worse than the served model, and announces it on
+// smartmeter.model.updated ({"name","version"}).
+//   TRAIN_ONCE             true: train once and exit (exit 1 with a clear error below TRAIN_MIN_ROWS);
+//                          false (default): retrain on a schedule, waiting visibly while data is short
+//   TRAIN_INTERVAL_S       seconds between checks for new data (default 300)
+//   TRAIN_MIN_ROWS         joined rows needed to train at all (default 500)
+//   TRAIN_MIN_NEW_ROWS     rows that must arrive since the served model before retraining (default 96)
+//   TRAIN_THRESHOLD_V      label: max voltage above this is an alert (default 116, as the original)
+//   TRAIN_HELDOUT_FRACTION latest share of the rows held out for evaluation (default 0.2)
+//   TRAIN_EPOCHS, TRAIN_SEED  training epochs (default 60) and seed (default 1234)
+//   MODEL_NAME             name of the model in the models table (default overvoltage)
+import { cassandraSettings, connectCassandra } from '../lib/cassandra';
+import { connectNats, natsSettings } from '../lib/nats';
+import { ServiceContext } from '../lib/service';
+import { trainSettings } from '../training/settings';
+import { runSchedule, TrainMetrics, trainOnce } from '../training/trainer';
+
+export async function run(ctx: ServiceContext): Promise<void> {
+  const cassandra = cassandraSettings(ctx.env);
+  const { once, ...settings } = trainSettings(ctx.env, cassandra.keyspace);
+  const nats = natsSettings(ctx.env, 'smartmeter-train');
+  const metrics = new TrainMetrics(ctx.registry);
+  const client = await connectCassandra(cassandra, ctx.log, ctx.registry, () => ctx.stopping);
+  ctx.onShutdown(() => client.shutdown());
+  const nc = await connectNats(nats, ctx.log, ctx.registry, () => ctx.stopping);
+  ctx.onShutdown(() => nc.drain());
+  const deps = { client, nc, log: ctx.log, metrics };
+
+  if (once) {
+    ctx.setReady(true, 'training once');
+    const run = trainOnce(deps, settings);
+    ctx.onShutdown(() =>
+      run.then(
+        () => undefined,
+        () => undefined,
+      ),
+    );
+    await run;
+    return;
+  }
+  ctx.setReady(true);
+  const schedule = runSchedule(
+    { ...deps, setWaiting: (reason) => ctx.setReady(true, reason ?? 'ready') },
+    settings,
+    ctx.stopped,
+  );
+  // Registered last, so it runs first at shutdown: a run in progress finishes before the connections close.
+  ctx.onShutdown(() => schedule);
+  await schedule;
+}
