@@ -7,6 +7,7 @@ const ROLES: Record<string, () => Promise<RoleModule>> = {
   migrate: () => import('./roles/migrate'),
   ingest: () => import('./roles/ingest'),
   train: () => import('./roles/train'),
+  stream: () => import('./roles/stream'),
 };
 
 async function main(): Promise<void> {

@@ -1,0 +1,48 @@
+// stream: the original's streaming job on event time (streaming/job.ts): per simulated epoch the max voltage
+// (overall -> max_voltage + smartmeter.extract.voltage.max, per line -> max_voltage_by_line) and the
+// temperature (-> temperature + smartmeter.extract.temperature.max), the daily average voltage per
+// transformer (-> avg_voltage_by_transformer), and over-voltage alerts (-> voltage_alerts +
+// smartmeter.extract.voltage.alert). Replicas are hot standbys: one holds a lease and does the work.
+//   STREAM_RAW_STREAM          JetStream stream of raw readings (default SMARTMETER_RAW)
+//   STREAM_SUBJECT_ROOT        first subject token in and out (default smartmeter)
+//   STREAM_STATE_PREFIX        KV buckets <prefix>-lease and <prefix>-checkpoint (default smartmeter-stream)
+//   STREAM_ALLOWED_LATENESS_S  simulated seconds a reading may trail the newest epoch (default 900)
+//   STREAM_FLUSH_INTERVAL_MS   how often windows are written and checkpointed (default 1000)
+//   STREAM_IDLE_TIMEOUT_MS     real ms without input after which open windows are written (default 5000)
+//   STREAM_LEASE_TTL_MS        a standby takes over after this long without renewal (default 10000)
+//   STREAM_INSTANCE_ID         name in the lease (default <hostname>-<pid>)
+//   ALERT_THRESHOLD_V          volts; readings strictly above count (default 120)
+//   ALERT_MIN_COUNT            readings above it per (line, transformer) and window that alert (default 2)
+//   ALERT_WINDOW_S             alert window in simulated seconds; 0 = one epoch, as the original (default 0)
+import { cassandraSettings, connectCassandra } from '../lib/cassandra';
+import { connectNats, natsSettings } from '../lib/nats';
+import { ServiceContext } from '../lib/service';
+import { StreamJob } from '../streaming/job';
+import { createStreamMetrics } from '../streaming/metrics';
+import { streamSettings } from '../streaming/settings';
+
+export async function run(ctx: ServiceContext): Promise<void> {
+  const settings = streamSettings(ctx.env);
+  const cassandra = cassandraSettings(ctx.env);
+  const nc = await connectNats(
+    natsSettings(ctx.env, `stream-${settings.instanceId}`),
+    ctx.log,
+    ctx.registry,
+    () => ctx.stopping,
+  );
+  ctx.onShutdown(() => nc.drain());
+  const client = await connectCassandra(cassandra, ctx.log, ctx.registry, () => ctx.stopping);
+  ctx.onShutdown(() => client.shutdown());
+  const job = new StreamJob(settings, {
+    nc,
+    cassandra: client,
+    keyspace: cassandra.keyspace,
+    log: ctx.log,
+    metrics: createStreamMetrics(ctx.registry),
+  });
+  await job.start();
+  ctx.onShutdown(() => job.stop());
+  // Ready as active or as hot standby: both are doing their job.
+  ctx.setReady(true);
+  await ctx.stopped;
+}

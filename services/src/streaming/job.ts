@@ -1,0 +1,317 @@
+// The stream job: the original's SparkMaxProcessor and SparkAlertProcessor, on event time.
+//
+// Input. Every raw reading in the JetStream stream (`<root>.raw.>`), read in stream order by this job's
+// own ordered consumer (ingest reads the same stream through its own durable consumer). Voltage and
+// temperature readings go into the windows of windows.ts; forecasts are ignored; a malformed message is
+// dead-lettered with its original bytes and counted.
+//
+// Scaling out: one active instance, the others hot standbys. The windows need every reading of a
+// window in one place (the overall max per epoch spans all lines), so instead of splitting and
+// re-merging partial results, the instances hold a lease (lease.ts, a KV entry with a TTL): only the
+// holder consumes and writes; a standby takes over when the holder releases the lease (SIGTERM) or
+// stops renewing it (crash, partition) for one TTL. N replicas therefore produce what one produces.
+//
+// Guarantee. Every `STREAM_FLUSH_INTERVAL_MS` the active instance writes each due window (upsert keyed
+// by the window), publishes its JSON, renews the lease, then saves a checkpoint: the stream sequence of
+// the last message folded in and the window state at that message (checkpoint.ts). A new holder restores
+// the checkpoint and reads on from the next sequence, in order, so it recomputes exactly the windows the
+// old one had, and the rows end up the same as without a restart: no reading counted twice or lost.
+// What a restart can repeat: rows already written after the last checkpoint are written again with the
+// same values, and their JSON extracts are published again (at-least-once on NATS, exactly-once in
+// the tables). Fencing is by the TTL: a holder that stalls longer than the TTL without noticing can write
+// until its next renewal fails (at most one flush), with values computed from the same ordered input.
+//
+// Shutdown (SIGTERM): stop consuming, write the windows that are complete enough, save the checkpoint,
+// release the lease. Complete enough = the event time has passed the window's end, or no reading came for
+// `STREAM_IDLE_TIMEOUT_MS` (injection stopped). The newest epoch of a running injection is not complete:
+// it stays in the checkpoint and the next holder finishes it.
+import { Client } from 'cassandra-driver';
+import { ConsumerMessages, JetStreamClient, JsMsg, NatsConnection } from 'nats';
+import { publishDeadLetter } from '../lib/deadletter';
+import { ensureRawStream } from '../lib/jetstream';
+import { Logger } from '../lib/log';
+import { retryWithBackoff } from '../lib/retry';
+import { decodeTemperature, decodeVoltage, parseVoltageSubject, WireError } from '../wire/codec';
+import { CheckpointStore } from './checkpoint';
+import { Lease } from './lease';
+import { StreamMetrics } from './metrics';
+import { Output, outputOf } from './outputs';
+import { StreamSettings } from './settings';
+import { Outcome, Window, WindowState } from './windows';
+
+export interface StreamJobDeps {
+  nc: NatsConnection;
+  cassandra: Client;
+  keyspace: string;
+  log: Logger;
+  metrics: StreamMetrics;
+}
+
+type RawKind =
+  | { kind: 'voltage'; line: number; transformer: number; usagePoint: number }
+  | { kind: 'temperature' }
+  | { kind: 'forecast' };
+
+const WRITE_CONCURRENCY = 64;
+/** How long the final flush on shutdown may keep retrying a failing write. */
+const STOP_FLUSH_DEADLINE_MS = 15_000;
+
+export class StreamJob {
+  private readonly js: JetStreamClient;
+  private lease!: Lease;
+  private checkpoints!: CheckpointStore;
+  private state: WindowState;
+  private active = false;
+  private stopping = false;
+  private stopDeadline = Infinity;
+  private messages?: ConsumerMessages;
+  private leaseTimer?: NodeJS.Timeout;
+  private flushTimer?: NodeJS.Timeout;
+  private transition: Promise<void> = Promise.resolve();
+  private flushing: Promise<void> | null = null;
+  private lastSeq = 0;
+  private savedSeq = -1;
+  private lastMessageAt = Date.now();
+  private newestMaxEpoch = -Infinity;
+  private newestTemperatureEpoch = -Infinity;
+
+  constructor(
+    private readonly settings: StreamSettings,
+    private readonly deps: StreamJobDeps,
+  ) {
+    this.js = deps.nc.jetstream();
+    this.state = new WindowState(settings);
+  }
+
+  /** True while this instance holds the lease and consumes. */
+  get isActive(): boolean {
+    return this.active;
+  }
+
+  /** Stream sequence of the last message covered by a saved checkpoint (-1: none saved by this instance). */
+  get checkpointedSeq(): number {
+    return this.savedSeq;
+  }
+
+  /** Creates what is missing (stream, buckets) and starts competing for the lease. */
+  async start(): Promise<void> {
+    const { stream, subjectRoot, statePrefix, leaseTtlMs, instanceId } = this.settings;
+    await ensureRawStream(await this.deps.nc.jetstreamManager(), {
+      name: stream,
+      subjects: [`${subjectRoot}.raw.>`],
+    });
+    this.lease = await Lease.open(this.js, `${statePrefix}-lease`, leaseTtlMs, instanceId);
+    this.checkpoints = await CheckpointStore.open(this.js, `${statePrefix}-checkpoint`);
+    this.deps.metrics.active.set(0);
+    await this.tick();
+    this.leaseTimer = setInterval(() => void this.tick(), Math.max(250, Math.floor(leaseTtlMs / 3)));
+  }
+
+  /** Graceful stop: stop consuming, write what is complete enough, checkpoint, release the lease. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    clearInterval(this.leaseTimer);
+    await this.serial(async () => {
+      if (!this.active) return;
+      clearInterval(this.flushTimer);
+      await this.messages?.close();
+      this.stopDeadline = Date.now() + STOP_FLUSH_DEADLINE_MS;
+      await this.flushing?.catch(() => undefined);
+      await this.flush().catch((err) => this.deps.log.error('final flush failed', { err }));
+      await this.lease.release();
+      this.setActive(false);
+    });
+  }
+
+  /** Stops as a crash would: no flush, no checkpoint, the lease left to expire. For failover tests. */
+  async halt(): Promise<void> {
+    this.stopping = true;
+    clearInterval(this.leaseTimer);
+    clearInterval(this.flushTimer);
+    this.lease?.forget();
+    this.setActive(false);
+    await this.messages?.close();
+  }
+
+  /** Writes due windows, then checkpoints. Runs one at a time; a call during a flush waits for it. */
+  flush(): Promise<void> {
+    this.flushing ??= this.flushOnce().finally(() => (this.flushing = null));
+    return this.flushing;
+  }
+
+  private tick(): Promise<void> {
+    return this.serial(async () => {
+      if (this.stopping) return;
+      if (this.active) {
+        if (!(await this.lease.renew())) await this.demote('lease lost');
+      } else if (await this.lease.acquire()) {
+        await this.promote().catch(async (err) => {
+          this.deps.log.error('could not start consuming; giving the lease back', { err });
+          await this.demote('start failed');
+          await this.lease.release();
+        });
+      }
+    });
+  }
+
+  private async promote(): Promise<void> {
+    const { stream, subjectRoot, flushIntervalMs } = this.settings;
+    const checkpoint = await this.checkpoints.load();
+    this.state = checkpoint
+      ? WindowState.restore(this.settings, checkpoint.state)
+      : new WindowState(this.settings);
+    this.lastSeq = this.savedSeq = checkpoint?.seq ?? 0;
+    this.lastMessageAt = Date.now();
+    const consumer = await this.js.consumers.get(stream, {
+      filterSubjects: `${subjectRoot}.raw.>`,
+      opt_start_seq: this.lastSeq + 1,
+    });
+    this.setActive(true);
+    this.messages = await consumer.consume({ callback: (m) => this.handle(m), max_messages: 1024 });
+    this.flushTimer = setInterval(
+      () => void this.flush().catch((err) => this.deps.log.warn('flush failed', { err })),
+      flushIntervalMs,
+    );
+    this.deps.log.info('active: consuming', {
+      instance: this.settings.instanceId,
+      fromSeq: this.lastSeq + 1,
+      openWindows: this.state.windows.size,
+    });
+  }
+
+  private async demote(reason: string): Promise<void> {
+    this.setActive(false);
+    clearInterval(this.flushTimer);
+    await this.messages?.close();
+    // Whatever was not checkpointed is recomputed by the next holder from the checkpoint.
+    this.state = new WindowState(this.settings);
+    this.deps.log.warn('standby', { instance: this.settings.instanceId, reason });
+  }
+
+  private setActive(active: boolean): void {
+    this.active = active;
+    this.deps.metrics.active.set(active ? 1 : 0);
+  }
+
+  private handle(m: JsMsg): void {
+    if (!this.active) return;
+    this.lastSeq = m.seq;
+    this.lastMessageAt = Date.now();
+    this.deps.metrics.lag.set(m.info.pending);
+    let outcome: Outcome | 'ignored' | 'deadlettered';
+    try {
+      const raw = classify(this.settings.subjectRoot, m.subject);
+      if (raw.kind === 'voltage') {
+        const r = decodeVoltage(m.data);
+        outcome = this.state.addVoltage(raw, r.epoch, r.voltage);
+      } else if (raw.kind === 'temperature') {
+        const r = decodeTemperature(m.data);
+        outcome = this.state.addTemperature(r.epoch, r.temperature);
+      } else {
+        outcome = 'ignored';
+      }
+    } catch (err) {
+      if (!(err instanceof WireError)) throw err;
+      publishDeadLetter(this.deps.nc, this.settings.subjectRoot, {
+        reason: err.reason,
+        subject: m.subject,
+        data: m.data,
+        error: err.message,
+        role: 'stream',
+        streamSeq: m.seq,
+      });
+      outcome = 'deadlettered';
+    }
+    this.deps.metrics.messages.inc({ outcome });
+  }
+
+  private async flushOnce(): Promise<void> {
+    if (!this.active) return;
+    const state = this.state;
+    const seq = this.lastSeq;
+    const idle = Date.now() - this.lastMessageAt >= this.settings.idleTimeoutMs;
+    // The snapshot is taken together with `seq` (messages keep arriving during the writes below) and
+    // counts the due windows as written: it is saved only after they are.
+    const due = state.due(idle);
+    const versions = new Map<Window, number>(due.map((w) => [w, w.version]));
+    const snapshot = state.snapshot(versions);
+    const outputs = due.map((w) => outputOf(this.deps.keyspace, w, this.settings.alertThresholdV));
+    const stillActive = () => this.active && this.state === state;
+
+    await retryWithBackoff(() => this.write(outputs), {
+      initialMs: 200,
+      maxMs: 5000,
+      aborted: () => !stillActive() || Date.now() > this.stopDeadline,
+      onRetry: (err, attempt, delayMs) => {
+        this.deps.metrics.retries.inc();
+        this.deps.log.warn('writing windows failed; retrying', { attempt, delayMs, err });
+      },
+    });
+    for (const [w, version] of versions) w.written = Math.max(w.written, version);
+    this.publish(due, outputs);
+
+    if (seq === this.savedSeq && due.length === 0) return;
+    // Fencing: only a current holder may move the checkpoint.
+    if (!stillActive() || !(await this.lease.renew())) {
+      // Not through serial(): the final flush runs inside it. demote() tolerates running twice.
+      if (stillActive()) await this.demote('lease lost before checkpoint');
+      return;
+    }
+    await this.checkpoints.save({ seq, state: snapshot });
+    this.savedSeq = seq;
+    state.purge();
+    this.deps.metrics.openWindows.set(state.windows.size);
+    if (state.maxEventTime !== null) this.deps.metrics.eventTime.set(state.maxEventTime);
+  }
+
+  private async write(outputs: Output[]): Promise<void> {
+    const { cassandra, metrics } = this.deps;
+    for (let i = 0; i < outputs.length; i += WRITE_CONCURRENCY) {
+      await Promise.all(
+        outputs.slice(i, i + WRITE_CONCURRENCY).map(async (o) => {
+          const end = metrics.writeSeconds.startTimer({ table: o.table });
+          await cassandra.execute(o.query, o.params, { prepare: true, isIdempotent: true });
+          end();
+        }),
+      );
+    }
+  }
+
+  private publish(due: Window[], outputs: Output[]): void {
+    const { nc, metrics } = this.deps;
+    due.forEach((w, i) => {
+      const { publish } = outputs[i];
+      metrics.windows.inc({ kind: w.kind });
+      if (publish)
+        nc.publish(`${this.settings.subjectRoot}.${publish.subject}`, JSON.stringify(publish.body));
+      if (w.kind === 'alert') metrics.alerts.inc();
+      if (w.kind === 'max_voltage' && w.start >= this.newestMaxEpoch) {
+        this.newestMaxEpoch = w.start;
+        metrics.maxVoltage.set(w.max);
+      }
+      if (w.kind === 'temperature' && w.start >= this.newestTemperatureEpoch) {
+        this.newestTemperatureEpoch = w.start;
+        metrics.temperature.set(w.max);
+      }
+    });
+  }
+
+  /** Lease transitions, stop and demotion run one at a time. */
+  private serial(fn: () => Promise<void>): Promise<void> {
+    const next = this.transition.then(fn, fn);
+    this.transition = next.catch((err) => this.deps.log.error('stream job transition failed', { err }));
+    return next;
+  }
+}
+
+/** What a raw subject under `<root>.raw.` carries; throws WireError('subject') for anything else. */
+export function classify(root: string, subject: string): RawKind {
+  const raw = `${root}.raw.`;
+  const rest = subject.startsWith(raw) ? subject.slice(raw.length) : '';
+  if (rest === 'temperature.data') return { kind: 'temperature' };
+  if (rest === 'temperature.forecast.12') return { kind: 'forecast' };
+  // The codec knows the voltage subject's shape under the original root.
+  if (rest.startsWith('voltage.data.'))
+    return { kind: 'voltage', ...parseVoltageSubject(`smartmeter.raw.${rest}`) };
+  throw new WireError('subject', `not a raw reading subject under ${raw}: ${subject}`);
+}

@@ -1,0 +1,51 @@
+// The stream job's settings, read from the environment and validated (the shared NATS_* and CASSANDRA_*
+// variables are read by lib/nats.ts and lib/cassandra.ts). Variables are documented in roles/stream.ts.
+import { hostname } from 'node:os';
+import { ConfigError, EnvReader } from '../lib/config';
+import { RAW_STREAM } from '../lib/jetstream';
+import { WindowRules } from './windows';
+
+export interface StreamSettings extends WindowRules {
+  /** JetStream stream holding the raw readings. */
+  stream: string;
+  /** First token of every subject read and written: `<root>.raw.>` in, `<root>.extract.*` out. */
+  subjectRoot: string;
+  /** Prefix of the two KV buckets: `<prefix>-lease` (who is active) and `<prefix>-checkpoint`. */
+  statePrefix: string;
+  /** How often changed windows are written, published and checkpointed (real ms). */
+  flushIntervalMs: number;
+  /** Real ms without input after which every open window is written (the last epoch of a run). */
+  idleTimeoutMs: number;
+  /** How long the active instance's lease lasts without renewal (real ms); standbys take over after it. */
+  leaseTtlMs: number;
+  /** This instance's name in the lease. */
+  instanceId: string;
+}
+
+const TOKEN = /^[A-Za-z0-9_-]+$/;
+
+function token(env: EnvReader, name: string, fallback: string): string {
+  const value = env.string(name, fallback);
+  if (!TOKEN.test(value)) throw new ConfigError(`${name} must match ${TOKEN}, got "${value}"`);
+  return value;
+}
+
+export function streamSettings(env: EnvReader): StreamSettings {
+  return {
+    stream: token(env, 'STREAM_RAW_STREAM', RAW_STREAM),
+    subjectRoot: token(env, 'STREAM_SUBJECT_ROOT', 'smartmeter'),
+    statePrefix: token(env, 'STREAM_STATE_PREFIX', 'smartmeter-stream'),
+    allowedLatenessS: env.integer('STREAM_ALLOWED_LATENESS_S', 900, { min: 0 }),
+    flushIntervalMs: env.integer('STREAM_FLUSH_INTERVAL_MS', 1000, { min: 50, max: 60_000 }),
+    idleTimeoutMs: env.integer('STREAM_IDLE_TIMEOUT_MS', 5000, { min: 100 }),
+    leaseTtlMs: env.integer('STREAM_LEASE_TTL_MS', 10_000, { min: 1000, max: 120_000 }),
+    instanceId: token(
+      env,
+      'STREAM_INSTANCE_ID',
+      `${hostname()}-${process.pid}`.replace(/[^A-Za-z0-9_-]/g, '_'),
+    ),
+    alertThresholdV: env.number('ALERT_THRESHOLD_V', 120, { min: 0 }),
+    alertMinCount: env.integer('ALERT_MIN_COUNT', 2, { min: 1 }),
+    alertWindowS: env.integer('ALERT_WINDOW_S', 0, { min: 0 }),
+  };
+}
