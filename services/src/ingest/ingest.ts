@@ -7,10 +7,11 @@
 // slot is then busy, fetching pauses by itself and the backlog waits in the stream. Writes are upserts
 // keyed by the reading's identity, so a redelivery after a crash rewrites the same row.
 // A malformed message is published to `<root>.deadletter.<reason>` with its original bytes and its
-// subject in a header, then terminated, so it is never redelivered.
+// subject in headers (lib/deadletter.ts), then terminated, so it is never redelivered.
 import { Client } from 'cassandra-driver';
-import { Consumer, ConsumerMessages, headers, JsMsg, NatsConnection } from 'nats';
+import { Consumer, ConsumerMessages, JsMsg, NatsConnection } from 'nats';
 import { Registry } from 'prom-client';
+import { publishDeadLetter } from '../lib/deadletter';
 import { ensureRawStream } from '../lib/jetstream';
 import { Logger } from '../lib/log';
 import { retryWithBackoff, sleep } from '../lib/retry';
@@ -20,8 +21,6 @@ import { ensureIngestConsumer } from './consumer';
 import { createIngestMetrics } from './metrics';
 import { rawDataInsert, rawDataParams, temperatureInsert, temperatureParams } from './rows';
 import { IngestSettings } from './settings';
-
-export const ORIGINAL_SUBJECT_HEADER = 'Smartmeter-Original-Subject';
 
 // A fetch waits this long for messages before the loop asks again (the server's minimum is 1 s).
 const FETCH_EXPIRES_MS = 1000;
@@ -128,9 +127,14 @@ export async function startIngest(deps: IngestDeps, settings: IngestSettings): P
   }
 
   function deadLetter(msg: JsMsg, err: WireError) {
-    const h = headers();
-    h.set(ORIGINAL_SUBJECT_HEADER, msg.subject);
-    nc.publish(`${root}.deadletter.${err.reason}`, msg.data, { headers: h });
+    publishDeadLetter(nc, root, {
+      reason: err.reason,
+      subject: msg.subject,
+      data: msg.data,
+      error: err.message,
+      role: 'ingest',
+      streamSeq: msg.seq,
+    });
     metrics.deadLetters.inc({ reason: err.reason });
     metrics.messages.inc({ outcome: 'deadlettered' });
     log.debug('dead-lettered', { subject: msg.subject, reason: err.reason, error: err.message });

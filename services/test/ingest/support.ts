@@ -1,0 +1,132 @@
+// Shared pieces of the ingest integration tests: a fresh keyspace and unique stream/subjects per test
+// file (others use the same NATS and Cassandra), readings made with the codec, publishing through
+// JetStream (so "accepted by the stream" is known exactly) and row counts by CQL.
+import { Client } from 'cassandra-driver';
+import { connect, NatsConnection } from 'nats';
+import { Registry } from 'prom-client';
+import { CassandraSettings, createCassandraClient } from '../../src/lib/cassandra';
+import { createLogger } from '../../src/lib/log';
+import { sleep } from '../../src/lib/retry';
+import { IngestSettings } from '../../src/ingest/settings';
+import { migrate } from '../../src/storage/migrate';
+import { encodeTemperature, encodeVoltage, voltageSubject } from '../../src/wire/codec';
+import { BackingEnv } from '../support/backing';
+
+export const quietLog = createLogger({ role: 'test' }, 'warn');
+
+export function uniqueName(prefix: string): string {
+  return `${prefix}_${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
+}
+
+export function cassandraSettingsFor(env: BackingEnv, keyspace: string): CassandraSettings {
+  return {
+    contactPoints: env.cassandraContactPoints,
+    localDataCenter: env.cassandraLocalDc,
+    username: env.cassandraUsername,
+    password: env.cassandraPassword,
+    keyspace,
+  };
+}
+
+export async function freshKeyspace(env: BackingEnv, keyspace: string): Promise<Client> {
+  const settings = cassandraSettingsFor(env, keyspace);
+  const client = createCassandraClient(settings);
+  await client.connect();
+  await migrate(client, settings, { replicationFactor: 1 }, quietLog);
+  return client;
+}
+
+export function natsConnect(env: BackingEnv, name: string): Promise<NatsConnection> {
+  return connect({ servers: env.natsUrl, user: env.natsUser, pass: env.natsPassword, name });
+}
+
+/** Settings for one test file: its own stream, consumer and subject root. */
+export function testIngestSettings(root: string, overrides: Partial<IngestSettings> = {}): IngestSettings {
+  return {
+    stream: root.toUpperCase(),
+    consumer: 'ingest',
+    subjectRoot: root,
+    concurrency: 128,
+    batch: 64,
+    ackWaitMs: 30_000,
+    maxAckPending: 4096,
+    drainTimeoutMs: 10_000,
+    pollIntervalMs: 500,
+    ...overrides,
+  };
+}
+
+export interface RawMessage {
+  subject: string;
+  data: Uint8Array;
+}
+
+const BASE_EPOCH = Date.UTC(2024, 0, 1) / 1000;
+const METERS = 100;
+
+/** Reading k: meter k % 100 (lines 1..10), simulated minute k / 100 — every one a distinct raw_data row. */
+export function voltageMessage(root: string, k: number): RawMessage {
+  const m = k % METERS;
+  const meter = { line: 1 + Math.floor(m / 10), transformer: m % 10, usagePoint: 1 + (k % 7) };
+  return {
+    subject: voltageSubject(meter).replace(/^smartmeter\./, `${root}.`),
+    data: encodeVoltage({
+      epoch: BASE_EPOCH + Math.floor(k / METERS) * 60,
+      voltage: 110 + (k % 150) / 10,
+      demand: (k % 40) / 10,
+      values: Array.from({ length: 10 }, (_, i) => i + k / 1000),
+    }),
+  };
+}
+
+export function temperatureMessage(root: string, k: number, forecast = false): RawMessage {
+  const kind = forecast ? 'forecast.12' : 'data';
+  return {
+    subject: `${root}.raw.temperature.${kind}`,
+    data: encodeTemperature({ epoch: BASE_EPOCH + k * 900, temperature: 10 + (k % 20) }),
+  };
+}
+
+/** Publishes through JetStream with a window of acks in flight; every one must be accepted. */
+export async function publishToStream(nc: NatsConnection, messages: RawMessage[], window = 256) {
+  const js = nc.jetstream();
+  for (let i = 0; i < messages.length; i += window) {
+    await Promise.all(messages.slice(i, i + window).map((m) => js.publish(m.subject, m.data)));
+  }
+}
+
+export async function countRows(client: Client, keyspace: string, table = 'raw_data'): Promise<number> {
+  const rs = await client.execute(`SELECT COUNT(*) AS n FROM ${keyspace}.${table}`, [], {
+    readTimeout: 60_000,
+  });
+  return Number(rs.first().n);
+}
+
+/** Polls until `done()` or the deadline; returns the last value so the assertion shows it. */
+export async function waitFor<T>(
+  probe: () => Promise<T>,
+  done: (v: T) => boolean,
+  timeoutMs: number,
+  everyMs = 500,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let value = await probe();
+  while (!done(value) && Date.now() < deadline) {
+    await sleep(everyMs);
+    value = await probe();
+  }
+  return value;
+}
+
+/** A counter's value by label set, read from a registry as Prometheus would. */
+export async function metricValue(
+  registry: Registry,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<number> {
+  const metric = (await registry.getMetricsAsJSON()).find((m) => m.name === name);
+  const values = (metric?.values ?? []) as { value: number; labels: Record<string, unknown> }[];
+  return values
+    .filter((v) => Object.entries(labels).every(([k, want]) => String(v.labels[k]) === want))
+    .reduce((sum, v) => sum + v.value, 0);
+}
