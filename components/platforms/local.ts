@@ -213,15 +213,16 @@ function waitSeconds(h: HealthCheckSpec): number {
 
 /** Resolves to "0" when every replica of the job exited 0; fails the deployment otherwise. */
 function succeeded(job: DeployedService): pulumi.Output<string> {
-  const codes = (job.resources as docker.Container[]).map((c) => c.exitCode);
-  return pulumi.all(codes).apply((all) => {
-    all.forEach((code, i) => {
-      if (code !== 0) {
-        throw new Error(
-          `job ${job.spec.name}-${i} exited with code ${code}; see: docker logs ${job.spec.name}-${i}`,
-        );
-      }
-    });
-    return '0';
+  const codes = job.resources
+    .filter((r): r is docker.Container => r instanceof docker.Container)
+    .map((c) => c.exitCode);
+  return pulumi.all(codes).apply((all) => assertJobSucceeded(job.spec.name, all));
+}
+
+/** Throws, naming the container to look at, unless every replica of the job exited 0. */
+export function assertJobSucceeded(job: string, exitCodes: readonly (number | undefined)[]): '0' {
+  exitCodes.forEach((code, i) => {
+    if (code !== 0) throw new Error(`job ${job}-${i} exited with code ${code}; see: docker logs ${job}-${i}`);
   });
+  return '0';
 }

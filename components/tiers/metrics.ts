@@ -146,9 +146,13 @@ export function grafanaProvisioning(): FileSpec[] {
   return [
     { path: '/etc/grafana/provisioning/datasources/smartmeter.yaml', content: stringify(datasources) },
     { path: '/etc/grafana/provisioning/dashboards/smartmeter.yaml', content: stringify(providers) },
-    ...allDashboards().map((d) => ({
-      path: `${DASHBOARDS_DIR}/${d.uid}.json`,
-      content: JSON.stringify({ ...d.json, uid: d.uid, title: d.title }, null, 2),
-    })),
+    ...allDashboards().map((d) => {
+      // The uid names the file; Grafana allows at most 40 characters.
+      if (!/^[A-Za-z0-9_-]{1,40}$/.test(d.uid)) throw new Error(`dashboard "${d.title}": bad uid "${d.uid}"`);
+      return {
+        path: `${DASHBOARDS_DIR}/${d.uid}.json`,
+        content: JSON.stringify({ ...d.json, uid: d.uid, title: d.title }, null, 2),
+      };
+    }),
   ];
 }

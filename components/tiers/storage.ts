@@ -168,8 +168,8 @@ echo 'SELECT release_version FROM system.local;' > "$work/probe.cql"
 
 login=''
 for attempt in $(seq 1 60); do
-  if cql "$ADMIN_ROLE" "$admin_pw" "$work/probe.cql" > /dev/null 2>&1; then login=admin; break; fi
-  if cql cassandra cassandra "$work/probe.cql" > /dev/null 2>&1; then login=default; break; fi
+  if cql "$ADMIN_ROLE" "$admin_pw" "$work/probe.cql" > /dev/null 2>&1; then login='admin'; break; fi
+  if cql cassandra cassandra "$work/probe.cql" > /dev/null 2>&1; then login='default'; break; fi
   echo "waiting for Cassandra at $CASSANDRA_HOST:9042 (attempt $attempt/60)"
   sleep 5
 done

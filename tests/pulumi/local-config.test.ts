@@ -1,0 +1,59 @@
+// components/config.ts on its own: defaults for the local stack, and errors that name the key.
+import { ConfigError, isImageReference, loadConfig } from '../../components/config';
+
+const load = (values: Record<string, string>) => loadConfig((key) => ({ platform: 'local', ...values })[key]);
+
+describe('stack config', () => {
+  it('has laptop defaults: one of each, everything on 127.0.0.1', () => {
+    const config = load({});
+    expect(config).toMatchObject({
+      platform: 'local',
+      injectors: 1,
+      ingestReplicas: 1,
+      cassandraReplicationFactor: 1,
+      bindAddress: '127.0.0.1',
+      ports: { grafana: 3000, prometheus: 9090, nats: 4222, natsMonitoring: 8222, cassandra: 9042 },
+    });
+    expect([...config.tiers]).toEqual(['messaging', 'storage', 'streaming', 'training', 'metrics']);
+  });
+
+  it('reads tiers as a comma list or a JSON array (pulumi config set --path)', () => {
+    expect([...load({ tiers: 'messaging, storage' }).tiers]).toEqual(['messaging', 'storage']);
+    expect([...load({ tiers: '["metrics"]' }).tiers]).toEqual(['metrics']);
+  });
+
+  it('accepts image references with registry, port, tag and digest, and overrides each image', () => {
+    for (const ok of [
+      'nats',
+      'nats:2.11-alpine',
+      'registry.local:5000/mirror/grafana/grafana:12.1.1',
+      `prom/prometheus@sha256:${'a'.repeat(64)}`,
+    ]) {
+      expect(isImageReference(ok)).toBe(true);
+    }
+    for (const bad of ['Nats:2', 'nats:', 'nats:2 alpine', '/nats', 'nats//x', '']) {
+      expect(isImageReference(bad)).toBe(false);
+    }
+    expect(load({ natsImage: 'mirror.local/nats:2.11' }).images.nats).toBe('mirror.local/nats:2.11');
+  });
+
+  it.each([
+    [{ platform: undefined as unknown as string }, 'smartmeter:platform is required (one of local, aws)'],
+    [{ injectors: '1.5' }, 'smartmeter:injectors must be an integer >= 0 and <= 200, got "1.5"'],
+    [{ ingestReplicas: '0' }, 'smartmeter:ingestReplicas must be an integer >= 1 and <= 50, got "0"'],
+    [{ injectRate: 'fast' }, 'smartmeter:injectRate must be a number >= 0.001 and <= 100000, got "fast"'],
+    [
+      { cassandraReplicationFactor: '3' },
+      'smartmeter:cassandraReplicationFactor must be an integer >= 1 and <= 1',
+    ],
+    [{ bindAddress: 'localhost' }, 'smartmeter:bindAddress must be an IPv4 address such as 127.0.0.1'],
+    [{ grafanaPort: '70000' }, 'smartmeter:grafanaPort must be an integer >= 0 and <= 65535'],
+    [{ cassandraHeap: '1 GB' }, 'smartmeter:cassandraHeap must be a heap size such as 512M or 1G'],
+    [{ logLevel: 'verbose' }, 'smartmeter:logLevel must be one of debug, info, warn, error'],
+    [{ tiers: 'messaging,queues' }, 'smartmeter:tiers must be a list of messaging, storage, streaming'],
+    [{ nodeBaseImage: 'node:20 slim' }, 'smartmeter:nodeBaseImage must be a Docker image reference'],
+  ])('%j fails naming the key', (values, message) => {
+    expect(() => load(values)).toThrow(ConfigError);
+    expect(() => load(values)).toThrow(message);
+  });
+});

@@ -1,0 +1,282 @@
+// The local stack's resource graph, under Pulumi mocks: each tier's resources, the injector count,
+// where secrets go, and configuration errors that name their key.
+import { containers, envOf, ProgramRun, runLocalProgram, valueOf } from './local-mocks';
+
+const names = (run: ProgramRun, type: string) =>
+  run.resources
+    .filter((r) => r.type === type)
+    .map((r) => r.name)
+    .sort();
+
+describe('local stack (mocks)', () => {
+  let run: ProgramRun;
+  beforeAll(async () => {
+    run = await runLocalProgram({ injectors: '2' });
+  });
+
+  it('declares every tier as a component with its type token', () => {
+    const components = run.resources.filter((r) => r.type.startsWith('smartmeter:')).map((r) => r.type);
+    expect(components.sort()).toEqual([
+      'smartmeter:messaging:Messaging',
+      'smartmeter:metrics:Metrics',
+      'smartmeter:platform:Local',
+      'smartmeter:storage:Storage',
+      'smartmeter:streaming:Streaming',
+      'smartmeter:training:Training',
+    ]);
+  });
+
+  it('runs one container per replica, named <service>-<index>', () => {
+    expect(names(run, 'docker:index/container:Container')).toEqual([
+      'cassandra-0',
+      'cassandra-auth-0',
+      'grafana-0',
+      'ingest-0',
+      'inject-0',
+      'inject-1',
+      'migrate-0',
+      'nats-0',
+      'nats-exporter-0',
+      'predict-0',
+      'prometheus-0',
+      'stream-0',
+      'train-0',
+    ]);
+  });
+
+  it('puts every container on the one network, reachable by service and replica name', () => {
+    const network = run.resources.filter((r) => r.type === 'docker:index/network:Network');
+    expect(network).toHaveLength(1);
+    for (const c of containers(run)) {
+      expect(c.inputs.networksAdvanced).toEqual([
+        { name: 'smartmeter', aliases: [c.name.replace(/-\d+$/, ''), c.name] },
+      ]);
+    }
+  });
+
+  it('builds the services image once from the repository root and pulls each third-party image once', () => {
+    const built = run.resources.filter((r) => r.type === 'docker:index/image:Image');
+    expect(built).toHaveLength(1);
+    const build = built[0].inputs.build as Record<string, unknown>;
+    expect(String(build.dockerfile)).toMatch(/services\/Dockerfile$/);
+    expect(build.args).toEqual({ NODE_IMAGE: 'node:20-bookworm-slim' });
+    expect(built[0].inputs.skipPush).toBe(true);
+    const pulled = run.resources
+      .filter((r) => r.type === 'docker:index/remoteImage:RemoteImage')
+      .map((r) => r.inputs.name);
+    expect(pulled.sort()).toEqual([
+      'cassandra:5.0',
+      'grafana/grafana:12.1.1',
+      'nats:2.11-alpine',
+      'natsio/prometheus-nats-exporter:0.17.3',
+      'prom/prometheus:v3.5.0',
+    ]);
+  });
+
+  it('gives NATS, Cassandra, Prometheus and Grafana a volume each', () => {
+    expect(names(run, 'docker:index/volume:Volume')).toEqual([
+      'smartmeter-cassandra-data-0',
+      'smartmeter-grafana-data-0',
+      'smartmeter-nats-jetstream-0',
+      'smartmeter-prometheus-data-0',
+    ]);
+  });
+
+  it('publishes only Grafana, Prometheus, NATS and Cassandra, on 127.0.0.1', () => {
+    const published = containers(run).flatMap((c) =>
+      ((c.inputs.ports as { internal: number; external: number; ip: string }[]) ?? []).map(
+        (p) => `${c.name} ${p.ip}:${p.external}->${p.internal}`,
+      ),
+    );
+    expect(published.sort()).toEqual([
+      'cassandra-0 127.0.0.1:9042->9042',
+      'grafana-0 127.0.0.1:3000->3000',
+      'nats-0 127.0.0.1:4222->4222',
+      'nats-0 127.0.0.1:8222->8222',
+      'prometheus-0 127.0.0.1:9090->9090',
+    ]);
+  });
+
+  it('numbers the injectors from 1 and gives every role the services contract', () => {
+    const byName = new Map(containers(run).map((c) => [c.name, c]));
+    expect(envOf(byName.get('inject-0')!)).toContain('INJECT_SLOT=1');
+    expect(envOf(byName.get('inject-1')!)).toContain('INJECT_SLOT=2');
+    for (const role of ['inject', 'ingest', 'stream', 'train', 'predict']) {
+      const c = byName.get(`${role}-0`)!;
+      expect(c.inputs.command).toEqual([role]);
+      expect(envOf(c)).toEqual(
+        expect.arrayContaining([
+          'NATS_URL=nats://nats-0:4222',
+          'NATS_USER=smartmeter',
+          'NATS_PASSWORD_FILE=/run/secrets/nats_password',
+          'METRICS_PORT=9464',
+        ]),
+      );
+      expect(c.inputs.restart).toBe('unless-stopped');
+      expect((c.inputs.healthcheck as { tests: string[] }).tests.slice(0, 2)).toEqual(['CMD', 'node']);
+    }
+    expect(envOf(byName.get('ingest-0')!)).toEqual(
+      expect.arrayContaining([
+        'CASSANDRA_CONTACT_POINTS=cassandra-0:9042',
+        'CASSANDRA_USERNAME=smartmeter_app',
+        'CASSANDRA_PASSWORD_FILE=/run/secrets/cassandra_password',
+      ]),
+    );
+    const migrate = byName.get('migrate-0')!;
+    expect(migrate.inputs.command).toEqual(['migrate']);
+    expect(migrate.inputs).toMatchObject({ restart: 'no', mustRun: false, attach: true });
+    expect(envOf(migrate)).toEqual(
+      expect.arrayContaining([
+        'CASSANDRA_USERNAME=smartmeter_admin',
+        'CASSANDRA_APP_USERNAME=smartmeter_app',
+      ]),
+    );
+  });
+
+  it('makes the services wait for migrate, which waits for the auth job, which waits for Cassandra', () => {
+    const byName = new Map(containers(run).map((c) => [c.name, c]));
+    const labels = (name: string) =>
+      ((byName.get(name)!.inputs.labels as { label: string; value: string }[]) ?? []).map((l) => l.label);
+    expect(labels('ingest-0')).toContain('smartmeter.after.migrate');
+    expect(labels('inject-0')).toContain('smartmeter.after.migrate');
+    expect(labels('migrate-0')).toContain('smartmeter.after.cassandra-auth');
+    expect(byName.get('cassandra-0')!.inputs).toMatchObject({ wait: true });
+  });
+
+  it('scrapes every replica that exports metrics, by its DNS name', () => {
+    const prometheus = containers(run).find((c) => c.name === 'prometheus-0')!;
+    const uploads = prometheus.inputs.uploads as { file: string; content: string }[];
+    const yml = uploads.find((u) => u.file === '/etc/prometheus/prometheus.yml')!.content;
+    for (const target of [
+      'inject-0:9464',
+      'inject-1:9464',
+      'ingest-0:9464',
+      'stream-0:9464',
+      'train-0:9464',
+    ]) {
+      expect(yml).toContain(target);
+    }
+    expect(yml).toContain('nats-exporter-0:7777');
+    expect(yml).not.toContain('migrate');
+  });
+
+  it('provisions Grafana with the Prometheus data source and the dashboard provider', () => {
+    const grafana = containers(run).find((c) => c.name === 'grafana-0')!;
+    const files = (grafana.inputs.uploads as { file: string; content: string }[]).map((u) => u.file);
+    expect(files).toEqual(
+      expect.arrayContaining([
+        '/etc/grafana/provisioning/datasources/smartmeter.yaml',
+        '/etc/grafana/provisioning/dashboards/smartmeter.yaml',
+        '/run/secrets/grafana_admin_password',
+      ]),
+    );
+  });
+
+  it('keeps the Grafana admin password secret and out of every environment', async () => {
+    const { pulumi, outputs } = run;
+    expect(await pulumi.isSecret(outputs.grafanaAdminPassword as never)).toBe(true);
+    const password = await valueOf<string>(pulumi, outputs.grafanaAdminPassword);
+    expect(password).toMatch(/^Gen3rated/);
+    const grafana = containers(run).find((c) => c.name === 'grafana-0')!;
+    expect(envOf(grafana)).toContain('GF_SECURITY_ADMIN_PASSWORD__FILE=/run/secrets/grafana_admin_password');
+    // Positive control: the password does reach Grafana, as a file, and the engine sees it as secret.
+    expect(grafana.secretKeys).toContain('uploads');
+    const uploads = grafana.inputs.uploads as { file: string; content: string }[];
+    expect(uploads.find((u) => u.file === '/run/secrets/grafana_admin_password')!.content).toBe(password);
+    for (const c of containers(run)) {
+      expect(
+        JSON.stringify([envOf(c), c.inputs.command, c.inputs.entrypoints, c.inputs.labels]),
+      ).not.toContain(password);
+    }
+  });
+
+  it('keeps every generated password out of environments, commands and labels', () => {
+    const generated = run.resources
+      .filter((r) => r.type === 'random:index/randomPassword:RandomPassword')
+      .map((r) => `Gen3rated${r.name.replace(/[^A-Za-z0-9]/g, '')}Pw`);
+    expect(generated).toHaveLength(5); // NATS, Cassandra admin/app/default, Grafana
+    for (const c of containers(run)) {
+      const visible = JSON.stringify([envOf(c), c.inputs.command, c.inputs.entrypoints, c.inputs.labels]);
+      for (const secret of generated) expect(visible).not.toContain(secret);
+    }
+  });
+
+  it('exports the endpoints, secrets as secrets, and a cqlsh command without the password', async () => {
+    const { pulumi, outputs } = run;
+    expect(await valueOf(pulumi, outputs.grafanaUrl)).toBe('http://127.0.0.1:3000');
+    expect(await valueOf(pulumi, outputs.natsEndpoint)).toBe('nats://127.0.0.1:4222');
+    expect(await valueOf(pulumi, outputs.cassandraEndpoint)).toBe('127.0.0.1:9042');
+    for (const key of ['natsPassword', 'cassandraAdminPassword']) {
+      expect(await pulumi.isSecret(outputs[key] as never)).toBe(true);
+    }
+    const cqlsh = await valueOf<string>(pulumi, outputs.cqlsh);
+    expect(cqlsh).toBe(
+      'cqlsh 127.0.0.1 9042 -u smartmeter_admin -p "$(pulumi stack output cassandraAdminPassword --show-secrets -s local)"',
+    );
+    expect(cqlsh).not.toContain(await valueOf<string>(pulumi, outputs.cassandraAdminPassword));
+  });
+});
+
+describe('injector count (smartmeter:injectors)', () => {
+  it.each([0, 1, 5])('injectors = %i gives exactly that many inject containers', async (k) => {
+    const run = await runLocalProgram({ injectors: String(k) });
+    const injectors = containers(run)
+      .map((c) => c.name)
+      .filter((n) => n.startsWith('inject-'));
+    expect(injectors.sort()).toEqual(Array.from({ length: k }, (_, i) => `inject-${i}`).sort());
+    const prometheus = containers(run).find((c) => c.name === 'prometheus-0')!;
+    const yml = (prometheus.inputs.uploads as { file: string; content: string }[])[0].content;
+    expect(yml.includes('job_name: inject')).toBe(k > 0);
+  });
+});
+
+describe('tier switches', () => {
+  it('runs only injection and storage (the original "injection architecture")', async () => {
+    const run = await runLocalProgram({ tiers: 'messaging,storage,streaming' });
+    const running = containers(run).map((c) => c.name);
+    expect(running).toEqual(expect.arrayContaining(['inject-0', 'ingest-0', 'cassandra-0', 'nats-0']));
+    expect(running.filter((n) => /^(prometheus|grafana|train|predict)-/.test(n))).toEqual([]);
+    expect(run.outputs.grafanaUrl).toBeUndefined();
+  });
+});
+
+describe('bad configuration fails naming the key', () => {
+  it.each([
+    [{ injectors: '-1' }, /smartmeter:injectors must be an integer >= 0/],
+    [{ injectors: 'three' }, /smartmeter:injectors/],
+    [{ platform: 'gcp' }, /smartmeter:platform must be one of local, aws, got "gcp"/],
+    [{ grafanaImage: 'Grafana/Grafana:latest!' }, /smartmeter:grafanaImage must be a Docker image reference/],
+    [{ tiers: 'streaming,metrics' }, /smartmeter:tiers: the streaming tier needs the messaging tier/],
+  ])('%j', async (config, message) => {
+    await expect(runLocalProgram(config)).rejects.toThrow(message);
+  });
+});
+
+describe('a failed job', () => {
+  // Under `pulumi up` the throw fails the dependent's registration; here the decision itself is checked.
+  it('stops the deployment before its dependents start, naming the container', async () => {
+    const { assertJobSucceeded } = await import('../../components/platforms/local');
+    expect(assertJobSucceeded('migrate', [0])).toBe('0');
+    expect(() => assertJobSucceeded('migrate', [3])).toThrow(
+      'job migrate-0 exited with code 3; see: docker logs migrate-0',
+    );
+    expect(() => assertJobSucceeded('migrate', [undefined])).toThrow(
+      'job migrate-0 exited with code undefined',
+    );
+  });
+});
+
+describe('the Cassandra auth job script', () => {
+  it('passes bash -n and shellcheck', async () => {
+    const { AUTH_SCRIPT_TEXT } = await import('../../components/tiers/storage');
+    const { execFileSync } = await import('node:child_process');
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const file = join(mkdtempSync(join(tmpdir(), 'auth-')), 'cassandra-auth.sh');
+    writeFileSync(file, AUTH_SCRIPT_TEXT);
+    execFileSync('bash', ['-n', file]);
+    // ADMIN_ROLE, CASSANDRA_HOST, SYSTEM_AUTH_RF and LOCAL_DC come from the container's environment.
+    expect(execFileSync('shellcheck', ['-e', 'SC2154', file], { encoding: 'utf8' })).toBe('');
+  });
+});
