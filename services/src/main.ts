@@ -5,6 +5,7 @@ type RoleModule = { run(ctx: ServiceContext): Promise<void> };
 
 const ROLES: Record<string, () => Promise<RoleModule>> = {
   migrate: () => import('./roles/migrate'),
+  inject: () => import('./roles/inject'),
   ingest: () => import('./roles/ingest'),
   train: () => import('./roles/train'),
   stream: () => import('./roles/stream'),

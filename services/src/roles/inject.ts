@@ -1,0 +1,39 @@
+// inject: the meter simulator. Publishes simulated voltage, temperature and forecast readings with core
+// NATS on the original subjects (smartmeter.raw.voltage.data.<line>.<transformer>.<usagepoint>,
+// smartmeter.raw.temperature.data, smartmeter.raw.temperature.forecast.12) in the original wire format.
+//   INJECT_RATE                  messages/s, all kinds counted (default 500); also sizes the topology
+//   INJECT_SLOT                  injector slot, 0…12: meters on lines 10·slot+1… (default 1)
+//   INJECT_LINES, INJECT_TRANSFORMERS, INJECT_USAGEPOINTS  explicit topology (all three or none;
+//                                default derived from the rate: 500 → 1×7×71)
+//   INJECT_START                 simulated origin and real-time anchor, epoch seconds or ISO-8601 (default now)
+//   INJECT_ACCELERATION          simulated seconds per real second (default 900: 1 s = 15 simulated minutes)
+//   INJECT_SEED                  PRNG seed, 0…2^32−1 (default 1): same seed, start and topology, same readings
+//   INJECT_OVERVOLTAGE_RATE      over-voltage events per meter per simulated day (default 0: off)
+//   INJECT_OVERVOLTAGE_MINUTES   length of an event in simulated minutes (default 45)
+//   INJECT_DURATION_S            stop after this many seconds (default 0: run until SIGTERM)
+//   INJECT_MAX_READINGS          stop after this many messages (default 0: no bound)
+// A bounded run exits 0 when done. On SIGTERM: stop publishing, flush, drain the connection, exit 0.
+import { natsSettings, connectNats } from '../lib/nats';
+import { ServiceContext } from '../lib/service';
+import { injectConfig } from '../simulator/config';
+import { createInjectorMetrics, runInjector } from '../simulator/publisher';
+import { createSimulator } from '../simulator/simulator';
+
+export async function run(ctx: ServiceContext): Promise<void> {
+  const config = injectConfig(ctx.env);
+  const sim = createSimulator(config.simulator);
+  const metrics = createInjectorMetrics(ctx.registry);
+  const nats = natsSettings(ctx.env, `inject-${config.simulator.slot}`);
+  const nc = await connectNats(nats, ctx.log, ctx.registry, () => ctx.stopping);
+  ctx.setReady(true);
+  const done = runInjector(nc, sim, config.injector, {
+    metrics,
+    log: ctx.log,
+    stopping: () => ctx.stopping,
+  });
+  ctx.onShutdown(async () => {
+    await done.catch(() => undefined);
+    await nc.drain();
+  });
+  await done;
+}

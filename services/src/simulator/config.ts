@@ -1,0 +1,78 @@
+// The injector's configuration from the environment, validated up front so that a bad value stops the
+// role with an error naming the variable (see roles/inject.ts for the list).
+import { ConfigError, EnvReader } from '../lib/config';
+import { InjectorSettings } from './publisher';
+import { CycleSchedule } from './schedule';
+import { SimulatorOptions } from './simulator';
+import { meterCount, Topology, topologyFromRate, validateTopology } from './topology';
+
+export interface InjectConfig {
+  simulator: SimulatorOptions & { slot: number };
+  injector: InjectorSettings;
+}
+
+const TOPOLOGY_VARS = ['INJECT_LINES', 'INJECT_TRANSFORMERS', 'INJECT_USAGEPOINTS'] as const;
+
+function rethrow(names: string, fn: () => void): void {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof RangeError) throw new ConfigError(`${names}: ${err.message}`);
+    throw err;
+  }
+}
+
+export function injectConfig(env: EnvReader, now = Date.now() / 1000): InjectConfig {
+  const rate = env.number('INJECT_RATE', 500, { min: 1, max: 10_000_000 });
+  const slot = env.integer('INJECT_SLOT', 1, { min: 0, max: 12 });
+  const given = TOPOLOGY_VARS.filter((name) => env.optionalString(name) !== undefined);
+  if (given.length > 0 && given.length < TOPOLOGY_VARS.length) {
+    throw new ConfigError(`set all of ${TOPOLOGY_VARS.join(', ')} or none (given: ${given.join(', ')})`);
+  }
+  const topology: Topology = given.length
+    ? {
+        lines: env.integer('INJECT_LINES', 1, { min: 1, max: 10 }),
+        transformers: env.integer('INJECT_TRANSFORMERS', 1, { min: 1, max: 1_000_000 }),
+        usagePoints: env.integer('INJECT_USAGEPOINTS', 1, { min: 1, max: 1_000_000 }),
+      }
+    : topologyFromRate(rate);
+  rethrow(given.length ? `${TOPOLOGY_VARS.join('/')}, INJECT_SLOT` : 'INJECT_RATE, INJECT_SLOT', () =>
+    validateTopology(topology, slot),
+  );
+  const start = env.epochSeconds('INJECT_START', Math.floor(now));
+  const acceleration = env.number('INJECT_ACCELERATION', 900, { min: 1, max: 10_000_000 });
+  rethrow('INJECT_RATE, INJECT_ACCELERATION, INJECT_START', () => {
+    new CycleSchedule({
+      start,
+      acceleration,
+      realStart: now,
+      cycleRealSeconds: (meterCount(topology) + 2) / rate,
+    });
+  });
+  const perDay = env.number('INJECT_OVERVOLTAGE_RATE', 0, { min: 0 });
+  const minutes = env.integer('INJECT_OVERVOLTAGE_MINUTES', 45, { min: 1, max: 1440 });
+  if ((perDay * minutes) / 1440 > 1) {
+    throw new ConfigError(
+      `INJECT_OVERVOLTAGE_RATE must be <= ${1440 / minutes} events per meter per simulated day ` +
+        `for ${minutes}-minute events (INJECT_OVERVOLTAGE_MINUTES), got ${perDay}`,
+    );
+  }
+  const duration = env.number('INJECT_DURATION_S', 0, { min: 0 });
+  const maxReadings = env.integer('INJECT_MAX_READINGS', 0, { min: 0 });
+  return {
+    simulator: {
+      seed: env.integer('INJECT_SEED', 1, { min: 0, max: 0xffffffff }),
+      topology,
+      slot,
+      cycleSeconds: Math.max(60, ((meterCount(topology) + 2) / rate) * acceleration),
+      overVoltage: { perDay, minutes },
+    },
+    injector: {
+      rate,
+      start,
+      acceleration,
+      durationSeconds: duration || undefined,
+      maxReadings: maxReadings || undefined,
+    },
+  };
+}

@@ -1,0 +1,246 @@
+// The real-time injector: walks the simulator's cycles on the CycleSchedule and publishes every reading
+// with core NATS on the original subjects and wire format, paced to `rate` messages per second. Every
+// message counts toward the rate: the temperature, the forecast and one voltage per meter of each cycle.
+// Publishes go out in bursts (at most `burstMax` per tick) and the connection is flushed every
+// `flushIntervalMs`, which round-trips to the server and so bounds what sits in the client's buffers.
+// Metrics are updated once per burst, not per message, to keep the hot path short.
+import { NatsConnection } from 'nats';
+import { Counter, Gauge, Registry } from 'prom-client';
+import { Logger } from '../lib/log';
+import { sleep } from '../lib/retry';
+import { SUBJECTS } from '../wire/subjects';
+import { encodeTemperature, encodeVoltage } from '../wire/codec';
+import { Pacer } from './pacer';
+import { CycleSchedule } from './schedule';
+import { FORECAST_CYCLES, Simulator } from './simulator';
+
+export interface InjectorSettings {
+  /** Messages per second (voltages + temperatures + forecasts). */
+  rate: number;
+  /** Simulated origin and real-time anchor, epoch seconds. */
+  start: number;
+  /** Simulated seconds per real second. */
+  acceleration: number;
+  /** Stop after this many real seconds (default: run until stopped). */
+  durationSeconds?: number;
+  /** Stop after this many messages (default: no bound). */
+  maxReadings?: number;
+  /** Most messages published in one tick of the event loop (default 1000). */
+  burstMax?: number;
+  /** How often to flush the connection (default 100 ms). */
+  flushIntervalMs?: number;
+}
+
+export type ReadingKind = 'voltage' | 'temperature' | 'forecast';
+
+export interface InjectorStats {
+  published: Record<ReadingKind, number>;
+  total: number;
+  cycles: number;
+  overVoltageReadings: number;
+  overVoltageEvents: number;
+  /** Epoch of the last cycle published (NaN before the first). */
+  lastEpoch: number;
+  elapsedSeconds: number;
+}
+
+export interface InjectorMetrics {
+  readings: Counter<'kind'>;
+  rate: Gauge;
+  targetRate: Gauge;
+  lag: Gauge;
+  slot: Gauge;
+  meters: Gauge;
+  simulatedEpoch: Gauge;
+  overVoltageReadings: Counter;
+  overVoltageEvents: Counter;
+}
+
+export function createInjectorMetrics(registry: Registry): InjectorMetrics {
+  const registers = [registry];
+  return {
+    readings: new Counter({
+      name: 'smartmeter_inject_readings_total',
+      help: 'Readings published, by kind (voltage, temperature, forecast)',
+      labelNames: ['kind'],
+      registers,
+    }),
+    rate: new Gauge({
+      name: 'smartmeter_inject_rate_readings_per_second',
+      help: 'Readings published per second, measured over the last second',
+      registers,
+    }),
+    targetRate: new Gauge({
+      name: 'smartmeter_inject_target_rate_readings_per_second',
+      help: 'Configured publish rate (INJECT_RATE)',
+      registers,
+    }),
+    lag: new Gauge({
+      name: 'smartmeter_inject_lag_seconds',
+      help: 'How far publishing is behind its schedule (0 when on rate)',
+      registers,
+    }),
+    slot: new Gauge({ name: 'smartmeter_inject_slot', help: 'Injector slot (lines 10·slot+1 …)', registers }),
+    meters: new Gauge({
+      name: 'smartmeter_inject_meters',
+      help: 'Meters simulated by this injector',
+      registers,
+    }),
+    simulatedEpoch: new Gauge({
+      name: 'smartmeter_inject_simulated_epoch_seconds',
+      help: 'Simulated epoch of the last cycle published',
+      registers,
+    }),
+    overVoltageReadings: new Counter({
+      name: 'smartmeter_inject_overvoltage_readings_total',
+      help: 'Voltage readings published inside an injected over-voltage event',
+      registers,
+    }),
+    overVoltageEvents: new Counter({
+      name: 'smartmeter_inject_overvoltage_events_total',
+      help: 'Injected over-voltage events started (one per meter and event window)',
+      registers,
+    }),
+  };
+}
+
+export interface RunOptions {
+  metrics?: InjectorMetrics;
+  log?: Logger;
+  /** Polled between bursts: return true to stop (e.g. on SIGTERM). */
+  stopping?: () => boolean;
+}
+
+/** Publishes until stopped or a bound is reached; resolves after a final flush. */
+export async function runInjector(
+  nc: NatsConnection,
+  sim: Simulator,
+  settings: InjectorSettings,
+  { metrics, log, stopping = () => false }: RunOptions = {},
+): Promise<InjectorStats> {
+  const { rate, durationSeconds = Infinity, maxReadings = Infinity } = settings;
+  const burstMax = settings.burstMax ?? 1000;
+  const flushIntervalS = (settings.flushIntervalMs ?? 100) / 1000;
+  const cycleLength = sim.meters.length + 2;
+  const schedule = new CycleSchedule({
+    start: settings.start,
+    acceleration: settings.acceleration,
+    realStart: Date.now() / 1000,
+    cycleRealSeconds: cycleLength / rate,
+  });
+  const windowS = sim.overVoltageWindowSeconds;
+  const stats: InjectorStats = {
+    published: { voltage: 0, temperature: 0, forecast: 0 },
+    total: 0,
+    cycles: 0,
+    overVoltageReadings: 0,
+    overVoltageEvents: 0,
+    lastEpoch: NaN,
+    elapsedSeconds: 0,
+  };
+  metrics?.targetRate.set(rate);
+  metrics?.slot.set(sim.slot);
+  metrics?.meters.set(sim.meters.length);
+
+  // The cycle being published and the position in it: 0 temperature, 1 forecast, 2… voltages.
+  let cycle = -1;
+  let position = cycleLength;
+  let epoch = NaN;
+  let temperatureC = NaN;
+  let temperaturePayload: Uint8Array = new Uint8Array();
+  let forecastPayload: Uint8Array = new Uint8Array();
+  let eventsStart = false;
+
+  const beginCycle = () => {
+    cycle++;
+    position = 0;
+    const previous = epoch;
+    epoch = schedule.epochOf(cycle);
+    const temperature = sim.temperatureAt(epoch);
+    temperatureC = temperature.temperature;
+    temperaturePayload = encodeTemperature(temperature);
+    forecastPayload = encodeTemperature(sim.temperatureAt(schedule.epochOf(cycle + FORECAST_CYCLES)));
+    // An over-voltage reading starts an event when its window differs from the previous cycle's.
+    eventsStart = windowS > 0 && !(Math.floor(previous / windowS) === Math.floor(epoch / windowS));
+    stats.cycles++;
+    stats.lastEpoch = epoch;
+  };
+
+  const publishOne = () => {
+    if (position === cycleLength) beginCycle();
+    if (position === 0) {
+      nc.publish(SUBJECTS.temperature, temperaturePayload);
+      stats.published.temperature++;
+    } else if (position === 1) {
+      nc.publish(SUBJECTS.forecast, forecastPayload);
+      stats.published.forecast++;
+    } else {
+      const i = position - 2;
+      const { reading, overVoltage } = sim.voltageAt(i, epoch, temperatureC);
+      nc.publish(sim.subjects[i], encodeVoltage(reading));
+      stats.published.voltage++;
+      if (overVoltage) {
+        stats.overVoltageReadings++;
+        if (eventsStart) stats.overVoltageEvents++;
+      }
+    }
+    position++;
+  };
+
+  // Metrics lag the local counters by at most one burst.
+  const reported = { voltage: 0, temperature: 0, forecast: 0, ovr: 0, ove: 0 };
+  const report = () => {
+    if (!metrics) return;
+    for (const kind of ['voltage', 'temperature', 'forecast'] as const) {
+      metrics.readings.inc({ kind }, stats.published[kind] - reported[kind]);
+      reported[kind] = stats.published[kind];
+    }
+    metrics.overVoltageReadings.inc(stats.overVoltageReadings - reported.ovr);
+    metrics.overVoltageEvents.inc(stats.overVoltageEvents - reported.ove);
+    reported.ovr = stats.overVoltageReadings;
+    reported.ove = stats.overVoltageEvents;
+    if (Number.isFinite(stats.lastEpoch)) metrics.simulatedEpoch.set(stats.lastEpoch);
+  };
+
+  const pacer = new Pacer(rate);
+  let lastFlush = 0;
+  let rateWindow = { at: 0, count: 0 };
+  log?.info('injecting', {
+    rate,
+    meters: sim.meters.length,
+    topology: sim.topology,
+    slot: sim.slot,
+    firstEpoch: schedule.epochOf(0),
+    simulatedSecondsPerCycle: schedule.simulatedSecondsPerCycle,
+  });
+
+  for (;;) {
+    const elapsed = pacer.elapsed();
+    if (stopping() || elapsed >= durationSeconds || pacer.count >= maxReadings) break;
+    const n = Math.min(pacer.due(burstMax), maxReadings - pacer.count);
+    for (let j = 0; j < n; j++) publishOne();
+    pacer.take(n);
+    stats.total = pacer.count;
+    report();
+    if (elapsed - rateWindow.at >= 1) {
+      metrics?.rate.set((pacer.count - rateWindow.count) / (elapsed - rateWindow.at));
+      metrics?.lag.set(Math.max(0, -pacer.untilNext()));
+      rateWindow = { at: elapsed, count: pacer.count };
+    }
+    if (elapsed - lastFlush >= flushIntervalS) {
+      lastFlush = elapsed;
+      await nc.flush();
+    } else if (pacer.due(1) > 0) {
+      await new Promise((resolve) => setImmediate(resolve)); // behind: let I/O run, then catch up
+    } else {
+      const wait = Math.min(pacer.untilNext(), durationSeconds - pacer.elapsed(), 0.25);
+      await sleep(Math.max(1, wait * 1000));
+    }
+  }
+  await nc.flush();
+  stats.elapsedSeconds = pacer.elapsed();
+  report();
+  metrics?.lag.set(0);
+  log?.info('injection stopped', { ...stats });
+  return stats;
+}
