@@ -40,7 +40,7 @@ export class StreamingTier extends pulumi.ComponentResource {
       }),
       platform.deploy(
         roleService('stream', config, [nats, cassandra], {
-          env: { ALERT_THRESHOLD: String(config.alertThreshold) },
+          env: { ALERT_THRESHOLD_V: String(config.alertThreshold) },
         }),
         { parent: this },
       ),

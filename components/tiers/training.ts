@@ -20,10 +20,10 @@ export class TrainingTier extends pulumi.ComponentResource {
     super('smartmeter:training:Training', name, {}, opts);
     const { platform, config } = args;
     const clients = [natsClient(args.nats), cassandraClient(args.cassandra)];
-    const env = { ALERT_THRESHOLD: String(config.alertThreshold) };
+    // train labels its examples with its own TRAIN_THRESHOLD_V (116 V, as the original): left at its default.
     this.services = [
-      platform.deploy(roleService('train', config, clients, { env }), { parent: this }),
-      platform.deploy(roleService('predict', config, clients, { env }), { parent: this }),
+      platform.deploy(roleService('train', config, clients), { parent: this }),
+      platform.deploy(roleService('predict', config, clients), { parent: this }),
     ];
     this.registerOutputs({ services: this.services.map((s) => s.spec.name) });
   }

@@ -101,6 +101,7 @@ describe('local stack (mocks)', () => {
     const byName = new Map(containers(run).map((c) => [c.name, c]));
     expect(envOf(byName.get('inject-0')!)).toContain('INJECT_SLOT=1');
     expect(envOf(byName.get('inject-1')!)).toContain('INJECT_SLOT=2');
+    expect(envOf(byName.get('stream-0')!)).toContain('ALERT_THRESHOLD_V=120');
     for (const role of ['inject', 'ingest', 'stream', 'train', 'predict']) {
       const c = byName.get(`${role}-0`)!;
       expect(c.inputs.command).toEqual([role]);
