@@ -8,6 +8,7 @@ const ROLES: Record<string, () => Promise<RoleModule>> = {
   inject: () => import('./roles/inject'),
   ingest: () => import('./roles/ingest'),
   train: () => import('./roles/train'),
+  predict: () => import('./roles/predict'),
   stream: () => import('./roles/stream'),
 };
 

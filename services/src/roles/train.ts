@@ -10,6 +10,8 @@
 //   TRAIN_HELDOUT_FRACTION latest share of the rows held out for evaluation (default 0.2)
 //   TRAIN_EPOCHS, TRAIN_SEED  training epochs (default 60) and seed (default 1234)
 //   MODEL_NAME             name of the model in the models table (default overvoltage)
+//   TRAIN_SUBJECT_ROOT     first subject token: announces on <root>.model.updated (default smartmeter)
+// plus the shared NATS_* and CASSANDRA_* variables (services/README.md). Run migrate first.
 import { cassandraSettings, connectCassandra } from '../lib/cassandra';
 import { connectNats, natsSettings } from '../lib/nats';
 import { ServiceContext } from '../lib/service';

@@ -24,6 +24,8 @@ export interface TrainSettings {
   minNewRows: number;
   intervalS: number;
   spec: TrainingSpec;
+  /** Where a new version is announced (smartmeter.model.updated). */
+  modelUpdatedSubject: string;
   /** Log the loss every this many epochs (and at the last one). */
   logEveryEpochs: number;
 }
@@ -37,6 +39,7 @@ export const DEFAULT_TRAIN_SETTINGS: TrainSettings = {
   minNewRows: 96,
   intervalS: 300,
   spec: DEFAULT_SPEC,
+  modelUpdatedSubject: SUBJECTS.modelUpdated,
   logEveryEpochs: 10,
 };
 
@@ -234,7 +237,7 @@ export async function trainOnce(
     });
     if (nc) {
       const event: ModelUpdatedEvent = { name: settings.modelName, version };
-      nc.publish(SUBJECTS.modelUpdated, JSON.stringify(event));
+      nc.publish(settings.modelUpdatedSubject, JSON.stringify(event));
       await nc.flush();
     }
     return { status: 'accepted', version, metrics: modelMetrics };

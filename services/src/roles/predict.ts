@@ -1,0 +1,37 @@
+// predict: serves the newest over-voltage model. Every temperature forecast on
+// smartmeter.raw.temperature.forecast.12 (12-byte codec, queue group) becomes a JSON prediction on
+// smartmeter.extract.voltage.prediction.12; requests on smartmeter.predict ({"epoch","temperature"})
+// get the same JSON back, or {"error": "..."} saying what is wrong. A new version announced on
+// smartmeter.model.updated is swapped in without dropping a message. While no model exists it waits:
+// /healthz answers 503 with the reason, the log says so at every retry, and a gauge shows it.
+//   MODEL_NAME              model to serve (default overvoltage)
+//   PREDICT_QUEUE_GROUP     queue group shared by the replicas (default smartmeter_predict)
+//   PREDICT_SUBJECT_ROOT    first subject token of every subject above (default smartmeter)
+//   PREDICT_MODEL_RETRY_S   seconds between looks for a first model (default 5)
+// plus the shared NATS_* and CASSANDRA_* variables (services/README.md).
+import { cassandraSettings, connectCassandra } from '../lib/cassandra';
+import { connectNats, natsSettings } from '../lib/nats';
+import { ServiceContext } from '../lib/service';
+import { startPredictor } from '../training/predictor';
+import { predictSettings } from '../training/settings';
+
+export async function run(ctx: ServiceContext): Promise<void> {
+  const cassandra = cassandraSettings(ctx.env);
+  const settings = predictSettings(ctx.env, cassandra.keyspace);
+  const nats = natsSettings(ctx.env, `predict-${process.pid}`);
+  const aborted = () => ctx.stopping;
+
+  const client = await connectCassandra(cassandra, ctx.log, ctx.registry, aborted);
+  ctx.onShutdown(() => client.shutdown());
+  const nc = await connectNats(nats, ctx.log, ctx.registry, aborted);
+  ctx.onShutdown(() => nc.drain());
+  ctx.setReady(false, 'waiting for a model');
+  const predictor = await startPredictor(
+    { nc, client, log: ctx.log, registry: ctx.registry, aborted, onWaiting: (r) => ctx.setReady(false, r) },
+    settings,
+  );
+  if (!predictor) return; // shut down while waiting
+  ctx.onShutdown(() => predictor.stop());
+  ctx.setReady(true);
+  await ctx.stopped;
+}

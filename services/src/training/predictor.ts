@@ -1,0 +1,336 @@
+// The serving side: the newest model from the registry, applied to every temperature forecast (published
+// as JSON on smartmeter.extract.voltage.prediction.12) and to requests on smartmeter.predict, and swapped
+// for a new version on smartmeter.model.updated without dropping anything: a prediction runs
+// synchronously on the model it started with, and a replaced model is disposed once no prediction holds it.
+import { Client } from 'cassandra-driver';
+import { Msg, NatsConnection, Subscription } from 'nats';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { publishDeadLetter } from '../lib/deadletter';
+import { Logger } from '../lib/log';
+import { sleep } from '../lib/retry';
+import { decodeTemperature, WireError } from '../wire/codec';
+import { deserializeModel, OverVoltageModel } from './model';
+import { latestModel, modelVersion, StoredModel } from './registry';
+import { ModelSubjects } from './subjects';
+import { ModelUpdatedEvent } from './trainer';
+
+export interface PredictSettings {
+  keyspace: string;
+  modelName: string;
+  subjects: ModelSubjects;
+  queueGroup: string;
+  /** Seconds between looks at the registry while no model exists. */
+  modelRetryS: number;
+}
+
+/** What is published for every forecast and returned for every valid request. */
+export interface PredictionMessage {
+  epoch: number;
+  temperature: number;
+  /** Probability that the max voltage at `epoch` exceeds `thresholdV`. */
+  probability: number;
+  /** 1: over-voltage predicted. */
+  class: 0 | 1;
+  alert: boolean;
+  thresholdV: number;
+  modelVersion: number;
+}
+
+export interface PredictRequest {
+  epoch: number;
+  temperature: number;
+}
+
+// Simulated time may run years ahead, but not past year 9999 (as the wire codec).
+const MAX_EPOCH = 253_402_300_799;
+const SHAPE = 'expected a JSON object {"epoch": <simulated epoch seconds>, "temperature": <°C>}';
+
+/** Validates a request body; throws an Error whose message says what is wrong. */
+export function parsePredictRequest(data: Uint8Array): PredictRequest {
+  let body: unknown;
+  try {
+    body = JSON.parse(new TextDecoder().decode(data));
+  } catch {
+    throw new Error(`request is not valid JSON; ${SHAPE}`);
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new Error(`${SHAPE}`);
+  const { epoch, temperature } = body as Record<string, unknown>;
+  if (typeof epoch !== 'number' || !Number.isInteger(epoch) || epoch < 0 || epoch > MAX_EPOCH) {
+    throw new Error(
+      `"epoch" must be an integer number of seconds in [0, ${MAX_EPOCH}], got ${JSON.stringify(epoch)}`,
+    );
+  }
+  if (
+    typeof temperature !== 'number' ||
+    !Number.isFinite(temperature) ||
+    temperature < -100 ||
+    temperature > 100
+  ) {
+    throw new Error(
+      `"temperature" must be a number of °C in [-100, 100], got ${JSON.stringify(temperature)}`,
+    );
+  }
+  return { epoch, temperature };
+}
+
+interface Loaded {
+  model: OverVoltageModel;
+  version: number;
+  leases: number;
+  retired: boolean;
+}
+
+/** The served model: replaced atomically, disposed when the last prediction using it is done. */
+class ModelSlot {
+  private current: Loaded | undefined;
+
+  get version(): number | undefined {
+    return this.current?.version;
+  }
+
+  use<T>(fn: (model: OverVoltageModel, version: number) => T): T {
+    const loaded = this.current;
+    if (!loaded) throw new Error('no model loaded');
+    loaded.leases++;
+    try {
+      return fn(loaded.model, loaded.version);
+    } finally {
+      loaded.leases--;
+      if (loaded.retired && loaded.leases === 0) loaded.model.dispose();
+    }
+  }
+
+  swap(model: OverVoltageModel, version: number): void {
+    const old = this.current;
+    this.current = { model, version, leases: 0, retired: false };
+    if (old) {
+      old.retired = true;
+      if (old.leases === 0) old.model.dispose();
+    }
+  }
+
+  dispose(): void {
+    this.current?.model.dispose();
+    this.current = undefined;
+  }
+}
+
+class PredictMetrics {
+  readonly predictions: Counter<'source' | 'outcome'>;
+  readonly requestSeconds: Histogram;
+  readonly version: Gauge;
+  readonly reloads: Counter<'outcome'>;
+  readonly waiting: Gauge;
+
+  constructor(registry: Registry) {
+    const registers = [registry];
+    this.predictions = new Counter({
+      name: 'smartmeter_predictions_total',
+      help: 'Predictions by source (forecast, request) and outcome (alert, normal, bad_request, dead_letter)',
+      labelNames: ['source', 'outcome'],
+      registers,
+    });
+    this.requestSeconds = new Histogram({
+      name: 'smartmeter_predict_request_duration_seconds',
+      help: 'Time to answer a request on smartmeter.predict (parse, predict, reply)',
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1],
+      registers,
+    });
+    this.version = new Gauge({
+      name: 'smartmeter_model_version',
+      help: 'Version of the model currently served (0: none)',
+      registers,
+    });
+    this.reloads = new Counter({
+      name: 'smartmeter_model_reloads_total',
+      help: 'Model loads by outcome: loaded, stale (not newer than the served one), failed',
+      labelNames: ['outcome'],
+      registers,
+    });
+    this.waiting = new Gauge({
+      name: 'smartmeter_predict_waiting_for_model',
+      help: '1 while no model exists in the registry',
+      registers,
+    });
+  }
+}
+
+export interface PredictorDeps {
+  nc: NatsConnection;
+  client: Client;
+  log: Logger;
+  registry: Registry;
+  /** True once the service is shutting down: stops the wait for a first model. */
+  aborted?: () => boolean;
+  /** Called while waiting for a first model, so /healthz can say so. */
+  onWaiting?: (reason: string) => void;
+}
+
+export interface Predictor {
+  /** The version being served. */
+  version(): number | undefined;
+  /** Stops taking messages, finishes those received, frees the model. */
+  stop(): Promise<void>;
+}
+
+/** Waits for a first model (visibly), then serves. Returns undefined if aborted while waiting. */
+export async function startPredictor(
+  deps: PredictorDeps,
+  settings: PredictSettings,
+): Promise<Predictor | undefined> {
+  const { nc, client, log, aborted = () => false } = deps;
+  const { subjects } = settings;
+  const metrics = new PredictMetrics(deps.registry);
+  const slot = new ModelSlot();
+
+  const install = async (stored: StoredModel) => {
+    const model = await deserializeModel(stored.topology, stored.weights);
+    const served = slot.version;
+    if (served !== undefined && stored.version <= served) {
+      model.dispose();
+      metrics.reloads.inc({ outcome: 'stale' });
+      return;
+    }
+    slot.swap(model, stored.version);
+    metrics.version.set(stored.version);
+    metrics.reloads.inc({ outcome: 'loaded' });
+    log.info('model loaded', {
+      name: stored.name,
+      version: stored.version,
+      heldOutAccuracy: stored.metrics.heldOut.accuracy,
+    });
+  };
+
+  // Listen for updates before looking for the first model, so none is missed in between; reloads are
+  // applied one after another, in the order announced.
+  let reloads = Promise.resolve();
+  const updates = nc.subscribe(subjects.modelUpdated, {
+    callback: (err, msg) => {
+      if (err) return;
+      reloads = reloads.then(() => reload(msg));
+    },
+  });
+  const reload = async (msg: Msg) => {
+    try {
+      const event = JSON.parse(new TextDecoder().decode(msg.data)) as Partial<ModelUpdatedEvent>;
+      if (event.name !== settings.modelName) return;
+      if (!Number.isInteger(event.version))
+        throw new Error(`model.updated without an integer version: ${JSON.stringify(event)}`);
+      const stored = await modelVersion(
+        client,
+        settings.keyspace,
+        settings.modelName,
+        event.version as number,
+      );
+      if (!stored)
+        throw new Error(`model ${settings.modelName} version ${event.version} is not in the registry`);
+      await install(stored);
+    } catch (err) {
+      metrics.reloads.inc({ outcome: 'failed' });
+      log.error('model reload failed; still serving the previous version', { err, served: slot.version });
+    }
+  };
+
+  // Wait, visibly, for a first model.
+  for (let attempt = 1; slot.version === undefined; attempt++) {
+    if (aborted()) {
+      updates.unsubscribe();
+      return undefined;
+    }
+    const stored = await latestModel(client, settings.keyspace, settings.modelName).catch((err: unknown) => {
+      log.warn('cannot read the model registry; retrying', { err });
+      return undefined;
+    });
+    if (stored) {
+      await install(stored);
+      break;
+    }
+    await reloads; // an update may have arrived meanwhile
+    if (slot.version !== undefined) break;
+    metrics.waiting.set(1);
+    const reason = `waiting for a model "${settings.modelName}" in ${settings.keyspace}.models (run train)`;
+    deps.onWaiting?.(reason);
+    log.info(reason, { attempt, retryInS: settings.modelRetryS });
+    await sleep(settings.modelRetryS * 1000);
+  }
+  metrics.waiting.set(0);
+
+  const predict = (input: PredictRequest): PredictionMessage =>
+    slot.use((model, version) => {
+      const [p] = model.predict([input]);
+      return {
+        epoch: input.epoch,
+        temperature: input.temperature,
+        probability: p.probability,
+        class: p.alert,
+        alert: p.alert === 1,
+        thresholdV: model.thresholdV,
+        modelVersion: version,
+      };
+    });
+  const outcome = (m: PredictionMessage) => (m.alert ? 'alert' : 'normal');
+
+  const forecasts = nc.subscribe(subjects.forecast, {
+    queue: settings.queueGroup,
+    callback: (err, msg) => {
+      if (err) return;
+      let reading;
+      try {
+        reading = decodeTemperature(msg.data);
+      } catch (e) {
+        metrics.predictions.inc({ source: 'forecast', outcome: 'dead_letter' });
+        publishDeadLetter(nc, subjects.root, {
+          reason: e instanceof WireError ? e.reason : 'value',
+          subject: msg.subject,
+          data: msg.data,
+          error: (e as Error).message,
+          role: 'predict',
+        });
+        return;
+      }
+      try {
+        const prediction = predict(reading);
+        metrics.predictions.inc({ source: 'forecast', outcome: outcome(prediction) });
+        nc.publish(subjects.prediction, JSON.stringify(prediction));
+      } catch (e) {
+        log.error('prediction failed', { err: e, epoch: reading.epoch });
+      }
+    },
+  });
+
+  const requests = nc.subscribe(subjects.predict, {
+    queue: settings.queueGroup,
+    callback: (err, msg) => {
+      if (err) return;
+      const end = metrics.requestSeconds.startTimer();
+      let reply: PredictionMessage | { error: string };
+      try {
+        reply = predict(parsePredictRequest(msg.data));
+        metrics.predictions.inc({ source: 'request', outcome: outcome(reply) });
+      } catch (e) {
+        reply = { error: (e as Error).message };
+        metrics.predictions.inc({ source: 'request', outcome: 'bad_request' });
+      }
+      if (msg.reply) msg.respond(JSON.stringify(reply));
+      end();
+    },
+  });
+
+  log.info('serving predictions', {
+    version: slot.version,
+    forecasts: subjects.forecast,
+    predictions: subjects.prediction,
+    requests: subjects.predict,
+    queueGroup: settings.queueGroup,
+  });
+
+  return {
+    version: () => slot.version,
+    stop: async () => {
+      const subs: Subscription[] = [forecasts, requests, updates];
+      await Promise.all(subs.map((s) => (s.isClosed() ? undefined : s.drain())));
+      await reloads;
+      slot.dispose();
+    },
+  };
+}
