@@ -1,0 +1,160 @@
+// The event-time rules of the stream job, on plain state: outcomes, what is due when, purging, alerts and
+// the checkpoint round trip.
+import { WindowRules, WindowState } from '../../src/streaming/windows';
+import { classify } from '../../src/streaming/job';
+
+const rules: WindowRules = { allowedLatenessS: 900, alertThresholdV: 120, alertMinCount: 2, alertWindowS: 0 };
+const DAY = Date.UTC(2024, 2, 4) / 1000; // a Monday, 00:00 UTC
+const m = (line: number, transformer: number, usagePoint = 1) => ({ line, transformer, usagePoint });
+
+const byKind = (s: WindowState, kind: string) => [...s.windows.values()].filter((w) => w.kind === kind);
+
+test('max per epoch overall and per line, temperature per epoch, daily average per transformer', () => {
+  const s = new WindowState(rules);
+  s.addTemperature(DAY, 4.5);
+  s.addVoltage(m(1, 1), DAY, 115);
+  s.addVoltage(m(1, 2), DAY, 117.5);
+  s.addVoltage(m(2, 1), DAY, 116);
+  s.addVoltage(m(1, 1), DAY + 900, 114);
+  expect(byKind(s, 'max_voltage').map((w) => [w.start, w.max])).toEqual([
+    [DAY, 117.5],
+    [DAY + 900, 114],
+  ]);
+  const lines = byKind(s, 'max_voltage_by_line').map((w) => [w.line, w.start, w.max]);
+  expect(lines).toEqual(
+    expect.arrayContaining([
+      [1, DAY, 117.5],
+      [2, DAY, 116],
+      [1, DAY + 900, 114],
+    ]),
+  );
+  expect(byKind(s, 'temperature').map((w) => [w.start, w.max])).toEqual([[DAY, 4.5]]);
+  const avg = byKind(s, 'avg_voltage').find((w) => w.line === 1 && w.transformer === 1)!;
+  expect([avg.start, avg.end, avg.sum / avg.count, avg.count]).toEqual([DAY, DAY + 86_400, 114.5, 2]);
+});
+
+test('outcomes: on time, late within the allowed lateness, dropped beyond it', () => {
+  const s = new WindowState(rules);
+  expect(s.addVoltage(m(1, 1), DAY + 1800, 115)).toBe('on_time');
+  expect(s.addVoltage(m(1, 1), DAY + 1800, 116)).toBe('on_time');
+  expect(s.addVoltage(m(1, 1), DAY + 900, 117)).toBe('late');
+  expect(s.addVoltage(m(1, 1), DAY + 899, 118)).toBe('dropped');
+  expect(s.addTemperature(DAY, 3)).toBe('dropped');
+  expect(byKind(s, 'max_voltage').map((w) => w.start)).toEqual([DAY + 1800, DAY + 900]);
+  // A dropped reading touches no window at all, not even its day.
+  expect(byKind(s, 'avg_voltage')[0].count).toBe(3);
+});
+
+test('a window is due once event time passes its end, again after a late change, and then purged', () => {
+  const s = new WindowState(rules);
+  s.addVoltage(m(1, 1), DAY, 115);
+  const dueNames = () => s.due(false).map((w) => `${w.kind}@${w.start - DAY}`);
+  // Only the progressive daily average before the epoch is over.
+  expect(dueNames()).toEqual(['avg_voltage@0']);
+  s.addVoltage(m(1, 1), DAY + 900, 114);
+  const due = s.due(false);
+  expect(due.map((w) => `${w.kind}@${w.start - DAY}`).sort()).toEqual(
+    ['avg_voltage@0', 'max_voltage@0', 'max_voltage_by_line@0'].sort(),
+  );
+  due.forEach((w) => (w.written = w.version));
+  expect(s.due(false)).toEqual([]);
+  // A late reading raising epoch 0's max makes it due again; one below the max changes nothing.
+  s.addVoltage(m(1, 1), DAY, 113);
+  expect(s.due(false).map((w) => w.kind)).toEqual(['avg_voltage']);
+  s.addVoltage(m(1, 1), DAY, 119);
+  expect(s.due(false).map((w) => `${w.kind}@${w.start - DAY}`)).toContain('max_voltage@0');
+  s.due(false).forEach((w) => (w.written = w.version));
+  // Idle: the newest epoch is written too.
+  expect(s.due(true).map((w) => `${w.kind}@${w.start - DAY}`)).toContain('max_voltage@900');
+  s.due(true).forEach((w) => (w.written = w.version));
+  // The watermark passes epoch 0 (and 900) once event time reaches 900 + 1 + lateness.
+  s.addVoltage(m(1, 1), DAY + 1801, 115);
+  expect(s.purge()).toBe(4);
+  expect(byKind(s, 'max_voltage').map((w) => w.start)).toEqual([DAY + 1801]);
+});
+
+test('a closed window that was never written is kept until it is', () => {
+  const s = new WindowState(rules);
+  s.addVoltage(m(1, 1), DAY, 115);
+  s.addVoltage(m(1, 1), DAY + 5000, 115);
+  expect(s.purge()).toBe(0);
+  s.due(false).forEach((w) => (w.written = w.version));
+  expect(s.purge()).toBe(2);
+});
+
+describe('alerts', () => {
+  test('two readings above 120 V for one transformer within an epoch raise one alert', () => {
+    const s = new WindowState(rules);
+    s.addVoltage(m(1, 1, 1), DAY, 120.5);
+    s.addVoltage(m(1, 1, 2), DAY, 121.25);
+    s.addVoltage(m(1, 1, 3), DAY + 900, 118);
+    const alerts = s.due(false).filter((w) => w.kind === 'alert');
+    expect(alerts.map((w) => [w.line, w.transformer, w.start, w.end, w.over, w.max, w.firstOver])).toEqual([
+      [1, 1, DAY, DAY + 1, 2, 121.25, DAY],
+    ]);
+  });
+
+  test.each([
+    ['one reading above 120 V', [120.5, 119]],
+    ['many readings at 119.9 V', [119.9, 119.9, 119.9, 119.9]],
+    ['exactly 120 V is not above it', [120, 120]],
+  ])('no alert for %s', (_, volts) => {
+    const s = new WindowState(rules);
+    volts.forEach((v, i) => s.addVoltage(m(1, 1, i + 1), DAY, v));
+    s.addVoltage(m(1, 1), DAY + 900, 118);
+    expect(s.due(true).filter((w) => w.kind === 'alert')).toEqual([]);
+  });
+
+  test('readings over the threshold on different transformers do not add up', () => {
+    const s = new WindowState(rules);
+    s.addVoltage(m(1, 1), DAY, 125);
+    s.addVoltage(m(1, 2), DAY, 125);
+    expect(s.due(true).filter((w) => w.kind === 'alert')).toEqual([]);
+  });
+
+  test('a longer alert window gathers readings of several epochs', () => {
+    const s = new WindowState({ ...rules, alertWindowS: 3600 });
+    s.addVoltage(m(1, 1), DAY + 900, 125);
+    s.addVoltage(m(1, 1), DAY + 2700, 126);
+    s.addVoltage(m(1, 1), DAY + 3600, 118);
+    const alerts = s.due(false).filter((w) => w.kind === 'alert');
+    expect(alerts.map((w) => [w.start, w.end, w.over, w.firstOver])).toEqual([
+      [DAY, DAY + 3600, 2, DAY + 900],
+    ]);
+  });
+});
+
+test('a snapshot restores the same state, counting the windows being written as written', () => {
+  const s = new WindowState(rules);
+  s.addVoltage(m(1, 1), DAY, 121);
+  s.addVoltage(m(1, 1), DAY, 122);
+  s.addTemperature(DAY, 2.5);
+  s.addVoltage(m(3, 4), DAY + 900, 116);
+  const writing = new Map(s.due(false).map((w) => [w, w.version]));
+  const restored = WindowState.restore(rules, JSON.parse(JSON.stringify(s.snapshot(writing))));
+  expect(restored.maxEventTime).toBe(s.maxEventTime);
+  expect(restored.due(false)).toEqual([]);
+  // Only what was not being written: the newest epoch, whose event time has not passed yet.
+  expect(restored.due(true).map((w) => `${w.kind}@${w.start - DAY}`)).toEqual([
+    'max_voltage@900',
+    'max_voltage_by_line@900',
+  ]);
+  // And it goes on as the original would.
+  expect(restored.addVoltage(m(1, 1), DAY, 123)).toBe('late');
+  expect(byKind(restored, 'alert')[0].over).toBe(3);
+});
+
+test('raw subjects under a root', () => {
+  expect(classify('t1', 't1.raw.voltage.data.11.2.3')).toEqual({
+    kind: 'voltage',
+    line: 11,
+    transformer: 2,
+    usagePoint: 3,
+  });
+  expect(classify('t1', 't1.raw.temperature.data')).toEqual({ kind: 'temperature' });
+  expect(classify('t1', 't1.raw.temperature.forecast.12')).toEqual({ kind: 'forecast' });
+  expect(() => classify('t1', 't1.raw.voltage.data.x.2.3')).toThrow(
+    expect.objectContaining({ reason: 'subject' }),
+  );
+  expect(() => classify('t1', 't1.raw.other')).toThrow(expect.objectContaining({ reason: 'subject' }));
+});
