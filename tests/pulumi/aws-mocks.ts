@@ -2,7 +2,10 @@
 // program reads (IPs, ARNs, the repository URL, the image digest, the docker host) are returned, so
 // no Output is left unresolved. `call` answers only the invokes the program makes and throws on any
 // other token, so nothing silently becomes undefined.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import * as pulumi from '@pulumi/pulumi';
+import { parse as parseYaml } from 'yaml';
 
 export interface Recorded {
   readonly type: string;
@@ -42,6 +45,8 @@ function outputsFor(
   inputs: Record<string, unknown>,
   n: number,
 ): Record<string, unknown> {
+  // A dynamic resource's type is pulumi-nodejs:dynamic/<module>:<name>.
+  if (type.startsWith('pulumi-nodejs:dynamic')) return { dockerHost: `ssh://${String(inputs.target)}` };
   switch (type) {
     case 'aws:ec2/instance:Instance':
       return {
@@ -70,37 +75,78 @@ function outputsFor(
       return { name: (inputs.name as string | undefined) ?? `${name}-${n}` };
     case 'random:index/randomPassword:RandomPassword':
       return { result: `generated-secret-${name}-${n}-Zq9` };
-    case 'pulumi-nodejs:dynamic:Resource':
-      return { dockerHost: `ssh://${String(inputs.target)}` };
     default:
       return {};
   }
 }
 
+/** The mocks: record every resource, answer the program's invokes, throw on any other invoke. */
+export function awsMocks(recorded: Recorded[]): pulumi.runtime.Mocks {
+  return {
+    newResource(args) {
+      const n = recorded.length + 1;
+      recorded.push({ type: args.type, name: args.name, inputs: args.inputs });
+      return {
+        id: `${args.name}-id`,
+        state: { ...args.inputs, ...outputsFor(args.type, args.name, args.inputs, n) },
+      };
+    },
+    call(args) {
+      const answer = CALLS[args.token];
+      if (!answer) throw new Error(`unmocked invoke ${args.token}`);
+      return answer(args.inputs);
+    },
+  };
+}
+
 /** Installs the mocks for project `smartmeter`, stack `aws`; returns the list that fills as resources register. */
 export async function installAwsMocks(): Promise<Recorded[]> {
   const recorded: Recorded[] = [];
-  await pulumi.runtime.setMocks(
-    {
-      newResource(args) {
-        const n = recorded.length + 1;
-        recorded.push({ type: args.type, name: args.name, inputs: args.inputs });
-        return {
-          id: `${args.name}-id`,
-          state: { ...args.inputs, ...outputsFor(args.type, args.name, args.inputs, n) },
-        };
-      },
-      call(args) {
-        const answer = CALLS[args.token];
-        if (!answer) throw new Error(`unmocked invoke ${args.token}`);
-        return answer(args.inputs);
-      },
-    },
-    'smartmeter',
-    'aws',
-    false,
-  );
+  await pulumi.runtime.setMocks(awsMocks(recorded), 'smartmeter', 'aws', false);
   return recorded;
+}
+
+export const TEST_SSH_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHk1dW1teUtleUZvclRlc3RzT25seQ test@laptop';
+
+export interface AwsProgramRun {
+  readonly pulumi: typeof pulumi;
+  readonly outputs: Record<string, unknown>;
+  readonly resources: Recorded[];
+}
+
+/**
+ * Loads a fresh copy of the whole program (index.ts) under the mocks, stack `aws`, with the stack's
+ * Pulumi.aws.yaml settings plus `config` (keys without `smartmeter:`); resolves once every
+ * registration has drained. Throws what the program throws.
+ */
+export async function runAwsProgram(config: Record<string, string> = {}): Promise<AwsProgramRun> {
+  jest.resetModules();
+  const fresh = (await import('@pulumi/pulumi')) as typeof pulumi;
+  const resources: Recorded[] = [];
+  await fresh.runtime.setMocks(awsMocks(resources), 'smartmeter', 'aws', false);
+  const settings = {
+    ...stackFileConfig('Pulumi.aws.yaml'),
+    allowedCidr: '203.0.113.7/32',
+    sshPublicKey: TEST_SSH_KEY,
+    ...config,
+  };
+  fresh.runtime.setAllConfig(
+    Object.fromEntries(Object.entries(settings).map(([k, v]) => [`smartmeter:${k}`, v])),
+  );
+  const outputs = (await import('../../index')) as Record<string, unknown>;
+  await fresh.runtime.disconnect(); // drains the registrations: `resources` is complete
+  return { pulumi: fresh, outputs, resources };
+}
+
+/** The `smartmeter:*` settings of a stack file, keys without the namespace. */
+export function stackFileConfig(file: string): Record<string, string> {
+  const text = fs.readFileSync(path.join(__dirname, '..', '..', file), 'utf8');
+  const entries = Object.entries((parseYaml(text).config ?? {}) as Record<string, unknown>);
+  return Object.fromEntries(
+    entries
+      .filter(([k]) => k.startsWith('smartmeter:'))
+      .map(([k, v]) => [k.slice('smartmeter:'.length), String(v)]),
+  );
 }
 
 /** Resolves when every registration and invoke started so far (and any they started) has finished. */

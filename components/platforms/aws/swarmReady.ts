@@ -71,7 +71,8 @@ const provider: pulumi.dynamic.ResourceProvider = {
 };
 
 export class SwarmReady extends pulumi.dynamic.Resource {
-  public readonly dockerHost!: pulumi.Output<string>;
+  // `declare`: a class field would overwrite the output the base constructor set (ES2022 class fields).
+  declare public readonly dockerHost: pulumi.Output<string>;
 
   constructor(name: string, args: SwarmReadyInputs, opts?: pulumi.CustomResourceOptions) {
     super(

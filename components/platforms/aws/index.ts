@@ -1,0 +1,138 @@
+// The AWS platform: a Docker Swarm cluster on EC2 that runs the tiers' declarations as swarm services.
+//   network.ts   VPC, public subnets in >= 2 zones, internet gateway, security group
+//   cluster.ts   managers and workers; join tokens through SSM Parameter Store
+//   registry.ts  ECR repository and the services image pushed to it
+//   swarmReady.ts waits over SSH until every node has joined
+//   swarm.ts     ServiceSpec -> docker.Service / Secret / ServiceConfig on an encrypted overlay
+import * as path from 'node:path';
+import * as aws from '@pulumi/aws';
+import * as docker from '@pulumi/docker';
+import * as pulumi from '@pulumi/pulumi';
+
+import type { StackConfig } from '../../config';
+import type { DeployedService, DeployOptions, Platform, ScrapeConfig, ServiceSpec } from '../../spec';
+import { SwarmCluster } from './cluster';
+import { AwsConfig, loadAwsConfig } from './config';
+import { SwarmNetwork } from './network';
+import { ServicesRegistry } from './registry';
+import { SwarmServices } from './swarm';
+import { SwarmReady } from './swarmReady';
+
+export { loadAwsConfig } from './config';
+export type { AwsConfig } from './config';
+
+export interface AwsPlatformArgs {
+  readonly config: StackConfig;
+  /** The AWS keys; read from the stack config when omitted. */
+  readonly aws?: AwsConfig;
+  /** Build context of the services image: the repository root (the npm workspace lockfile lives there). */
+  readonly repoRoot?: string;
+}
+
+const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
+
+export class AwsPlatform extends pulumi.ComponentResource implements Platform {
+  public readonly publicHost: pulumi.Output<string>;
+  public readonly managerPublicIp: pulumi.Output<string>;
+  public readonly sshCommand: pulumi.Output<string>;
+  public readonly repositoryUrl: pulumi.Output<string>;
+  public readonly nodes: number;
+  private readonly swarm: SwarmServices;
+
+  constructor(name: string, args: AwsPlatformArgs, opts?: pulumi.ComponentResourceOptions) {
+    super('smartmeter:platform:Aws', name, {}, opts);
+    const cfg = args.aws ?? loadAwsConfig();
+    const repoRoot = args.repoRoot ?? REPO_ROOT;
+    const region = new aws.Provider(`${name}-aws`, { region: cfg.region as aws.Region }, { parent: this });
+    const onAws = { parent: this, providers: { aws: region } };
+
+    const network = new SwarmNetwork(
+      name,
+      { vpcCidr: cfg.vpcCidr, availabilityZones: cfg.availabilityZones, allowedCidr: cfg.allowedCidr },
+      onAws,
+    );
+    const cluster = new SwarmCluster(
+      name,
+      {
+        region: cfg.region,
+        subnetIds: network.subnetIds,
+        securityGroupId: network.securityGroupId,
+        managers: cfg.managers,
+        workers: cfg.workers,
+        managerInstanceType: cfg.managerInstanceType,
+        workerInstanceType: cfg.workerInstanceType,
+        rootVolumeGiB: cfg.rootVolumeGiB,
+        sshPublicKey: cfg.sshPublicKey,
+        parameterPrefix: `/smartmeter/${pulumi.getStack()}/swarm`,
+      },
+      onAws,
+    );
+    const registry = new ServicesRegistry(
+      name,
+      {
+        build: {
+          context: repoRoot,
+          dockerfile: path.join(repoRoot, 'services', 'Dockerfile'),
+          args: { NODE_IMAGE: args.config.images.nodeBase },
+          builderVersion: 'BuilderV1',
+        },
+      },
+      onAws,
+    );
+
+    // The docker provider reaches the first manager over SSH (the system `ssh`, the user's key).
+    const sshOpts = [
+      '-o',
+      'StrictHostKeyChecking=accept-new',
+      ...(cfg.sshPrivateKeyPath ? ['-i', cfg.sshPrivateKeyPath] : []),
+    ];
+    const target = pulumi.interpolate`${cfg.sshUser}@${cluster.managerPublicIp}`;
+    this.nodes = cfg.managers + cfg.workers;
+    const ready = new SwarmReady(
+      `${name}-swarm-ready`,
+      { target, sshOpts, nodes: this.nodes },
+      { parent: this, dependsOn: cluster.instances },
+    );
+    const swarmProvider = new docker.Provider(
+      `${name}-swarm`,
+      { host: ready.dockerHost, sshOpts },
+      { parent: this },
+    );
+    const overlay = new docker.Network(
+      `${name}-overlay`,
+      { name: 'smartmeter', driver: 'overlay', attachable: true, options: { encrypted: 'true' } },
+      { parent: this, provider: swarmProvider },
+    );
+
+    this.managerPublicIp = cluster.managerPublicIp;
+    this.publicHost = cluster.managerPublicIp;
+    this.sshCommand =
+      pulumi.interpolate`ssh ${sshOpts.filter((o) => o !== '-o' && !o.startsWith('Strict')).join(' ')} ${target}`.apply(
+        (s) => s.replace(/\s+/g, ' '),
+      );
+    this.repositoryUrl = registry.repositoryUrl;
+    this.swarm = new SwarmServices({
+      provider: swarmProvider,
+      networkId: overlay.id,
+      workers: cfg.workers,
+      servicesImage: registry.imageRef,
+      registryAuth: registry.auth,
+      onPublish: (service, port) =>
+        network.allowFromUser(`${service}-${port}`, port, `${service} from the allowed CIDR`),
+      publicHost: this.publicHost,
+    });
+    this.registerOutputs({ managerPublicIp: this.managerPublicIp, repositoryUrl: this.repositoryUrl });
+  }
+
+  deploy(spec: ServiceSpec, opts: DeployOptions): DeployedService {
+    return this.swarm.deploy(spec, opts);
+  }
+
+  replicaHost(service: string, index: number): string {
+    return this.swarm.replicaHost(service, index);
+  }
+
+  scrapeConfigs(services: readonly DeployedService[]): ScrapeConfig[] {
+    return this.swarm.scrapeConfigs(services);
+  }
+}
