@@ -34,7 +34,6 @@ const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 export class AwsPlatform extends pulumi.ComponentResource implements Platform {
   public readonly publicHost: pulumi.Output<string>;
   public readonly managerPublicIp: pulumi.Output<string>;
-  public readonly sshCommand: pulumi.Output<string>;
   public readonly repositoryUrl: pulumi.Output<string>;
   public readonly nodes: number;
   private readonly swarm: SwarmServices;
@@ -106,10 +105,6 @@ export class AwsPlatform extends pulumi.ComponentResource implements Platform {
 
     this.managerPublicIp = cluster.managerPublicIp;
     this.publicHost = cluster.managerPublicIp;
-    this.sshCommand =
-      pulumi.interpolate`ssh ${sshOpts.filter((o) => o !== '-o' && !o.startsWith('Strict')).join(' ')} ${target}`.apply(
-        (s) => s.replace(/\s+/g, ' '),
-      );
     this.repositoryUrl = registry.repositoryUrl;
     this.swarm = new SwarmServices({
       provider: swarmProvider,
