@@ -113,6 +113,21 @@ describe('aws stack with the defaults of Pulumi.aws.yaml', () => {
     ).toBe('3');
   });
 
+  test('jobs run to completion once (restarted only on failure); services are restarted and awaited', () => {
+    for (const job of ['cassandra-auth', 'migrate']) {
+      const s = byName(run, job);
+      expect((s.inputs.taskSpec as Record<string, unknown>).restartPolicy).toMatchObject({
+        condition: 'on-failure',
+      });
+      expect(s.inputs.convergeConfig).toBeUndefined();
+    }
+    const cassandra = byName(run, 'cassandra-0');
+    expect((cassandra.inputs.taskSpec as Record<string, unknown>).restartPolicy).toMatchObject({
+      condition: 'any',
+    });
+    expect(cassandra.inputs.convergeConfig).toMatchObject({ delay: '10s' });
+  });
+
   test('all services share one encrypted overlay network', () => {
     const nets = ofType(run, 'docker:index/network:Network');
     expect(nets).toHaveLength(1);
@@ -284,6 +299,19 @@ describe.each([
     }
   });
 });
+
+test("a port published by a clustered service goes out on its first member's node, to the allowed CIDR", async () => {
+  const run = await runAwsProgram({ natsPort: '4222' });
+  expect(byName(run, 'nats-0').inputs.endpointSpec).toEqual({
+    mode: 'dnsrr',
+    ports: [{ name: 'client', targetPort: 4222, publishedPort: 4222, protocol: 'tcp', publishMode: 'host' }],
+  });
+  expect(byName(run, 'nats-1').inputs.endpointSpec).toEqual({ mode: 'dnsrr', ports: [] });
+  const rules = ofType(run, 'aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule').filter(
+    (r) => r.inputs.toPort === 4222,
+  );
+  expect(rules.map((r) => r.inputs.cidrIpv4)).toEqual(['203.0.113.7/32']);
+}, 60_000);
 
 test('bad AWS configuration fails with a message naming the key', async () => {
   await expect(runAwsProgram({ allowedCidr: '0.0.0.0/0' })).rejects.toThrow(

@@ -42,6 +42,14 @@ export class AwsPlatform extends pulumi.ComponentResource implements Platform {
     super('smartmeter:platform:Aws', name, {}, opts);
     const cfg = args.aws ?? loadAwsConfig();
     const repoRoot = args.repoRoot ?? REPO_ROOT;
+    const members = Math.max(args.config.natsNodes, args.config.cassandraNodes);
+    if (cfg.workers < members) {
+      pulumi.log.warn(
+        `smartmeter:workers is ${cfg.workers}, fewer than the ${members} NATS/Cassandra members: some members share a ` +
+          'worker, and losing that worker loses more than one replica',
+        this,
+      );
+    }
     const region = new aws.Provider(`${name}-aws`, { region: cfg.region as aws.Region }, { parent: this });
     const onAws = { parent: this, providers: { aws: region } };
 
