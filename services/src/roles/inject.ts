@@ -11,6 +11,7 @@
 //   INJECT_OVERVOLTAGE_RATE      over-voltage events per meter per simulated day (default 0: off)
 //   INJECT_OVERVOLTAGE_MINUTES   length of an event in simulated minutes (default 45)
 //   INJECT_DURATION_S            stop after this many seconds (default 0: run until SIGTERM)
+//   INJECT_SUBJECT_ROOT          first subject token (default smartmeter; tests use their own)
 //   INJECT_MAX_READINGS          stop after this many messages (default 0: no bound)
 // A bounded run exits 0 when done. On SIGTERM: stop publishing, flush, drain the connection, exit 0.
 import { natsSettings, connectNats } from '../lib/nats';

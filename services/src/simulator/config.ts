@@ -11,6 +11,7 @@ export interface InjectConfig {
   injector: InjectorSettings;
 }
 
+const SUBJECT_TOKEN = /^[A-Za-z0-9_-]+$/;
 const TOPOLOGY_VARS = ['INJECT_LINES', 'INJECT_TRANSFORMERS', 'INJECT_USAGEPOINTS'] as const;
 
 function rethrow(names: string, fn: () => void): void {
@@ -57,6 +58,12 @@ export function injectConfig(env: EnvReader, now = Date.now() / 1000): InjectCon
         `for ${minutes}-minute events (INJECT_OVERVOLTAGE_MINUTES), got ${perDay}`,
     );
   }
+  const subjectRoot = env.string('INJECT_SUBJECT_ROOT', 'smartmeter');
+  if (!SUBJECT_TOKEN.test(subjectRoot)) {
+    throw new ConfigError(
+      `INJECT_SUBJECT_ROOT must be one subject token (${SUBJECT_TOKEN}), got "${subjectRoot}"`,
+    );
+  }
   const duration = env.number('INJECT_DURATION_S', 0, { min: 0 });
   const maxReadings = env.integer('INJECT_MAX_READINGS', 0, { min: 0 });
   return {
@@ -73,6 +80,7 @@ export function injectConfig(env: EnvReader, now = Date.now() / 1000): InjectCon
       acceleration,
       durationSeconds: duration || undefined,
       maxReadings: maxReadings || undefined,
+      subjectRoot,
     },
   };
 }

@@ -29,6 +29,8 @@ export interface InjectorSettings {
   burstMax?: number;
   /** How often to flush the connection (default 100 ms). */
   flushIntervalMs?: number;
+  /** First subject token, `smartmeter` in production; tests use their own to stay apart. */
+  subjectRoot?: string;
 }
 
 export type ReadingKind = 'voltage' | 'temperature' | 'forecast';
@@ -104,6 +106,16 @@ export function createInjectorMetrics(registry: Registry): InjectorMetrics {
   };
 }
 
+/** The original subjects with their first token replaced by `root`. */
+export function rootedSubjects(root: string, sim: Simulator) {
+  const reroot = (subject: string) => root + subject.slice(subject.indexOf('.'));
+  return {
+    temperature: reroot(SUBJECTS.temperature),
+    forecast: reroot(SUBJECTS.forecast),
+    voltage: root === 'smartmeter' ? sim.subjects : sim.subjects.map(reroot),
+  };
+}
+
 export interface RunOptions {
   metrics?: InjectorMetrics;
   log?: Logger;
@@ -129,6 +141,7 @@ export async function runInjector(
     cycleRealSeconds: cycleLength / rate,
   });
   const windowS = sim.overVoltageWindowSeconds;
+  const subjects = rootedSubjects(settings.subjectRoot ?? 'smartmeter', sim);
   const stats: InjectorStats = {
     published: { voltage: 0, temperature: 0, forecast: 0 },
     total: 0,
@@ -169,15 +182,15 @@ export async function runInjector(
   const publishOne = () => {
     if (position === cycleLength) beginCycle();
     if (position === 0) {
-      nc.publish(SUBJECTS.temperature, temperaturePayload);
+      nc.publish(subjects.temperature, temperaturePayload);
       stats.published.temperature++;
     } else if (position === 1) {
-      nc.publish(SUBJECTS.forecast, forecastPayload);
+      nc.publish(subjects.forecast, forecastPayload);
       stats.published.forecast++;
     } else {
       const i = position - 2;
       const { reading, overVoltage } = sim.voltageAt(i, epoch, temperatureC);
-      nc.publish(sim.subjects[i], encodeVoltage(reading));
+      nc.publish(subjects.voltage[i], encodeVoltage(reading));
       stats.published.voltage++;
       if (overVoltage) {
         stats.overVoltageReadings++;
