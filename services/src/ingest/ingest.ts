@@ -75,7 +75,11 @@ export async function startIngest(deps: IngestDeps, settings: IngestSettings): P
   const queries = { raw: rawDataInsert(keyspace), temperature: temperatureInsert(keyspace) };
 
   const jsm = await nc.jetstreamManager();
-  await ensureRawStream(jsm, { name: settings.stream, subjects: [`${root}.raw.>`] });
+  await ensureRawStream(jsm, {
+    name: settings.stream,
+    subjects: [`${root}.raw.>`],
+    maxBytes: settings.streamMaxBytes,
+  });
   await ensureIngestConsumer(jsm, settings);
   const consumer: Consumer = await nc.jetstream().consumers.get(settings.stream, settings.consumer);
   log.info('ingest consuming', { stream: settings.stream, consumer: settings.consumer });

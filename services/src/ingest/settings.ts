@@ -6,6 +6,8 @@ import { RAW_STREAM } from '../lib/jetstream';
 export interface IngestSettings {
   /** JetStream stream to read (created if missing). */
   stream: string;
+  /** Disk budget of the stream when ingest creates or converges it. */
+  streamMaxBytes: number;
   /** Durable pull consumer shared by every ingest replica. */
   consumer: string;
   /** First token of every subject read and written: `<root>.raw.>` in, `<root>.deadletter.<reason>` out. */
@@ -44,6 +46,7 @@ export function ingestSettings(env: EnvReader): IngestSettings {
   const concurrency = env.integer('INGEST_CONCURRENCY', 256, { min: 1, max: 4096 });
   return {
     stream: jsName(env, 'INGEST_STREAM', RAW_STREAM),
+    streamMaxBytes: env.integer('INGEST_STREAM_MAX_BYTES', 4 * 1024 ** 3, { min: 1024 ** 2 }),
     consumer: jsName(env, 'INGEST_CONSUMER', 'ingest'),
     subjectRoot,
     concurrency,

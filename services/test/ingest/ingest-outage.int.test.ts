@@ -18,6 +18,7 @@ import {
   metricValue,
   natsConnect,
   publishToStream,
+  STREAM_MAX_BYTES,
   quietLog,
   testIngestSettings,
   uniqueName,
@@ -68,6 +69,7 @@ test('Cassandra stopped for 20 s mid-run: retries show, nothing is lost, exactly
   await ensureRawStream(await nc.jetstreamManager(), {
     name: root.toUpperCase(),
     subjects: [`${root}.raw.>`],
+    maxBytes: STREAM_MAX_BYTES,
   });
   await publishToStream(
     nc,

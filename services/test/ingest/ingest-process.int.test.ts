@@ -13,6 +13,7 @@ import {
   freshKeyspace,
   natsConnect,
   publishToStream,
+  STREAM_MAX_BYTES,
   uniqueName,
   voltageMessage,
   waitFor,
@@ -37,6 +38,7 @@ function startIngestProcess(keyspace: string, root: string): ChildProcess {
       CASSANDRA_PASSWORD: env.cassandraPassword,
       CASSANDRA_KEYSPACE: keyspace,
       INGEST_STREAM: root.toUpperCase(),
+      INGEST_STREAM_MAX_BYTES: String(STREAM_MAX_BYTES),
       INGEST_SUBJECT_ROOT: root,
       // Short, so the readings a killed process held are redelivered soon to its successor.
       INGEST_ACK_WAIT_MS: '5000',
@@ -92,6 +94,7 @@ async function scenario(signal: 'SIGKILL' | 'SIGTERM') {
     await ensureRawStream(await nc.jetstreamManager(), {
       name: root.toUpperCase(),
       subjects: [`${root}.raw.>`],
+      maxBytes: STREAM_MAX_BYTES,
     });
     await publishToStream(
       nc,

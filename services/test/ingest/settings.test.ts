@@ -4,6 +4,7 @@ import { ingestSettings } from '../../src/ingest/settings';
 test('defaults', () => {
   expect(ingestSettings(new EnvReader({}))).toEqual({
     stream: 'SMARTMETER_RAW',
+    streamMaxBytes: 4 * 1024 ** 3,
     consumer: 'ingest',
     subjectRoot: 'smartmeter',
     concurrency: 256,

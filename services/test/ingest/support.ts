@@ -40,10 +40,14 @@ export function natsConnect(env: BackingEnv, name: string): Promise<NatsConnecti
   return connect({ servers: env.natsUrl, user: env.natsUser, pass: env.natsPassword, name });
 }
 
+/** Test streams are small: the shared server's JetStream disk budget is shared by everyone. */
+export const STREAM_MAX_BYTES = 64 * 1024 ** 2;
+
 /** Settings for one test file: its own stream, consumer and subject root. */
 export function testIngestSettings(root: string, overrides: Partial<IngestSettings> = {}): IngestSettings {
   return {
     stream: root.toUpperCase(),
+    streamMaxBytes: STREAM_MAX_BYTES,
     consumer: 'ingest',
     subjectRoot: root,
     concurrency: 128,
