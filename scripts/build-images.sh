@@ -190,7 +190,9 @@ build_node() {
   local node; node=$(command -v node)
   local ctx; ctx=$(context node "$node")
   cp -a "$(dirname "$(readlink -f "$(command -v npm)")")/.." "$ctx/npm"
-  build "$NODE_TAG" "$ctx" "$(inputs_hash "$BASE_TAG" "$ctx/node" "$ctx/Dockerfile" "$ctx/npm")"
+  mkdir -p "$ctx/extra-ca"
+  find /usr/local/share/ca-certificates -maxdepth 1 -name '*.crt' -exec cp {} "$ctx/extra-ca/" \; 2>/dev/null || true
+  build "$NODE_TAG" "$ctx" "$(inputs_hash "$BASE_TAG" "$ctx/node" "$ctx/Dockerfile" "$ctx/npm" "$ctx/extra-ca"/*)"
 }
 
 # --- overrides -----------------------------------------------------------------------------------

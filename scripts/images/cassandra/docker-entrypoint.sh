@@ -20,27 +20,30 @@ seeds=${CASSANDRA_SEEDS:-$broadcast}
 snitch=${CASSANDRA_ENDPOINT_SNITCH:-SimpleSnitch}
 heap=${MAX_HEAP_SIZE:-1G}
 
-# The shared template (scripts/cassandra/cassandra.yaml) is written for loopback: rewrite its addresses.
-sed -E \
-  -e 's/@NATIVE_PORT@/9042/g' -e 's/@STORAGE_PORT@/7000/g' \
-  -e "s/^(cluster_name:).*/\1 '${CASSANDRA_CLUSTER_NAME:-Test Cluster}'/" \
-  -e "s/^(listen_address:).*/\1 $listen/" \
-  -e "s/^(rpc_address:).*/\1 $rpc/" \
-  -e "s/^(endpoint_snitch:).*/\1 $snitch/" \
-  -e "s/(- seeds:).*/\1 \"$seeds\"/" \
-  ${CASSANDRA_NUM_TOKENS:+-e "s/^(num_tokens:).*/\1 $CASSANDRA_NUM_TOKENS/"} \
-  "$conf/cassandra.yaml.template" >"$conf/cassandra.yaml"
-printf 'broadcast_address: %s\nbroadcast_rpc_address: %s\n' "$broadcast" "$broadcast_rpc" >>"$conf/cassandra.yaml"
+# Edited in place, like the official image does: a command may have changed the file before.
+yaml=$conf/cassandra.yaml
+set_key() { # key value: replaces a top-level key, or appends it
+  if grep -qE "^$1:" "$yaml"; then sed -i -E "s|^($1:).*|\1 $2|" "$yaml"; else echo "$1: $2" >>"$yaml"; fi
+}
+set_key cluster_name "'${CASSANDRA_CLUSTER_NAME:-Test Cluster}'"
+set_key listen_address "$listen"
+set_key broadcast_address "$broadcast"
+set_key rpc_address "$rpc"
+set_key broadcast_rpc_address "$broadcast_rpc"
+set_key endpoint_snitch "$snitch"
+[[ -z ${CASSANDRA_NUM_TOKENS:-} ]] || set_key num_tokens "$CASSANDRA_NUM_TOKENS"
+sed -i -E "s|(- seeds:).*|\1 \"$seeds\"|" "$yaml"
 printf 'dc=%s\nrack=%s\n' "${CASSANDRA_DC:-datacenter1}" "${CASSANDRA_RACK:-rack1}" >"$conf/cassandra-rackdc.properties"
 
 mapfile -t jvm_opts <"$conf/jvm17.options"
-# shellcheck disable=SC2206 # JVM_EXTRA_OPTS and HEAP_NEWSIZE are word lists by convention
-extra=(${HEAP_NEWSIZE:+-Xmn$HEAP_NEWSIZE} ${JVM_EXTRA_OPTS:-})
+# HEAP_NEWSIZE is accepted and ignored, as by the official launcher under G1 (the Java 17 default).
+# shellcheck disable=SC2206 # JVM_EXTRA_OPTS is a word list by convention
+extra=(${JVM_EXTRA_OPTS:-})
 mkdir -p /var/lib/cassandra/tmp
 exec java "-Xms$heap" "-Xmx$heap" "${jvm_opts[@]}" \
   -javaagent:"$CASSANDRA_HOME/lib/jamm-0.4.0.jar" \
   -Djava.io.tmpdir=/var/lib/cassandra/tmp \
-  -Dcassandra.config="file://$conf/cassandra.yaml" \
+  -Dcassandra.config="file://$yaml" \
   -Dlogback.configurationFile="$conf/logback.xml" \
   -Dcassandra.storagedir=/var/lib/cassandra -Dcassandra.logdir=/var/log/cassandra \
   -Dcassandra-foreground=yes -Dcassandra.jmx.local.port=7199 \
