@@ -27,7 +27,15 @@ export async function run(ctx: ServiceContext): Promise<void> {
   ctx.onShutdown(() => nc.drain());
   ctx.setReady(false, 'waiting for a model');
   const predictor = await startPredictor(
-    { nc, client, log: ctx.log, registry: ctx.registry, aborted, onWaiting: (r) => ctx.setReady(false, r) },
+    {
+      nc,
+      client,
+      log: ctx.log,
+      registry: ctx.registry,
+      aborted,
+      stopped: ctx.stopped,
+      onWaiting: (r) => ctx.setReady(false, r),
+    },
     settings,
   );
   if (!predictor) return; // shut down while waiting

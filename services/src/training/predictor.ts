@@ -115,7 +115,8 @@ class ModelSlot {
   }
 }
 
-class PredictMetrics {
+/** predict's metrics; exported so the dashboards test can build them without connecting. */
+export class PredictMetrics {
   readonly predictions: Counter<'source' | 'outcome'>;
   readonly requestSeconds: Histogram;
   readonly version: Gauge;
@@ -162,6 +163,8 @@ export interface PredictorDeps {
   registry: Registry;
   /** True once the service is shutting down: stops the wait for a first model. */
   aborted?: () => boolean;
+  /** Resolves when the service shuts down: ends a retry pause early. */
+  stopped?: Promise<void>;
   /** Called while waiting for a first model, so /healthz can say so. */
   onWaiting?: (reason: string) => void;
 }
@@ -183,6 +186,9 @@ export async function startPredictor(
   const metrics = new PredictMetrics(deps.registry);
   const slot = new ModelSlot();
 
+  // Resolved when a first model is installed, so the wait below ends as soon as one is announced.
+  let firstModel!: () => void;
+  const arrived = new Promise<void>((resolve) => (firstModel = resolve));
   const install = async (stored: StoredModel) => {
     const model = await deserializeModel(stored.topology, stored.weights);
     const served = slot.version;
@@ -192,6 +198,7 @@ export async function startPredictor(
       return;
     }
     slot.swap(model, stored.version);
+    firstModel();
     metrics.version.set(stored.version);
     metrics.reloads.inc({ outcome: 'loaded' });
     log.info('model loaded', {
@@ -251,7 +258,7 @@ export async function startPredictor(
     const reason = `waiting for a model "${settings.modelName}" in ${settings.keyspace}.models (run train)`;
     deps.onWaiting?.(reason);
     log.info(reason, { attempt, retryInS: settings.modelRetryS });
-    await sleep(settings.modelRetryS * 1000);
+    await Promise.race([sleep(settings.modelRetryS * 1000), arrived, deps.stopped ?? arrived]);
   }
   metrics.waiting.set(0);
 
