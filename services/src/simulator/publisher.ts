@@ -116,6 +116,8 @@ export function rootedSubjects(root: string, sim: Simulator) {
   };
 }
 
+const LATE_GRACE_S = 0.5;
+
 export interface RunOptions {
   metrics?: InjectorMetrics;
   log?: Logger;
@@ -227,10 +229,16 @@ export async function runInjector(
     simulatedSecondsPerCycle: schedule.simulatedSecondsPerCycle,
   });
 
+  // A bounded run stops at its duration, after publishing what fell due within it (n/rate < duration)
+  // that a late last tick missed, for at most LATE_GRACE_S: a publisher further behind stops short.
+  const dueWithin = Math.ceil(durationSeconds * rate - 1e-9);
   for (;;) {
+    if (stopping() || pacer.count >= maxReadings) break;
     const elapsed = pacer.elapsed();
-    if (stopping() || elapsed >= durationSeconds || pacer.count >= maxReadings) break;
-    const n = Math.min(pacer.due(burstMax), maxReadings - pacer.count);
+    const overtime = elapsed >= durationSeconds;
+    if (overtime && (pacer.count >= dueWithin || elapsed >= durationSeconds + LATE_GRACE_S)) break;
+    const due = overtime ? Math.min(burstMax, dueWithin - pacer.count) : pacer.due(burstMax);
+    const n = Math.min(due, maxReadings - pacer.count);
     for (let j = 0; j < n; j++) publishOne();
     pacer.take(n);
     stats.total = pacer.count;
@@ -246,11 +254,12 @@ export async function runInjector(
     } else if (pacer.due(1) > 0) {
       await new Promise((resolve) => setImmediate(resolve)); // behind: let I/O run, then catch up
     } else {
-      const wait = Math.min(pacer.untilNext(), durationSeconds - pacer.elapsed(), 0.25);
+      const wait = Math.min(pacer.untilNext(), 0.25);
       await sleep(Math.max(1, wait * 1000));
     }
   }
   await nc.flush();
+  stats.total = pacer.count;
   stats.elapsedSeconds = pacer.elapsed();
   report();
   metrics?.lag.set(0);

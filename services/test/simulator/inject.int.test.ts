@@ -1,0 +1,182 @@
+// The injector against the real NATS: what a subscriber on the original subjects (under a unique first
+// token, so parallel tests and JetStream captures stay apart) receives over a bounded run is the
+// configured rate within ±5 %, decodes with the wire codec to exactly the model's readings, never
+// repeats a (meter, simulated minute), and carries each forecast as the temperature 12 cycles later.
+import { randomUUID } from 'node:crypto';
+import { connect, Msg, NatsConnection } from 'nats';
+import { createSimulator, Simulator, topologyFromRate, Topology } from '../../src/simulator';
+import { Registry } from 'prom-client';
+import {
+  createInjectorMetrics,
+  InjectorMetrics,
+  InjectorStats,
+  runInjector,
+} from '../../src/simulator/publisher';
+import { decodeTemperature, decodeVoltage, parseVoltageSubject } from '../../src/wire/codec';
+import { backingEnv, requireService } from '../support/backing';
+
+jest.setTimeout(60_000);
+
+let pub: NatsConnection;
+let sub: NatsConnection;
+
+beforeAll(async () => {
+  const env = backingEnv();
+  await requireService('nats', env.natsUrl);
+  const options = { servers: env.natsUrl, user: env.natsUser, pass: env.natsPassword };
+  [pub, sub] = await Promise.all([connect(options), connect(options)]);
+});
+
+afterAll(async () => {
+  await Promise.all([pub?.drain(), sub?.drain()]);
+});
+
+interface Received {
+  kinds: { voltage: number; temperature: number; forecast: number };
+  total: number;
+  duplicates: number;
+  messages: Msg[];
+}
+
+/** Runs the injector for a bounded time while a subscriber counts and decodes everything it publishes. */
+async function inject(
+  sim: Simulator,
+  settings: { rate: number; seconds: number; acceleration?: number; keep?: boolean; decode?: boolean },
+  metrics?: InjectorMetrics,
+): Promise<{ stats: InjectorStats; received: Received }> {
+  const root = `injtest-${randomUUID().slice(0, 8)}`;
+  const received: Received = {
+    kinds: { voltage: 0, temperature: 0, forecast: 0 },
+    total: 0,
+    duplicates: 0,
+    messages: [],
+  };
+  const seen = new Set<string>();
+  const subscription = sub.subscribe(`${root}.raw.>`, {
+    callback: (err, msg) => {
+      if (err) throw err;
+      received.total++;
+      if (settings.keep) received.messages.push(msg);
+      const subject = 'smartmeter' + msg.subject.slice(root.length);
+      if (subject === 'smartmeter.raw.temperature.data') {
+        received.kinds.temperature++;
+      } else if (subject === 'smartmeter.raw.temperature.forecast.12') {
+        received.kinds.forecast++;
+      } else if (!settings.decode) {
+        received.kinds.voltage++;
+      } else {
+        const m = parseVoltageSubject(subject);
+        const key = `${m.line}.${m.transformer}.${m.usagePoint}@${decodeVoltage(msg.data).epoch / 60}`;
+        if (seen.has(key)) received.duplicates++;
+        seen.add(key);
+        received.kinds.voltage++;
+      }
+    },
+  });
+  await sub.flush();
+  const stats = await runInjector(
+    pub,
+    sim,
+    {
+      rate: settings.rate,
+      start: Math.floor(Date.now() / 1000),
+      acceleration: settings.acceleration ?? 900,
+      durationSeconds: settings.seconds,
+      subjectRoot: root,
+    },
+    { metrics },
+  );
+  await pub.flush(); // the server has every publish …
+  await sub.flush(); // … and has delivered them to the subscriber before this PONG
+  subscription.unsubscribe();
+  return { stats, received };
+}
+
+// At 50,000/s the subscriber only counts: decoding every message in the same process would compete with
+// the publisher for the CPU. The decoding checks run at the lower rates and in the next test.
+test.each([
+  [1, true],
+  [1000, true],
+  [50_000, false],
+])('at %i readings/s a 3 s run delivers the rate within ±5 %%', async (rate, decode) => {
+  const sim = createSimulator({ seed: 1, topology: topologyFromRate(rate), slot: 1 });
+  const { stats, received } = await inject(sim, { rate, seconds: 3, decode });
+  const expected = rate * 3;
+  process.stdout.write(
+    `inject rate ${rate}/s: ${received.total} received in ${stats.elapsedSeconds.toFixed(3)} s ` +
+      `(expected ${expected})\n`,
+  );
+  expect(received.total).toBeGreaterThanOrEqual(Math.floor(expected * 0.95));
+  expect(received.total).toBeLessThanOrEqual(Math.ceil(expected * 1.05));
+  expect(received.total).toBe(stats.total); // nothing lost between publisher and subscriber
+  expect(received.kinds).toEqual(stats.published);
+  expect(received.duplicates).toBe(0);
+  expect(received.kinds.temperature).toBe(stats.cycles);
+  expect(received.kinds.forecast).toBe(stats.cycles);
+});
+
+test('what arrives decodes to exactly the model readings, and forecasts come back as temperatures', async () => {
+  // 10 meters, 12 messages a cycle at 240/s: 20 cycles/s, each 0.05 s × 3600 = 3 simulated minutes.
+  const topology: Topology = { lines: 1, transformers: 2, usagePoints: 5 };
+  const sim = createSimulator({ seed: 99, topology, slot: 4, overVoltage: { perDay: 48, minutes: 6 } });
+  const registry = new Registry();
+  const { stats, received } = await inject(
+    sim,
+    { rate: 240, seconds: 2, acceleration: 3600, keep: true },
+    createInjectorMetrics(registry),
+  );
+  expect(received.total).toBe(stats.total);
+  expect(stats.cycles).toBeGreaterThan(30);
+
+  const temperatures = new Map<number, number>();
+  const forecasts = new Map<number, number>();
+  let voltages = 0;
+  let over = 0;
+  for (const msg of received.messages) {
+    const subject = msg.subject.slice(msg.subject.indexOf('.') + 1);
+    if (subject.startsWith('raw.temperature.')) {
+      const t = decodeTemperature(msg.data);
+      expect(t.temperature).toBe(Math.fround(sim.temperatureAt(t.epoch).temperature));
+      (subject.endsWith('data') ? temperatures : forecasts).set(t.epoch, t.temperature);
+      continue;
+    }
+    const meter = parseVoltageSubject('smartmeter.' + subject);
+    expect(meter.line).toBe(41);
+    const index = sim.meters.findIndex(
+      (m) => m.transformer === meter.transformer && m.usagePoint === meter.usagePoint,
+    );
+    const got = decodeVoltage(msg.data);
+    const model = sim.voltageAt(index, got.epoch, sim.temperatureAt(got.epoch).temperature);
+    expect(got).toEqual({
+      epoch: model.reading.epoch,
+      voltage: Math.fround(model.reading.voltage),
+      demand: Math.fround(model.reading.demand),
+      values: model.reading.values.map(Math.fround),
+    });
+    voltages++;
+    if (got.voltage > 120) over++;
+  }
+  expect(voltages).toBe(stats.published.voltage);
+  expect(over).toBe(stats.overVoltageReadings);
+  expect(over).toBeGreaterThan(0);
+  // The forecast sent 12 cycles ahead is the temperature published when that cycle comes.
+  let matched = 0;
+  for (const [epoch, value] of forecasts) {
+    if (!temperatures.has(epoch)) continue;
+    expect(temperatures.get(epoch)).toBe(value);
+    matched++;
+  }
+  expect(matched).toBe(stats.cycles - 12);
+
+  // The metrics say the same as the subscriber.
+  const value = async (name: string, label?: string) =>
+    (await registry.getSingleMetric(name)!.get()).values.find((v) => !label || v.labels.kind === label)!
+      .value;
+  expect(await value('smartmeter_inject_readings_total', 'voltage')).toBe(voltages);
+  expect(await value('smartmeter_inject_readings_total', 'temperature')).toBe(temperatures.size);
+  expect(await value('smartmeter_inject_readings_total', 'forecast')).toBe(forecasts.size);
+  expect(await value('smartmeter_inject_overvoltage_readings_total')).toBe(over);
+  expect(await value('smartmeter_inject_overvoltage_events_total')).toBeGreaterThan(0);
+  expect(await value('smartmeter_inject_slot')).toBe(4);
+  expect(await value('smartmeter_inject_simulated_epoch_seconds')).toBe(stats.lastEpoch);
+});
