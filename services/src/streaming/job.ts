@@ -99,6 +99,7 @@ export class StreamJob {
     await ensureRawStream(await this.deps.nc.jetstreamManager(), {
       name: stream,
       subjects: [`${subjectRoot}.raw.>`],
+      maxBytes: this.settings.streamMaxBytes,
     });
     this.lease = await Lease.open(this.js, `${statePrefix}-lease`, leaseTtlMs, instanceId);
     this.checkpoints = await CheckpointStore.open(this.js, `${statePrefix}-checkpoint`);

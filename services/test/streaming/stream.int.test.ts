@@ -1,0 +1,340 @@
+// The stream job against the real NATS (JetStream) and Cassandra: window results as rows and JSON
+// extracts, late and dropped readings, alerts, dead letters, and two instances (with a crash of the
+// active one) giving exactly what one gives. Every test has its own stream, subjects, buckets and
+// epochs/lines; expectations are computed from the input, waits are bounded polls.
+import { Client } from 'cassandra-driver';
+import { JetStreamClient, NatsConnection } from 'nats';
+import { backingEnv, requireService } from '../support/backing';
+import {
+  collectExtracts,
+  counterValues,
+  deleteJetStreamState,
+  freshKeyspace,
+  natsConnect,
+  publishAll,
+  RawMessage,
+  RunningJob,
+  startJob,
+  stopJob,
+  temperature,
+  testSettings,
+  uniqueName,
+  voltage,
+  waitFor,
+} from './support';
+
+const env = backingEnv();
+const keyspace = uniqueName('stream_');
+const DAY = Date.UTC(2024, 2, 4) / 1000; // a Monday, 00:00 UTC
+const CYCLE = 900; // one cycle at the default 900x acceleration
+let cassandra: Client;
+let nc: NatsConnection;
+let js: JetStreamClient;
+const running: RunningJob[] = [];
+const roots = new Set<string>();
+
+beforeAll(async () => {
+  await requireService('nats', env.natsUrl);
+  await requireService('cassandra', env.cassandraContactPoints[0]);
+  cassandra = await freshKeyspace(env, keyspace);
+  nc = await natsConnect(env, 'stream-test');
+  js = nc.jetstream();
+}, 120_000);
+
+afterAll(async () => {
+  for (const r of running) await stopJob(r, false).catch(() => undefined);
+  for (const root of roots) await deleteJetStreamState(nc, root).catch(() => undefined);
+  await nc?.close();
+  await cassandra?.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`);
+  await cassandra?.shutdown();
+}, 60_000);
+
+async function start(root: string, overrides = {}, ks = keyspace, client = cassandra): Promise<RunningJob> {
+  roots.add(root);
+  const r = await startJob(env, testSettings(root, overrides), client, ks);
+  running.push(r);
+  return r;
+}
+
+const rows = async (cql: string, params: unknown[] = [], client = cassandra) =>
+  (await client.execute(cql, params, { prepare: true })).rows;
+
+async function maxVoltage(epoch: number): Promise<number | undefined> {
+  const [row] = await rows(`SELECT voltage FROM ${keyspace}.max_voltage WHERE epoch = ?`, [epoch]);
+  return row?.voltage as number | undefined;
+}
+
+/** A cycle: readings of meters on `lines` x transformers 1..3 x usage points 1..4, varying with k. */
+function cycle(root: string, epoch: number, lines: number[], k: number): RawMessage[] {
+  const out: RawMessage[] = [temperature(root, epoch, -3 + k)];
+  for (const line of lines)
+    for (let transformer = 1; transformer <= 3; transformer++)
+      for (let usagePoint = 1; usagePoint <= 4; usagePoint++) {
+        const volts = 113 + ((line * 7 + transformer * 5 + usagePoint * 3 + k * 11) % 60) / 10;
+        out.push(voltage(root, { line, transformer, usagePoint }, epoch, volts));
+      }
+  return out;
+}
+
+function decode(messages: RawMessage[]) {
+  return messages.map((m) => {
+    const dv = new DataView(m.data.buffer, m.data.byteOffset, m.data.byteLength);
+    const parts = m.subject.split('.');
+    return {
+      epoch: Number(dv.getBigInt64(0)),
+      value: dv.getFloat32(8),
+      isVoltage: parts[2] === 'voltage',
+      line: Number(parts[4]),
+      transformer: Number(parts[5]),
+    };
+  });
+}
+
+test('per epoch: max voltage overall and per line, temperature; daily average per transformer', async () => {
+  const root = uniqueName('sta');
+  const extracts = collectExtracts(nc, root);
+  const lines = [1, 2];
+  const epochs = [DAY, DAY + CYCLE, DAY + 2 * CYCLE];
+  const input = epochs.flatMap((e, k) => cycle(root, e, lines, k));
+  await start(root);
+  await publishAll(js, input);
+  // The last epoch is written when input goes idle.
+  await waitFor('the last epoch', () => maxVoltage(epochs[2]), 60_000);
+
+  const readings = decode(input);
+  const volts = readings.filter((r) => r.isVoltage);
+  for (const e of epochs) {
+    const expected = Math.max(...volts.filter((r) => r.epoch === e).map((r) => r.value));
+    expect(await maxVoltage(e)).toBeCloseTo(expected, 4);
+    const published = extracts.get('extract.voltage.max')!.filter((j) => j.epoch === e);
+    expect(published.at(-1)!.voltage).toBeCloseTo(expected, 4);
+    const temp = readings.find((r) => !r.isVoltage && r.epoch === e)!.value;
+    const [t] = await rows(`SELECT temperature FROM ${keyspace}.temperature WHERE epoch = ?`, [e]);
+    expect(t.temperature).toBeCloseTo(temp, 4);
+    expect(extracts.get('extract.temperature.max')!.find((j) => j.epoch === e)!.temperature).toBeCloseTo(
+      temp,
+      4,
+    );
+    for (const line of lines) {
+      const lineMax = Math.max(...volts.filter((r) => r.epoch === e && r.line === line).map((r) => r.value));
+      const [row] = await rows(
+        `SELECT voltage FROM ${keyspace}.max_voltage_by_line WHERE line = ? AND epoch = ?`,
+        [line, e],
+      );
+      expect(row.voltage).toBeCloseTo(lineMax, 4);
+    }
+  }
+  for (const line of lines)
+    for (let transformer = 1; transformer <= 3; transformer++) {
+      const mine = volts.filter((r) => r.line === line && r.transformer === transformer).map((r) => r.value);
+      const [row] = await rows(
+        `SELECT voltage_avg, readings FROM ${keyspace}.avg_voltage_by_transformer
+         WHERE line = ? AND transformer = ? AND year = 2024 AND month = 3 AND day = 4`,
+        [line, transformer],
+      );
+      expect(Number(row.readings)).toBe(mine.length);
+      expect(row.voltage_avg).toBeCloseTo(mine.reduce((a, b) => a + b, 0) / mine.length, 3);
+    }
+}, 90_000);
+
+test('late readings within the allowed lateness update and re-emit their window; later ones are dropped', async () => {
+  const root = uniqueName('stl');
+  const extracts = collectExtracts(nc, root);
+  const base = DAY + 86_400; // its own epochs
+  const meter = { line: 40, transformer: 1, usagePoint: 1 };
+  const { job, registry } = await start(root, { allowedLatenessS: CYCLE });
+  await publishAll(js, [
+    voltage(root, meter, base, 115),
+    voltage(root, meter, base + CYCLE, 116),
+    voltage(root, meter, base + 2 * CYCLE, 114),
+  ]);
+  await waitFor('epoch 2 written', async () => (await maxVoltage(base + CYCLE)) === 116);
+  const last = await publishAll(js, [
+    voltage(root, meter, base + CYCLE, 119), // newest is base+2C: within one cycle of lateness
+    voltage(root, meter, base, 125), // two cycles behind: dropped
+  ]);
+  await waitFor('late reading applied', async () => (await maxVoltage(base + CYCLE)) === 119);
+  await waitFor('caught up', () => job.checkpointedSeq >= last);
+  expect(await maxVoltage(base)).toBe(115);
+  expect(
+    extracts
+      .get('extract.voltage.max')!
+      .filter((j) => j.epoch === base + CYCLE)
+      .map((j) => j.voltage),
+  ).toEqual([116, 119]);
+  const outcomes = await counterValues(registry, 'smartmeter_stream_messages_total');
+  expect(outcomes).toMatchObject({ on_time: 3, late: 1, dropped: 1 });
+  const [avg] = await rows(
+    `SELECT readings FROM ${keyspace}.avg_voltage_by_transformer WHERE line = 40 AND transformer = 1 AND year = 2024 AND month = 3 AND day = 5`,
+  );
+  expect(Number(avg.readings)).toBe(4);
+}, 90_000);
+
+test('alerts fire for two readings above 120 V in a window, and not for one, nor for many at 119.9 V', async () => {
+  const root = uniqueName('stal');
+  const extracts = collectExtracts(nc, root);
+  const base = DAY + 2 * 86_400;
+  const { job } = await start(root);
+  const at = (transformer: number, usagePoint: number, v: number, e = base) =>
+    voltage(root, { line: 50, transformer, usagePoint }, e, v);
+  const last = await publishAll(js, [
+    at(1, 1, 120.5), // transformer 1: two over -> alert
+    at(1, 2, 121.25),
+    at(1, 3, 118),
+    at(2, 1, 125), // transformer 2: one over -> none
+    at(2, 2, 119),
+    ...[1, 2, 3, 4, 5].map((u) => at(3, u, 119.9)), // transformer 3: many just under -> none
+    at(4, 1, 121, base), // transformer 4: over in two different epochs -> none (one epoch per window)
+    at(4, 1, 121, base + CYCLE),
+    at(5, 1, 117, base + 2 * CYCLE), // moves event time past the epochs above
+  ]);
+  await waitFor('caught up', () => job.checkpointedSeq >= last);
+  const alerts = await rows(
+    `SELECT * FROM ${keyspace}.voltage_alerts WHERE line = 50 AND transformer IN (1, 2, 3, 4)`,
+  );
+  expect(
+    alerts.map((r) => [
+      r.transformer,
+      Number(r.window_start),
+      Number(r.window_end),
+      r.readings_over,
+      r.max_voltage,
+    ]),
+  ).toEqual([[1, base, base + 1, 2, 121.25]]);
+  expect(extracts.get('extract.voltage.alert')).toEqual([
+    {
+      epoch: base,
+      count: 2,
+      line: 50,
+      transformer: 1,
+      window_start: base,
+      window_end: base + 1,
+      max_voltage: 121.25,
+      threshold: 120,
+    },
+  ]);
+}, 90_000);
+
+test('malformed messages are dead-lettered with their original bytes and counted; good ones still count', async () => {
+  const root = uniqueName('std');
+  const base = DAY + 3 * 86_400;
+  const dead: { subject: string; data: Uint8Array; from: string | undefined }[] = [];
+  const sub = nc.subscribe(`${root}.deadletter.>`, {
+    callback: (_, m) =>
+      dead.push({ subject: m.subject, data: m.data, from: m.headers?.get('Smartmeter-Subject') }),
+  });
+  const { job, registry } = await start(root);
+  const nan = voltage(root, { line: 60, transformer: 1, usagePoint: 1 }, base, NaN);
+  const bad: RawMessage[] = [
+    { subject: `${root}.raw.voltage.data.60.1.1`, data: new Uint8Array(10) },
+    {
+      subject: `${root}.raw.voltage.data.x.1.1`,
+      data: voltage(root, { line: 1, transformer: 1, usagePoint: 1 }, base, 115).data,
+    },
+    nan,
+    { subject: `${root}.raw.temperature.data`, data: new Uint8Array(13) },
+  ];
+  const good = [voltage(root, { line: 60, transformer: 1, usagePoint: 2 }, base, 117.5)];
+  const last = await publishAll(js, [
+    ...bad,
+    ...good,
+    voltage(root, { line: 60, transformer: 1, usagePoint: 2 }, base + CYCLE, 110),
+  ]);
+  await waitFor('caught up', () => job.checkpointedSeq >= last);
+  await waitFor('dead letters', () => dead.length >= bad.length);
+  sub.unsubscribe();
+  expect(dead.map((d) => d.subject.slice(root.length + 1))).toEqual([
+    'deadletter.size',
+    'deadletter.subject',
+    'deadletter.value',
+    'deadletter.size',
+  ]);
+  dead.forEach((d, i) => {
+    expect(Buffer.from(d.data)).toEqual(Buffer.from(bad[i].data));
+    expect(d.from).toBe(bad[i].subject);
+  });
+  expect(await counterValues(registry, 'smartmeter_stream_messages_total')).toMatchObject({
+    deadlettered: 4,
+    on_time: 2,
+  });
+  expect(await maxVoltage(base)).toBe(117.5);
+}, 90_000);
+
+test('two instances, with the active one crashing mid-run, give exactly the rows one instance gives', async () => {
+  const lines = [70, 71, 72];
+  const epochs = Array.from({ length: 8 }, (_, k) => DAY + 4 * 86_400 - 2 * CYCLE + k * CYCLE); // spans midnight
+  const make = (root: string) =>
+    epochs.flatMap((e, k) => {
+      const c = cycle(root, e, lines, k);
+      // An over-voltage pair in every other cycle, and a late reading in every cycle after the first.
+      if (k % 2 === 0)
+        c.push(
+          voltage(root, { line: 71, transformer: 2, usagePoint: 9 }, e, 121),
+          voltage(root, { line: 71, transformer: 2, usagePoint: 8 }, e, 122),
+        );
+      if (k > 0) c.push(voltage(root, { line: 72, transformer: 3, usagePoint: 7 }, e - CYCLE, 123.5));
+      return c;
+    });
+
+  // One instance, into this file's keyspace.
+  const rootOne = uniqueName('sto');
+  const one = await start(rootOne);
+  const inputOne = make(rootOne);
+  const lastOne = await publishAll(js, inputOne);
+  await waitFor('single instance caught up', () => one.job.checkpointedSeq >= lastOne, 60_000);
+  await waitFor('single instance idle flush', () => maxVoltage(epochs.at(-1)!), 60_000);
+
+  // Two instances sharing a lease, into a second keyspace; the active one crashes mid-run.
+  const keyspace2 = uniqueName('stream2_');
+  const cassandra2 = await freshKeyspace(env, keyspace2);
+  try {
+    const rootTwo = uniqueName('stt');
+    const a = await start(rootTwo, { instanceId: 'a' }, keyspace2, cassandra2);
+    const b = await start(rootTwo, { instanceId: 'b' }, keyspace2, cassandra2);
+    expect([a.job.isActive, b.job.isActive]).toEqual([true, false]);
+    const input = make(rootTwo);
+    const third = Math.floor(input.length / 3);
+    const first = await publishAll(js, input.slice(0, third));
+    await waitFor('a checkpointed', () => a.job.checkpointedSeq >= first);
+    await publishAll(js, input.slice(third, 2 * third));
+    await a.job.halt(); // whatever a did after its last checkpoint is redone by b
+    await publishAll(js, input.slice(2 * third));
+    await waitFor('b takes over', () => b.job.isActive);
+    const lastTwo = (await (await nc.jetstreamManager()).streams.info(rootTwo.toUpperCase())).state.last_seq;
+    await waitFor('b caught up', () => b.job.checkpointedSeq >= lastTwo, 60_000);
+    await waitFor('b idle flush', async () => {
+      const r = await rows(
+        `SELECT voltage FROM ${keyspace2}.max_voltage WHERE epoch = ?`,
+        [epochs.at(-1)],
+        cassandra2,
+      );
+      return r.length > 0;
+    });
+
+    // This test's rows of every output table, from each keyspace.
+    const dump = async (ks: string, client: Client) => {
+      const byEpoch = `epoch IN (${epochs.join(', ')})`;
+      const byKey = `line IN (${lines.join(', ')}) AND transformer IN (1, 2, 3)`;
+      const queries = {
+        max_voltage: `SELECT * FROM ${ks}.max_voltage WHERE ${byEpoch}`,
+        temperature: `SELECT * FROM ${ks}.temperature WHERE ${byEpoch}`,
+        max_voltage_by_line: `SELECT * FROM ${ks}.max_voltage_by_line WHERE line IN (${lines.join(', ')})`,
+        avg_voltage_by_transformer: `SELECT * FROM ${ks}.avg_voltage_by_transformer WHERE ${byKey}`,
+        voltage_alerts: `SELECT * FROM ${ks}.voltage_alerts WHERE ${byKey}`,
+      };
+      const out: Record<string, string[]> = {};
+      for (const [table, cql] of Object.entries(queries))
+        out[table] = (await client.execute(cql)).rows.map((r) => JSON.stringify(r)).sort();
+      return out;
+    };
+    const mine = await dump(keyspace, cassandra);
+    const theirs = await dump(keyspace2, cassandra2);
+    for (const table of Object.keys(mine)) {
+      expect(mine[table].length).toBeGreaterThan(0);
+      expect({ table, rows: theirs[table] }).toEqual({ table, rows: mine[table] });
+    }
+  } finally {
+    await cassandra2.execute(`DROP KEYSPACE IF EXISTS ${keyspace2}`);
+    await cassandra2.shutdown();
+  }
+}, 180_000);

@@ -1,0 +1,174 @@
+// Shared pieces of the stream job's integration tests: a fresh keyspace, unique stream/subjects/buckets per
+// test, readings made with the codec and published through JetStream (so the stream order is known), the
+// JSON extracts collected from NATS, and bounded polling.
+import { Client } from 'cassandra-driver';
+import { connect, JetStreamClient, NatsConnection } from 'nats';
+import { Registry } from 'prom-client';
+import { CassandraSettings, createCassandraClient } from '../../src/lib/cassandra';
+import { createLogger } from '../../src/lib/log';
+import { sleep } from '../../src/lib/retry';
+import { migrate } from '../../src/storage/migrate';
+import { StreamJob } from '../../src/streaming/job';
+import { createStreamMetrics } from '../../src/streaming/metrics';
+import { StreamSettings } from '../../src/streaming/settings';
+import { encodeTemperature, encodeVoltage, MeterId } from '../../src/wire/codec';
+import { BackingEnv } from '../support/backing';
+
+export const quietLog = createLogger({ role: 'test' }, 'warn');
+
+export function uniqueName(prefix: string): string {
+  return `${prefix}${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
+}
+
+export function cassandraSettingsFor(env: BackingEnv, keyspace: string): CassandraSettings {
+  return {
+    contactPoints: env.cassandraContactPoints,
+    localDataCenter: env.cassandraLocalDc,
+    username: env.cassandraUsername,
+    password: env.cassandraPassword,
+    keyspace,
+  };
+}
+
+export async function freshKeyspace(env: BackingEnv, keyspace: string): Promise<Client> {
+  const settings = cassandraSettingsFor(env, keyspace);
+  const client = createCassandraClient(settings);
+  await client.connect();
+  await migrate(client, settings, { replicationFactor: 1 }, quietLog);
+  return client;
+}
+
+export function natsConnect(env: BackingEnv, name: string): Promise<NatsConnection> {
+  return connect({ servers: env.natsUrl, user: env.natsUser, pass: env.natsPassword, name });
+}
+
+/** Settings for one test: its own stream, subject root and state buckets; short real-time intervals. */
+export function testSettings(root: string, overrides: Partial<StreamSettings> = {}): StreamSettings {
+  return {
+    stream: root.toUpperCase(),
+    streamMaxBytes: 16 * 1024 ** 2,
+    subjectRoot: root,
+    statePrefix: `${root}-state`,
+    allowedLatenessS: 900,
+    flushIntervalMs: 200,
+    idleTimeoutMs: 1500,
+    leaseTtlMs: 1500,
+    instanceId: 'a',
+    alertThresholdV: 120,
+    alertMinCount: 2,
+    alertWindowS: 0,
+    ...overrides,
+  };
+}
+
+export interface RunningJob {
+  job: StreamJob;
+  nc: NatsConnection;
+  registry: Registry;
+}
+
+export async function startJob(
+  env: BackingEnv,
+  settings: StreamSettings,
+  cassandra: Client,
+  keyspace: string,
+): Promise<RunningJob> {
+  const nc = await natsConnect(env, `stream-test-${settings.instanceId}`);
+  const registry = new Registry();
+  const job = new StreamJob(settings, {
+    nc,
+    cassandra,
+    keyspace,
+    log: quietLog,
+    metrics: createStreamMetrics(registry),
+  });
+  await job.start();
+  return { job, nc, registry };
+}
+
+export async function stopJob(running: RunningJob, graceful = true): Promise<void> {
+  if (graceful) await running.job.stop();
+  else await running.job.halt();
+  await running.nc.close();
+}
+
+/** Deletes what a test created in JetStream: its raw stream and its two KV buckets. */
+export async function deleteJetStreamState(nc: NatsConnection, root: string): Promise<void> {
+  const jsm = await nc.jetstreamManager();
+  const settings = testSettings(root);
+  for (const name of [
+    settings.stream,
+    `KV_${settings.statePrefix}-lease`,
+    `KV_${settings.statePrefix}-checkpoint`,
+  ])
+    await jsm.streams.delete(name).catch(() => undefined);
+}
+
+export interface RawMessage {
+  subject: string;
+  data: Uint8Array;
+}
+
+export function voltage(root: string, meter: MeterId, epoch: number, volts: number): RawMessage {
+  return {
+    subject: `${root}.raw.voltage.data.${meter.line}.${meter.transformer}.${meter.usagePoint}`,
+    data: encodeVoltage({
+      epoch,
+      voltage: volts,
+      demand: 100.5,
+      values: Array.from({ length: 10 }, (_, i) => i),
+    }),
+  };
+}
+
+export function temperature(root: string, epoch: number, celsius: number): RawMessage {
+  return {
+    subject: `${root}.raw.temperature.data`,
+    data: encodeTemperature({ epoch, temperature: celsius }),
+  };
+}
+
+/** Publishes in order through JetStream; resolves with the stream sequence of the last one. */
+export async function publishAll(js: JetStreamClient, messages: RawMessage[]): Promise<number> {
+  let last = 0;
+  for (let i = 0; i < messages.length; i += 200) {
+    const acks = await Promise.all(messages.slice(i, i + 200).map((m) => js.publish(m.subject, m.data)));
+    last = acks[acks.length - 1].seq;
+  }
+  return last;
+}
+
+/** Polls until `check` returns a value other than undefined/false, or fails after `timeoutMs`. */
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+/** JSON bodies received on `<root>.extract.>`, by subject suffix, in arrival order. */
+export function collectExtracts(nc: NatsConnection, root: string): Map<string, Record<string, number>[]> {
+  const got = new Map<string, Record<string, number>[]>();
+  const sub = nc.subscribe(`${root}.extract.>`);
+  void (async () => {
+    for await (const m of sub) {
+      const key = m.subject.slice(root.length + 1);
+      got.set(key, [...(got.get(key) ?? []), m.json<Record<string, number>>()]);
+    }
+  })();
+  return got;
+}
+
+export async function counterValues(registry: Registry, name: string): Promise<Record<string, number>> {
+  const metric = await registry.getSingleMetric(name)?.get();
+  const out: Record<string, number> = {};
+  for (const v of metric?.values ?? []) out[Object.values(v.labels).join(',') || 'value'] = v.value;
+  return out;
+}
