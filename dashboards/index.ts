@@ -1,14 +1,24 @@
 // The Grafana dashboards provisioned at deploy time (components/tiers/metrics.ts writes each one as a
-// JSON file that Grafana's file provider loads). The dashboards themselves are added here.
+// JSON file that Grafana's file provider loads). Built with Grafana's foundation SDK; the shared panel
+// shapes are in panels.ts, one module per dashboard.
+import { injectionDashboard } from './injection';
+import { modelDashboard } from './model';
+import { natsDashboard } from './nats';
+import type { Dashboard } from './panels';
+import { servicesDashboard } from './services';
 
-export interface Dashboard {
-  /** Stable Grafana uid: the file name and the dashboard's identity across deploys. */
-  readonly uid: string;
-  readonly title: string;
-  /** The dashboard model (what Grafana's "JSON model" shows). */
-  readonly json: object;
+export type { Dashboard } from './panels';
+
+export interface DashboardOptions {
+  /** Volts above which the stream job alerts (stack key smartmeter:alertThreshold; default 120). */
+  readonly alertThresholdVolts?: number;
 }
 
-export function allDashboards(): Dashboard[] {
-  return [];
+export function allDashboards(options: DashboardOptions = {}): Dashboard[] {
+  return [
+    injectionDashboard({ alertThresholdVolts: options.alertThresholdVolts ?? 120 }),
+    natsDashboard(),
+    modelDashboard(),
+    servicesDashboard(),
+  ];
 }

@@ -6,7 +6,7 @@ import * as pulumi from '@pulumi/pulumi';
 import * as random from '@pulumi/random';
 import { stringify } from 'yaml';
 
-import { allDashboards } from '../../dashboards';
+import { allDashboards, type DashboardOptions } from '../../dashboards';
 import type { StackConfig } from '../config';
 import type { DeployedService, FileSpec, Platform, ScrapeConfig } from '../spec';
 
@@ -84,7 +84,7 @@ export class MetricsTier extends pulumi.ComponentResource {
             fileEnv: 'GF_SECURITY_ADMIN_PASSWORD__FILE',
           },
         ],
-        files: grafanaProvisioning(),
+        files: grafanaProvisioning({ alertThresholdVolts: config.alertThreshold }),
         ports: [{ name: 'http', port: GRAFANA_PORT, publish: config.ports.grafana }],
         volumes: [{ name: 'data', path: '/var/lib/grafana' }],
         healthCheck: {
@@ -115,7 +115,7 @@ export function prometheusYaml(scrapeConfigs: readonly ScrapeConfig[]): string {
 }
 
 /** Grafana's provisioning: the Prometheus data source, a file dashboard provider, one JSON file per dashboard. */
-export function grafanaProvisioning(): FileSpec[] {
+export function grafanaProvisioning(dashboards: DashboardOptions = {}): FileSpec[] {
   const datasources = {
     apiVersion: 1,
     datasources: [
@@ -146,7 +146,7 @@ export function grafanaProvisioning(): FileSpec[] {
   return [
     { path: '/etc/grafana/provisioning/datasources/smartmeter.yaml', content: stringify(datasources) },
     { path: '/etc/grafana/provisioning/dashboards/smartmeter.yaml', content: stringify(providers) },
-    ...allDashboards().map((d) => {
+    ...allDashboards(dashboards).map((d) => {
       // The uid names the file; Grafana allows at most 40 characters.
       if (!/^[A-Za-z0-9_-]{1,40}$/.test(d.uid)) throw new Error(`dashboard "${d.title}": bad uid "${d.uid}"`);
       return {

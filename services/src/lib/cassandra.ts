@@ -49,17 +49,22 @@ export function createCassandraClient(settings: CassandraSettings): Client {
   });
 }
 
+/** The connection's metric, on the role's registry (a factory so it can be built without connecting). */
+export function createCassandraConnectMetrics(registry: Registry): Counter {
+  return new Counter({
+    name: 'smartmeter_cassandra_connect_retries_total',
+    help: 'Failed attempts to open the first Cassandra connection',
+    registers: [registry],
+  });
+}
+
 export async function connectCassandra(
   settings: CassandraSettings,
   log: Logger,
   registry: Registry,
   aborted: () => boolean = () => false,
 ): Promise<Client> {
-  const retries = new Counter({
-    name: 'smartmeter_cassandra_connect_retries_total',
-    help: 'Failed attempts to open the first Cassandra connection',
-    registers: [registry],
-  });
+  const retries = createCassandraConnectMetrics(registry);
   const client = await retryWithBackoff(
     async () => {
       const c = createCassandraClient(settings);

@@ -24,18 +24,23 @@ export function natsSettings(env: EnvReader, name: string): NatsSettings {
   };
 }
 
+/** The connection's metric, on the role's registry (a factory so it can be built without connecting). */
+export function createNatsConnectionMetrics(registry: Registry): Counter<'event'> {
+  return new Counter({
+    name: 'smartmeter_nats_connection_events_total',
+    help: 'NATS connection status changes (connect retries, disconnects, reconnects) seen by this process',
+    labelNames: ['event'],
+    registers: [registry],
+  });
+}
+
 export async function connectNats(
   settings: NatsSettings,
   log: Logger,
   registry: Registry,
   aborted: () => boolean = () => false,
 ): Promise<NatsConnection> {
-  const events = new Counter({
-    name: 'smartmeter_nats_connection_events_total',
-    help: 'NATS connection status changes (connect retries, disconnects, reconnects) seen by this process',
-    labelNames: ['event'],
-    registers: [registry],
-  });
+  const events = createNatsConnectionMetrics(registry);
   const options: ConnectionOptions = {
     servers: settings.servers,
     user: settings.user,
