@@ -23,7 +23,7 @@ CACHE=${SMARTMETER_CACHE:-$HOME/.cache/smartmeter}
 PREFIX=smartmeter-local
 CASSANDRA_VERSION=5.0.9
 CQLSH_VERSION=6.2.2
-EXPORTER_VERSION=0.20.1
+EXPORTER_VERSION=$(bash "$HERE/nats-exporter.sh" --version)
 BASE_PACKAGES=ca-certificates,curl,wget,procps,netbase,hostname
 export DOCKER_BUILDKIT=0 # Debian has no buildx plugin: the classic builder
 
@@ -135,21 +135,8 @@ build_nats() {
   build "$NATS_TAG" "$ctx" "$(inputs_hash "$BASE_TAG" "$ctx")"
 }
 
-exporter_binary() {
-  local dir=$CACHE/prometheus-nats-exporter-$EXPORTER_VERSION
-  if [[ ! -x $dir/prometheus-nats-exporter ]]; then
-    # `go install module@version` asks the proxy for the version list, which some proxies refuse: fetch
-    # this exact version and build it in its own module directory instead.
-    local module=github.com/nats-io/prometheus-nats-exporter@v$EXPORTER_VERSION src
-    log "building $module with $(go version | awk '{print $3}')"
-    src=$(go mod download -json "$module" | sed -nE 's/^\s*"Dir": "(.*)",?$/\1/p')
-    [[ -d $src ]] || die "could not download $module from the Go module proxy"
-    mkdir -p "$dir.partial"
-    (cd "$src" && CGO_ENABLED=0 go build -trimpath -o "$dir.partial/prometheus-nats-exporter" .)
-    rm -rf "$dir" && mv "$dir.partial" "$dir"
-  fi
-  echo "$dir/prometheus-nats-exporter"
-}
+# The exporter binary, built once into $CACHE by scripts/nats-exporter.sh.
+exporter_binary() { SMARTMETER_CACHE=$CACHE bash "$HERE/nats-exporter.sh"; }
 
 build_exporter() {
   local bin ctx; bin=$(exporter_binary)

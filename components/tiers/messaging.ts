@@ -17,6 +17,9 @@ export const NATS_USER = 'smartmeter';
 const CONFIG_PATH = '/etc/nats/smartmeter.conf';
 const EXPORTER_PORT = 7777;
 
+/** What prometheus-nats-exporter collects; the dashboards (and their integration test) rely on these. */
+export const NATS_EXPORTER_FLAGS = ['-varz', '-connz', '-routez', '-subz', '-jsz=all'];
+
 export class MessagingTier extends pulumi.ComponentResource {
   public readonly connection: NatsConnection;
   public readonly nats: DeployedService;
@@ -66,16 +69,7 @@ export class MessagingTier extends pulumi.ComponentResource {
       {
         name: 'nats-exporter',
         image: { kind: 'external', name: config.images.natsExporter },
-        args: [
-          '-varz',
-          '-connz',
-          '-routez',
-          '-subz',
-          '-jsz=all',
-          '-p',
-          String(EXPORTER_PORT),
-          ...nodes.map((h) => `http://${h}:8222`),
-        ],
+        args: [...NATS_EXPORTER_FLAGS, '-p', String(EXPORTER_PORT), ...nodes.map((h) => `http://${h}:8222`)],
         ports: [{ name: 'metrics', port: EXPORTER_PORT }],
         dependsOn: [this.nats],
         scrape: { port: EXPORTER_PORT },
