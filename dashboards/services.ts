@@ -51,7 +51,14 @@ export function servicesDashboard(): Dashboard {
           unit: 'short',
           queries: [
             {
-              expr: 'sum(increase(smartmeter_ingest_deadletters_total[1h])) + sum(increase(smartmeter_stream_messages_total{outcome="deadlettered"}[1h])) + sum(increase(smartmeter_predictions_total{outcome="dead_letter"}[1h]))',
+              // `or vector(0)`: a role that is not deployed (tiers can be switched off) must not blank the sum.
+              expr: [
+                'smartmeter_ingest_deadletters_total',
+                'smartmeter_stream_messages_total{outcome="deadlettered"}',
+                'smartmeter_predictions_total{outcome="dead_letter"}',
+              ]
+                .map((m) => `(sum(increase(${m}[1h])) or vector(0))`)
+                .join(' + '),
             },
           ],
           steps: [[1, 'orange']],
