@@ -1,10 +1,10 @@
 // Prints one injector's maximum publish rate against the NATS of NATS_URL / NATS_USER / NATS_PASSWORD:
-//   npm run build --workspace services && node services/dist/bench/inject-rate.js [seconds]
-import { EnvReader } from '../lib/config';
-import { natsSettings, connectNats } from '../lib/nats';
-import { createLogger } from '../lib/log';
+//   npx tsc -p services/tsconfig.bench.json && node services/dist/bench/bench/inject-rate.js [seconds]
+import { EnvReader } from '../src/lib/config';
+import { natsSettings, connectNats } from '../src/lib/nats';
+import { createLogger } from '../src/lib/log';
 import { Registry } from 'prom-client';
-import { measureInjectorRate } from '../simulator/benchmark';
+import { measureInjectorRate } from '../src/simulator/benchmark';
 
 async function main(): Promise<void> {
   const seconds = Number(process.argv[2] ?? 5);
