@@ -83,6 +83,7 @@ export class MessagingTier extends pulumi.ComponentResource {
       user: NATS_USER,
       password: password.result,
       service: this.nats,
+      jetStreamReplicas: Math.min(nodes.length, 3),
     };
     this.registerOutputs({ internalUrl: this.internalUrl });
   }

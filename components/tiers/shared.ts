@@ -27,6 +27,8 @@ export interface NatsConnection {
   readonly user: string;
   readonly password: pulumi.Output<string>;
   readonly service: DeployedService;
+  /** Copies of each JetStream stream and bucket: the cluster size, at most 3. */
+  readonly jetStreamReplicas: number;
 }
 
 export interface CassandraConnection {
@@ -50,7 +52,7 @@ export interface ClientSettings {
 
 export function natsClient(nats: NatsConnection): ClientSettings {
   return {
-    env: { NATS_URL: nats.url, NATS_USER: nats.user },
+    env: { NATS_URL: nats.url, NATS_USER: nats.user, JETSTREAM_REPLICAS: String(nats.jetStreamReplicas) },
     secrets: [{ name: 'nats_password', value: nats.password, fileEnv: 'NATS_PASSWORD_FILE' }],
     dependsOn: [nats.service],
   };

@@ -190,7 +190,7 @@ function startIngest(
       CASSANDRA_PASSWORD: env.cassandraPassword,
       CASSANDRA_KEYSPACE: keyspace,
       INGEST_STREAM: stream,
-      INGEST_STREAM_MAX_BYTES: String(STREAM_MAX_BYTES),
+      RAW_STREAM_MAX_BYTES: String(STREAM_MAX_BYTES),
       INGEST_SUBJECT_ROOT: root,
       // The concurrency that gave (b) its best, unless set: the same driver settings as (b).
       INGEST_CONCURRENCY: process.env.INGEST_CONCURRENCY ?? String(concurrency),

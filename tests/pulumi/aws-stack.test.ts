@@ -111,6 +111,10 @@ describe('aws stack with the defaults of Pulumi.aws.yaml', () => {
     expect(
       (containerSpec(byName(run, 'migrate')).env as Record<string, string>).CASSANDRA_REPLICATION_FACTOR,
     ).toBe('3');
+    // JetStream keeps three copies of the raw stream and the stream role's buckets on the 3-node cluster.
+    for (const role of ['ingest', 'stream']) {
+      expect((containerSpec(byName(run, role)).env as Record<string, string>).JETSTREAM_REPLICAS).toBe('3');
+    }
   });
 
   test('jobs run to completion once (restarted only on failure); services are restarted and awaited', () => {

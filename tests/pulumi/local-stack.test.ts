@@ -110,6 +110,7 @@ describe('local stack (mocks)', () => {
           'NATS_URL=nats://nats-0:4222',
           'NATS_USER=smartmeter',
           'NATS_PASSWORD_FILE=/run/secrets/nats_password',
+          'JETSTREAM_REPLICAS=1',
           'METRICS_PORT=9464',
         ]),
       );

@@ -79,6 +79,7 @@ export async function startIngest(deps: IngestDeps, settings: IngestSettings): P
     name: settings.stream,
     subjects: [`${root}.raw.>`],
     maxBytes: settings.streamMaxBytes,
+    replicas: settings.streamReplicas,
   });
   await ensureIngestConsumer(jsm, settings);
   const consumer: Consumer = await nc.jetstream().consumers.get(settings.stream, settings.consumer);

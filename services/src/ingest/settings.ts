@@ -1,13 +1,15 @@
 // ingest's own settings, read from the environment and validated (the shared NATS_* and CASSANDRA_*
 // variables are read by lib/nats.ts and lib/cassandra.ts).
 import { ConfigError, EnvReader } from '../lib/config';
-import { RAW_STREAM } from '../lib/jetstream';
+import { RAW_STREAM, rawStreamSettings } from '../lib/jetstream';
 
 export interface IngestSettings {
   /** JetStream stream to read (created if missing). */
   stream: string;
-  /** Disk budget of the stream when ingest creates or converges it. */
+  /** Disk budget of the stream when ingest creates or converges it (RAW_STREAM_MAX_BYTES). */
   streamMaxBytes: number;
+  /** Copies of the stream on a NATS cluster (JETSTREAM_REPLICAS). */
+  streamReplicas: number;
   /** Durable pull consumer shared by every ingest replica. */
   consumer: string;
   /** First token of every subject read and written: `<root>.raw.>` in, `<root>.deadletter.<reason>` out. */
@@ -43,10 +45,12 @@ export function ingestSettings(env: EnvReader): IngestSettings {
       `INGEST_SUBJECT_ROOT must be one subject token (${SUBJECT_TOKEN}), got "${subjectRoot}"`,
     );
   }
+  const rawStream = rawStreamSettings(env);
   const concurrency = env.integer('INGEST_CONCURRENCY', 256, { min: 1, max: 4096 });
   return {
     stream: jsName(env, 'INGEST_STREAM', RAW_STREAM),
-    streamMaxBytes: env.integer('INGEST_STREAM_MAX_BYTES', 4 * 1024 ** 3, { min: 1024 ** 2 }),
+    streamMaxBytes: rawStream.maxBytes,
+    streamReplicas: rawStream.replicas,
     consumer: jsName(env, 'INGEST_CONSUMER', 'ingest'),
     subjectRoot,
     concurrency,

@@ -2,8 +2,27 @@
 // stream read durably and at least once. Created or updated idempotently by whichever role starts first.
 import { DiscardPolicy, JetStreamManager, NatsError, RetentionPolicy, StorageType, StreamInfo } from 'nats';
 import { SUBJECTS } from '../wire/subjects';
+import { EnvReader } from './config';
 
 export const RAW_STREAM = 'SMARTMETER_RAW';
+
+/**
+ * The raw stream's shape, read the same way by every role that may create or converge it (ingest,
+ * stream), so that they never undo each other's settings:
+ *   RAW_STREAM_MAX_BYTES  disk budget; past it the oldest readings are discarded (default 4 GiB)
+ *   JETSTREAM_REPLICAS    copies of the stream and of the roles' KV buckets on a NATS cluster (default 1)
+ */
+export interface RawStreamSettings {
+  maxBytes: number;
+  replicas: number;
+}
+
+export function rawStreamSettings(env: EnvReader): RawStreamSettings {
+  return {
+    maxBytes: env.integer('RAW_STREAM_MAX_BYTES', 4 * 1024 ** 3, { min: 1024 ** 2 }),
+    replicas: env.integer('JETSTREAM_REPLICAS', 1, { min: 1, max: 5 }),
+  };
+}
 
 export interface RawStreamOptions {
   name?: string;

@@ -17,8 +17,8 @@ export interface Checkpoint {
 export class CheckpointStore {
   private constructor(private readonly kv: KV) {}
 
-  static async open(js: JetStreamClient, bucket: string): Promise<CheckpointStore> {
-    return new CheckpointStore(await js.views.kv(bucket, { history: 1 }));
+  static async open(js: JetStreamClient, bucket: string, replicas = 1): Promise<CheckpointStore> {
+    return new CheckpointStore(await js.views.kv(bucket, { history: 1, replicas }));
   }
 
   async load(): Promise<Checkpoint | null> {

@@ -100,9 +100,11 @@ export class StreamJob {
       name: stream,
       subjects: [`${subjectRoot}.raw.>`],
       maxBytes: this.settings.streamMaxBytes,
+      replicas: this.settings.replicas,
     });
-    this.lease = await Lease.open(this.js, `${statePrefix}-lease`, leaseTtlMs, instanceId);
-    this.checkpoints = await CheckpointStore.open(this.js, `${statePrefix}-checkpoint`);
+    const replicas = this.settings.replicas ?? 1;
+    this.lease = await Lease.open(this.js, `${statePrefix}-lease`, leaseTtlMs, instanceId, replicas);
+    this.checkpoints = await CheckpointStore.open(this.js, `${statePrefix}-checkpoint`, replicas);
     this.deps.metrics.active.set(0);
     await this.tick();
     this.leaseTimer = setInterval(() => void this.tick(), Math.max(250, Math.floor(leaseTtlMs / 3)));

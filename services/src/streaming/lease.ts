@@ -15,8 +15,14 @@ export class Lease {
     readonly holder: string,
   ) {}
 
-  static async open(js: JetStreamClient, bucket: string, ttlMs: number, holder: string): Promise<Lease> {
-    return new Lease(await js.views.kv(bucket, { history: 1, ttl: ttlMs }), holder);
+  static async open(
+    js: JetStreamClient,
+    bucket: string,
+    ttlMs: number,
+    holder: string,
+    replicas = 1,
+  ): Promise<Lease> {
+    return new Lease(await js.views.kv(bucket, { history: 1, ttl: ttlMs, replicas }), holder);
   }
 
   get held(): boolean {

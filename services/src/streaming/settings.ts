@@ -2,14 +2,16 @@
 // variables are read by lib/nats.ts and lib/cassandra.ts). Variables are documented in roles/stream.ts.
 import { hostname } from 'node:os';
 import { ConfigError, EnvReader } from '../lib/config';
-import { RAW_STREAM } from '../lib/jetstream';
+import { RAW_STREAM, rawStreamSettings } from '../lib/jetstream';
 import { WindowRules } from './windows';
 
 export interface StreamSettings extends WindowRules {
   /** JetStream stream holding the raw readings. */
   stream: string;
-  /** Disk budget of the raw stream when this role creates it (keep equal to ingest's INGEST_STREAM_MAX_BYTES). */
+  /** Disk budget of the raw stream when this role creates it (RAW_STREAM_MAX_BYTES, shared with ingest). */
   streamMaxBytes?: number;
+  /** Copies of the raw stream and of the lease/checkpoint buckets on a NATS cluster (JETSTREAM_REPLICAS). */
+  replicas?: number;
   /** First token of every subject read and written: `<root>.raw.>` in, `<root>.extract.*` out. */
   subjectRoot: string;
   /** Prefix of the two KV buckets: `<prefix>-lease` (who is active) and `<prefix>-checkpoint`. */
@@ -35,7 +37,8 @@ function token(env: EnvReader, name: string, fallback: string): string {
 export function streamSettings(env: EnvReader): StreamSettings {
   return {
     stream: token(env, 'STREAM_RAW_STREAM', RAW_STREAM),
-    streamMaxBytes: env.integer('STREAM_RAW_MAX_BYTES', 4 * 1024 ** 3, { min: 1024 ** 2 }),
+    streamMaxBytes: rawStreamSettings(env).maxBytes,
+    replicas: rawStreamSettings(env).replicas,
     subjectRoot: token(env, 'STREAM_SUBJECT_ROOT', 'smartmeter'),
     statePrefix: token(env, 'STREAM_STATE_PREFIX', 'smartmeter-stream'),
     allowedLatenessS: env.integer('STREAM_ALLOWED_LATENESS_S', 900, { min: 0 }),

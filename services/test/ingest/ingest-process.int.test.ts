@@ -38,7 +38,7 @@ function startIngestProcess(keyspace: string, root: string): ChildProcess {
       CASSANDRA_PASSWORD: env.cassandraPassword,
       CASSANDRA_KEYSPACE: keyspace,
       INGEST_STREAM: root.toUpperCase(),
-      INGEST_STREAM_MAX_BYTES: String(STREAM_MAX_BYTES),
+      RAW_STREAM_MAX_BYTES: String(STREAM_MAX_BYTES),
       INGEST_SUBJECT_ROOT: root,
       // Short, so the readings a killed process held are redelivered soon to its successor.
       INGEST_ACK_WAIT_MS: '5000',

@@ -5,6 +5,7 @@ test('defaults', () => {
   expect(ingestSettings(new EnvReader({}))).toEqual({
     stream: 'SMARTMETER_RAW',
     streamMaxBytes: 4 * 1024 ** 3,
+    streamReplicas: 1,
     consumer: 'ingest',
     subjectRoot: 'smartmeter',
     concurrency: 256,

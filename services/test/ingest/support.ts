@@ -48,6 +48,7 @@ export function testIngestSettings(root: string, overrides: Partial<IngestSettin
   return {
     stream: root.toUpperCase(),
     streamMaxBytes: STREAM_MAX_BYTES,
+    streamReplicas: 1,
     consumer: 'ingest',
     subjectRoot: root,
     concurrency: 128,
