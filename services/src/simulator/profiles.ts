@@ -4,6 +4,8 @@
 // DayOfWeek.ordinal() made Monday and Sunday the weekend).
 
 const SECONDS_PER_DAY = 86_400;
+// Bound once: the hot path avoids global lookups (slow inside vm contexts such as jest's).
+const { abs, cos, floor, max, min, PI } = Math;
 
 export interface Calendar {
   /** 0 = Sunday … 6 = Saturday */
@@ -40,8 +42,8 @@ export const RANDOMNESS = 0.2;
 
 /** Linear interpolation between the 3-hourly knots. */
 export function interpolate(knots: readonly number[], hour: number): number {
-  const x = Math.min(Math.max(hour, 0), 24) / 3;
-  const i = Math.min(Math.floor(x), knots.length - 2);
+  const x = min(max(hour, 0), 24) / 3;
+  const i = min(floor(x), knots.length - 2);
   return knots[i] + (knots[i + 1] - knots[i]) * (x - i);
 }
 
@@ -53,15 +55,15 @@ export function consumerVoltage(cal: Calendar, temperature: number, u: number, b
   const profile = isWeekend(cal.dayOfWeek) ? CONSUMER_VOLTAGE.weekend : CONSUMER_VOLTAGE.weekday;
   const r = RANDOMNESS * (u - 0.5);
   const base = interpolate(profile.knots, cal.hour) + 0.4 * profile.range * (r - 0.5) + bias;
-  return Math.abs(base) + 0.08 * Math.abs(temperature - 5) - 1;
+  return abs(base) + 0.08 * abs(temperature - 5) - 1;
 }
 
 /** −22·cos(2π(doy−1)/365) + cos(2π(dow−1)/6) − 5·cos(2π·h/23) + 2u, in °C. */
 export function temperature(cal: Calendar, u: number): number {
   return (
-    -22 * Math.cos((2 * Math.PI * (cal.dayOfYear - 1)) / 365) +
-    Math.cos((2 * Math.PI * (cal.dayOfWeek - 1)) / 6) -
-    5 * Math.cos((2 * Math.PI * cal.hour) / 23) +
+    -22 * cos((2 * PI * (cal.dayOfYear - 1)) / 365) +
+    cos((2 * PI * (cal.dayOfWeek - 1)) / 6) -
+    5 * cos((2 * PI * cal.hour) / 23) +
     2 * u
   );
 }

@@ -1,11 +1,15 @@
-// inject as a process (`node services/dist/main.js inject`, built by `npm test`'s pretest): a bounded run
-// exits 0 after exactly its readings; SIGTERM stops it, flushes and drains, so every reading it counted as
-// published reaches a subscriber, and it exits 0.
+// inject as a process (`node services/dist/main.js inject`, built by `npm test`'s pretest), as it runs in
+// production: over a 3 s run a subscriber on the original subjects receives the configured rate within
+// ±5 % (a count, not a timing), decodable and with no (meter, simulated minute) twice; a bounded run
+// exits 0 after exactly its readings; SIGTERM stops it, flushes and drains, so every reading it counted
+// as published reaches a subscriber, and it exits 0.
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect, NatsConnection } from 'nats';
+import { decodeTemperature, decodeVoltage, parseVoltageSubject } from '../../src/wire/codec';
+import { SUBJECTS } from '../../src/wire/subjects';
 import { backingEnv, requireService } from '../support/backing';
 
 jest.setTimeout(60_000);
@@ -27,14 +31,35 @@ afterAll(async () => {
 interface Run {
   child: ChildProcess;
   received: () => number;
+  /** Received messages by kind, and voltage readings that repeated a (meter, simulated minute). */
+  kinds: Record<'voltage' | 'temperature' | 'forecast', number> & { duplicates: number };
   exit: Promise<number | null>;
   /** The injector's closing log line. */
-  summary: () => { total: number; published: Record<string, number> } | undefined;
+  summary: () => { total: number; published: Record<string, number>; cycles: number } | undefined;
 }
 
-async function startInjector(root: string, extra: Record<string, string>): Promise<Run> {
+async function startInjector(root: string, extra: Record<string, string>, decode = false): Promise<Run> {
   let received = 0;
-  const sub = nc.subscribe(`${root}.raw.>`, { callback: () => received++ });
+  const kinds = { voltage: 0, temperature: 0, forecast: 0, duplicates: 0 };
+  const seen = new Set<string>();
+  const sub = nc.subscribe(`${root}.raw.>`, {
+    callback: (_err, msg) => {
+      received++;
+      const subject = 'smartmeter' + msg.subject.slice(root.length);
+      if (subject === SUBJECTS.temperature) kinds.temperature++;
+      else if (subject === SUBJECTS.forecast) kinds.forecast++;
+      else kinds.voltage++;
+      if (!decode) return;
+      if (subject === SUBJECTS.temperature || subject === SUBJECTS.forecast) {
+        decodeTemperature(msg.data);
+        return;
+      }
+      const m = parseVoltageSubject(subject);
+      const key = `${m.line}.${m.transformer}.${m.usagePoint}@${decodeVoltage(msg.data).epoch / 60}`;
+      if (seen.has(key)) kinds.duplicates++;
+      seen.add(key);
+    },
+  });
   await nc.flush();
   const child = spawn(process.execPath, [MAIN, 'inject'], {
     env: {
@@ -60,7 +85,7 @@ async function startInjector(root: string, extra: Record<string, string>): Promi
   });
   const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   exit.then(() => sub.unsubscribe()).catch(() => undefined);
-  return { child, received: () => received, exit, summary: () => summary };
+  return { child, received: () => received, kinds, exit, summary: () => summary };
 }
 
 async function until(condition: () => boolean, timeoutMs: number): Promise<void> {
@@ -70,6 +95,33 @@ async function until(condition: () => boolean, timeoutMs: number): Promise<void>
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+// At 50,000/s the subscriber only counts, so that decoding does not slow the receiving side.
+test.each([
+  [1, true],
+  [1000, true],
+  [50_000, false],
+])('at %i readings/s a 3 s run delivers the rate within ±5 %%', async (rate, decode) => {
+  const run = await startInjector(
+    `injrate-${randomUUID().slice(0, 8)}`,
+    { INJECT_RATE: String(rate), INJECT_DURATION_S: '3', LOG_LEVEL: 'info' },
+    decode,
+  );
+  expect(await run.exit).toBe(0);
+  await nc.flush();
+  const expected = rate * 3;
+  process.stdout.write(
+    `inject process at ${rate}/s for 3 s: ${run.received()} received, ${run.summary()?.total} published (expected ${expected})\n`,
+  );
+  expect(run.received()).toBeGreaterThanOrEqual(Math.floor(expected * 0.95));
+  expect(run.received()).toBeLessThanOrEqual(Math.ceil(expected * 1.05));
+  const summary = run.summary()!;
+  expect(run.received()).toBe(summary.total); // nothing published was lost
+  expect({ ...run.kinds, duplicates: undefined }).toEqual({ ...summary.published, duplicates: undefined });
+  expect(run.kinds.duplicates).toBe(0);
+  expect(run.kinds.temperature).toBe(summary.cycles);
+  expect(run.kinds.forecast).toBe(summary.cycles);
+});
 
 test('a bounded run publishes exactly INJECT_MAX_READINGS and exits 0', async () => {
   const run = await startInjector(`injproc-${randomUUID().slice(0, 8)}`, {

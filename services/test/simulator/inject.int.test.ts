@@ -1,10 +1,11 @@
-// The injector against the real NATS: what a subscriber on the original subjects (under a unique first
-// token, so parallel tests and JetStream captures stay apart) receives over a bounded run is the
-// configured rate within ±5 %, decodes with the wire codec to exactly the model's readings, never
-// repeats a (meter, simulated minute), and carries each forecast as the temperature 12 cycles later.
+// The injector in-process against the real NATS: what a subscriber on the original subjects (under a
+// unique first token, so parallel tests and JetStream captures stay apart) receives decodes with the wire
+// codec to exactly the model's readings, never repeats a (meter, simulated minute), and carries each
+// forecast as the temperature 12 cycles later. Rate accuracy is tested on the real process
+// (inject-process.int.test.ts): jest's vm context slows this hot path several-fold.
 import { randomUUID } from 'node:crypto';
 import { connect, Msg, NatsConnection } from 'nats';
-import { createSimulator, Simulator, topologyFromRate, Topology } from '../../src/simulator';
+import { createSimulator, Simulator, Topology } from '../../src/simulator';
 import { Registry } from 'prom-client';
 import {
   createInjectorMetrics,
@@ -91,29 +92,6 @@ async function inject(
   subscription.unsubscribe();
   return { stats, received };
 }
-
-// At 50,000/s the subscriber only counts: decoding every message in the same process would compete with
-// the publisher for the CPU. The decoding checks run at the lower rates and in the next test.
-test.each([
-  [1, true],
-  [1000, true],
-  [50_000, false],
-])('at %i readings/s a 3 s run delivers the rate within ±5 %%', async (rate, decode) => {
-  const sim = createSimulator({ seed: 1, topology: topologyFromRate(rate), slot: 1 });
-  const { stats, received } = await inject(sim, { rate, seconds: 3, decode });
-  const expected = rate * 3;
-  process.stdout.write(
-    `inject rate ${rate}/s: ${received.total} received in ${stats.elapsedSeconds.toFixed(3)} s ` +
-      `(expected ${expected})\n`,
-  );
-  expect(received.total).toBeGreaterThanOrEqual(Math.floor(expected * 0.95));
-  expect(received.total).toBeLessThanOrEqual(Math.ceil(expected * 1.05));
-  expect(received.total).toBe(stats.total); // nothing lost between publisher and subscriber
-  expect(received.kinds).toEqual(stats.published);
-  expect(received.duplicates).toBe(0);
-  expect(received.kinds.temperature).toBe(stats.cycles);
-  expect(received.kinds.forecast).toBe(stats.cycles);
-});
 
 test('what arrives decodes to exactly the model readings, and forecasts come back as temperatures', async () => {
   // 10 meters, 12 messages a cycle at 240/s: 20 cycles/s, each 0.05 s × 3600 = 3 simulated minutes.
