@@ -1,11 +1,11 @@
 // The local platform: every declared service runs on this machine's Docker engine, one docker.Container
 // per replica named `<service>-<index>`, on one bridge network where `<service>` and `<service>-<index>`
 // resolve. Published ports bind to `smartmeter:bindAddress` (127.0.0.1 by default).
-import * as path from 'node:path';
 import * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';
 
 import type { StackConfig } from '../config';
+import { REPO_ROOT, servicesImageBuild } from './services-image';
 import {
   assertValidSpec,
   DeployedService,
@@ -25,8 +25,6 @@ export interface LocalPlatformArgs {
   /** Build context of the services image: the repository root (the npm workspace lockfile lives there). */
   readonly repoRoot?: string;
 }
-
-const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
 export class LocalPlatform extends pulumi.ComponentResource implements Platform {
   public readonly network: docker.Network;
@@ -156,13 +154,7 @@ export class LocalPlatform extends pulumi.ComponentResource implements Platform 
         'services-image',
         {
           imageName: this.config.servicesImage,
-          build: {
-            context: this.repoRoot,
-            dockerfile: path.join(this.repoRoot, 'services', 'Dockerfile'),
-            args: { NODE_IMAGE: this.config.images.nodeBase },
-            // The classic builder needs no buildx plugin on the host.
-            builderVersion: 'BuilderV1',
-          },
+          build: servicesImageBuild(this.config, this.repoRoot),
           skipPush: true,
         },
         { parent: this },

@@ -4,13 +4,13 @@
 //   registry.ts  ECR repository and the services image pushed to it
 //   swarmReady.ts waits over SSH until every node has joined
 //   swarm.ts     ServiceSpec -> docker.Service / Secret / ServiceConfig on an encrypted overlay
-import * as path from 'node:path';
 import * as aws from '@pulumi/aws';
 import * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';
 
 import type { StackConfig } from '../../config';
 import type { DeployedService, DeployOptions, Platform, ScrapeConfig, ServiceSpec } from '../../spec';
+import { REPO_ROOT, servicesImageBuild } from '../services-image';
 import { SwarmCluster } from './cluster';
 import { AwsConfig, loadAwsConfig } from './config';
 import { SwarmNetwork } from './network';
@@ -28,8 +28,6 @@ export interface AwsPlatformArgs {
   /** Build context of the services image: the repository root (the npm workspace lockfile lives there). */
   readonly repoRoot?: string;
 }
-
-const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 
 export class AwsPlatform extends pulumi.ComponentResource implements Platform {
   public readonly publicHost: pulumi.Output<string>;
@@ -77,12 +75,7 @@ export class AwsPlatform extends pulumi.ComponentResource implements Platform {
     const registry = new ServicesRegistry(
       name,
       {
-        build: {
-          context: repoRoot,
-          dockerfile: path.join(repoRoot, 'services', 'Dockerfile'),
-          args: { NODE_IMAGE: args.config.images.nodeBase },
-          builderVersion: 'BuilderV1',
-        },
+        build: servicesImageBuild(args.config, repoRoot),
       },
       onAws,
     );
