@@ -64,9 +64,9 @@ export function modelDashboard(): Dashboard {
       .withRow(row('Predictions'))
       .withPanel(
         timeSeries({
-          title: 'Predicted alerts against actual max voltage',
+          title: 'Predicted probability against actual max voltage',
           description:
-            'Share of temperature forecasts predicted to bring an over-voltage alert (right axis) and the max voltage the stream job measured (left).',
+            'Over-voltage probability predicted for the latest temperature forecast, 12 steps ahead (right axis), and the max voltage the stream job measured (left).',
           unit: 'volt',
           width: 24,
           queries: [
@@ -75,8 +75,8 @@ export function modelDashboard(): Dashboard {
               legend: 'actual max voltage',
             },
             {
-              expr: 'sum(rate(smartmeter_predictions_total{source="forecast",outcome="alert"}[5m])) / sum(rate(smartmeter_predictions_total{source="forecast",outcome=~"alert|normal"}[5m]))',
-              legend: 'forecasts predicted as alerts',
+              expr: 'max(smartmeter_predict_alert_probability)',
+              legend: 'predicted over-voltage probability',
             },
           ],
           rightAxis: { queries: [1], unit: 'percentunit', max: 1 },

@@ -122,6 +122,7 @@ export class PredictMetrics {
   readonly version: Gauge;
   readonly reloads: Counter<'outcome'>;
   readonly waiting: Gauge;
+  readonly forecastProbability: Gauge;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -151,6 +152,11 @@ export class PredictMetrics {
     this.waiting = new Gauge({
       name: 'smartmeter_predict_waiting_for_model',
       help: '1 while no model exists in the registry',
+      registers,
+    });
+    this.forecastProbability = new Gauge({
+      name: 'smartmeter_predict_alert_probability',
+      help: 'Over-voltage probability predicted for the latest temperature forecast (12 steps ahead)',
       registers,
     });
   }
@@ -298,6 +304,7 @@ export async function startPredictor(
       try {
         const prediction = predict(reading);
         metrics.predictions.inc({ source: 'forecast', outcome: outcome(prediction) });
+        metrics.forecastProbability.set(prediction.probability);
         nc.publish(subjects.prediction, JSON.stringify(prediction));
       } catch (e) {
         log.error('prediction failed', { err: e, epoch: reading.epoch });
