@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// `npm run dev`: the whole pipeline on one machine, without Docker. Starts the backing services
-// (scripts/backing-services.sh), builds the services, runs `migrate`, then one process per role with its
+// `npm run dev`: the whole pipeline on one machine, without Docker. Installs what is missing
+// (scripts/install-deps.sh), starts the backing services (scripts/backing-services.sh), builds the services, runs `migrate`, then one process per role with its
 // log lines prefixed by the role's name; registers every role with Prometheus; Ctrl-C stops it all
 // (SIGTERM to each role, which finishes its in-flight work; the backing services keep running —
 // `npm run services:down` stops them).
@@ -24,8 +24,8 @@ if (unknown.length) {
 const FIRST_PORT = 9464;
 const COLORS = [36, 33, 35, 32, 34, 31];
 
-function run(cmd, args, what) {
-  const res = spawnSync(cmd, args, { cwd: root, stdio: 'inherit' });
+function run(cmd, args, what, env = process.env) {
+  const res = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env });
   if (res.status !== 0) {
     console.error(`[dev] ${what} failed (exit ${res.status})`);
     process.exit(1);
@@ -59,13 +59,14 @@ function startRole(role, env, index) {
   return { role, child, exited };
 }
 
+run('bash', ['scripts/install-deps.sh'], 'installing system packages');
 run('bash', ['scripts/backing-services.sh', 'up'], 'starting the backing services');
 run('npm', ['run', '--silent', 'build', '--workspace', 'services'], 'building the services');
 const backing = backingEnv();
 const baseEnv = { ...process.env, ...backing, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' };
 
 console.log('[dev] migrate');
-run(process.execPath, ['services/dist/main.js', 'migrate'], 'migrate');
+run(process.execPath, ['services/dist/main.js', 'migrate'], 'migrate', { ...baseEnv, METRICS_PORT: '0' });
 
 const targetsFile = join(backing.PROMETHEUS_TARGETS_DIR, 'dev-roles.json');
 mkdirSync(dirname(targetsFile), { recursive: true });
