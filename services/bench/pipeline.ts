@@ -5,13 +5,16 @@
 //   (b) Cassandra insert ceiling: the same raw_data rows with cassandra-driver's executeConcurrent,
 //       at several concurrency levels (the best is the ceiling)
 //   (c) the pipeline's sustained rate: readings published into a JetStream stream faster than they can
-//       be stored, one ingest process (`main.js ingest`) drains them; rows/s from first to last row,
-//       and the row count checked against what the stream accepted
+//       be stored, ingest processes (`main.js ingest`; 1 replica as on the local stack, then 2 as on
+//       AWS) drain them; rows/s from the first acknowledged row to the last (ack floor polled, so the
+//       measurement adds no per-row work), and the row count checked against what the stream accepted
 //   (d) one injector's publish rate (services/src/simulator, as fast as it goes and at 50,000/s)
 //   (e) p50/p99 latency from publish to row, at half the pipeline's rate
+//   then the ML section (services/bench/model.ts).
 // Ingest acknowledges a message only after Cassandra accepted its row, and acks are NATS messages on
-// `$JS.ACK.<stream>.…<stream seq>…`: the bench subscribes to them, so it sees when each reading's row
-// was written without polling Cassandra.
+// `$JS.ACK.<stream>.…<stream seq>…`: for (e) the bench subscribes to them, so it sees when each
+// reading's row was written without polling Cassandra. Any figure that cannot be measured (a timeout,
+// a lost row) fails the run with exit code 1 and says which.
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -27,6 +30,7 @@ import { runInjector } from '../src/simulator/publisher';
 import { migrate } from '../src/storage/migrate';
 import { encodeVoltage, parseVoltageSubject } from '../src/wire/codec';
 import { backingEnv, BackingEnv, requireService } from '../test/support/backing';
+import { runModelBench } from './model';
 
 // Small: the JetStream disk budget of a shared server is shared by everyone.
 const STREAM_MAX_BYTES = 512 * 1024 ** 2;
@@ -118,7 +122,7 @@ async function cassandraCeiling(client: Client, keyspace: string, readings: Read
   const query = rawDataInsert(keyspace);
   const params = readings.map((r) => rawDataParams(parseVoltageSubject(r.subject), decode(r)));
   const results: { level: number; rate: number }[] = [];
-  for (const level of [64, 128, 256, 512]) {
+  for (const level of [64, 128, 256, 512, 1024]) {
     const t0 = now();
     await concurrent.executeConcurrent(client, query, params, { concurrencyLevel: level });
     results.push({ level, rate: params.length / (now() - t0) });
@@ -170,13 +174,7 @@ async function publishAt(
   return { publishedAt, seconds: now() - t0 };
 }
 
-function startIngest(
-  env: BackingEnv,
-  keyspace: string,
-  stream: string,
-  root: string,
-  concurrency: number,
-): ChildProcess {
+function startIngest(env: BackingEnv, keyspace: string, stream: string, root: string): ChildProcess {
   const main = resolve(__dirname, '../src/main.js');
   return spawn(process.execPath, [main, 'ingest'], {
     env: {
@@ -192,9 +190,9 @@ function startIngest(
       INGEST_STREAM: stream,
       RAW_STREAM_MAX_BYTES: String(STREAM_MAX_BYTES),
       INGEST_SUBJECT_ROOT: root,
-      // The concurrency that gave (b) its best, unless set: the same driver settings as (b).
-      INGEST_CONCURRENCY: process.env.INGEST_CONCURRENCY ?? String(concurrency),
-      INGEST_BATCH: process.env.INGEST_BATCH ?? '256',
+      // ingest's own defaults unless set, so the figure is the deployed service's
+      ...(process.env.INGEST_CONCURRENCY ? { INGEST_CONCURRENCY: process.env.INGEST_CONCURRENCY } : {}),
+      ...(process.env.INGEST_BATCH ? { INGEST_BATCH: process.env.INGEST_BATCH } : {}),
       METRICS_PORT: '0',
       LOG_LEVEL: 'warn',
     },
@@ -202,11 +200,41 @@ function startIngest(
   });
 }
 
-async function waitAcked(ackedAt: Map<number, number>, lastSeq: number, timeoutS: number) {
+/**
+ * Times the drain of stream sequences 1..lastSeq by polling the consumer's ack floor: from the first
+ * acknowledged reading to the moment every one is acknowledged. Fails if that takes over timeoutS.
+ */
+async function timeDrain(
+  nc: NatsConnection,
+  stream: string,
+  consumer: string,
+  lastSeq: number,
+  timeoutS: number,
+) {
+  const jsm = await nc.jetstreamManager();
+  const deadline = now() + timeoutS;
+  let first: number | undefined;
+  for (;;) {
+    const info = await jsm.consumers.info(stream, consumer).catch(() => undefined);
+    const t = now();
+    if (info && first === undefined && info.ack_floor.stream_seq > 0) first = t;
+    if (info && info.ack_floor.stream_seq >= lastSeq && info.num_ack_pending === 0) {
+      return { first: first ?? t, last: t, redelivered: info.num_redelivered };
+    }
+    if (t > deadline) {
+      throw new Error(
+        `(c) not drained in ${timeoutS} s: ack floor ${info?.ack_floor.stream_seq ?? '?'} of ${lastSeq}`,
+      );
+    }
+    await sleep(25);
+  }
+}
+
+async function waitAcked(ackedAt: Map<number, number>, lastSeq: number, count: number, timeoutS: number) {
   const deadline = now() + timeoutS;
   while (!ackedAt.has(lastSeq) && now() < deadline) await sleep(100);
   // The last one may overtake an earlier one: wait until the count matches too.
-  while (ackedAt.size < lastSeq && now() < deadline) await sleep(100);
+  while (ackedAt.size < count && now() < deadline) await sleep(100);
 }
 
 /** Counts rows by paging through the keys: COUNT(*) over a few 100,000 rows can time out. */
@@ -250,6 +278,16 @@ async function injectorRate(env: BackingEnv, rate: number, maxReadings: number, 
   }
 }
 
+/** Exits once every process is gone; SIGKILL for any still running after `graceS`. */
+async function stopAll(procs: ChildProcess[], graceS: number): Promise<void> {
+  const running = procs.filter((p) => p.exitCode === null && p.signalCode === null);
+  const exits = running.map((p) => new Promise((res) => p.once('exit', res)));
+  for (const p of running) p.kill('SIGTERM');
+  const timer = setTimeout(() => running.forEach((p) => p.kill('SIGKILL')), graceS * 1000);
+  await Promise.all(exits);
+  clearTimeout(timer);
+}
+
 async function main() {
   const t = (name: string) => console.log(`\n${name}`);
   const env = await backing();
@@ -269,9 +307,41 @@ async function main() {
   const nc = await natsConnect(env, 'bench');
   const jsm = await nc.jetstreamManager();
   const sim = createSimulator({ seed: 7, topology: topologyFromRate(10_000) });
-  const root = `bench_${id}`;
-  const stream = root.toUpperCase();
-  let ingest: ChildProcess | undefined;
+  const streams: string[] = [];
+  const ingests: ChildProcess[] = [];
+  let rowsSoFar = 0;
+  const failures: string[] = [];
+
+  /** (c) with `replicas` ingest processes on a fresh stream; readings' keys start at `firstMinute`. */
+  async function pipeline(replicas: number, count: number, rate: number, firstMinute: number) {
+    const root = `bench_${id}_${replicas}r`;
+    const stream = root.toUpperCase();
+    streams.push(stream);
+    await ensureRawStream(jsm, {
+      name: stream,
+      subjects: [`${root}.raw.>`],
+      maxAgeSeconds: 3600,
+      maxBytes: STREAM_MAX_BYTES,
+    });
+    const procs = Array.from({ length: replicas }, () => startIngest(env, keyspace, stream, root));
+    ingests.push(...procs);
+    const rows = makeReadings(sim, count, firstMinute);
+    const pub = await publishAt(nc, rows, root, rate, 1);
+    const accepted = (await jsm.streams.info(stream)).state.messages;
+    const drain = await timeDrain(nc, stream, 'ingest', count, 300);
+    const c = (count - 1) / (drain.last - drain.first);
+    const total = await countRows(cassandra, keyspace);
+    const stored = total - rowsSoFar;
+    rowsSoFar = total;
+    const zeroLoss = accepted === count && stored === count;
+    console.log(
+      `  (c) ${replicas} replica(s): published ${fmt(count)} at ${fmt(count / pub.seconds)}/s; stream accepted ${fmt(accepted)}; ` +
+        `rows stored ${fmt(stored)} (${zeroLoss ? 'zero loss' : 'MISMATCH'}); redelivered ${drain.redelivered}`,
+    );
+    console.log(`  (c) ${replicas} replica(s): ${fmt(c)} rows/s sustained, first to last acknowledged row`);
+    if (!zeroLoss) failures.push(`(c) ${replicas} replica(s): ${stored} rows for ${count} readings`);
+    return { c, zeroLoss, root, stream, procs };
+  }
 
   try {
     t('(a) nats.js publish → subscribe, separate connections in one process, 56 B, 500,000 messages');
@@ -283,64 +353,47 @@ async function main() {
     );
     const bRows = makeReadings(sim, 40_000, 0);
     const b = await cassandraCeiling(cassandra, keyspace, bRows);
+    rowsSoFar = bRows.length;
     console.log(`  (b) best: ${fmt(b.rate)} rows/s at concurrency ${b.level}`);
 
-    const cCount = Math.min(300_000, Math.max(60_000, Math.round(b.rate * 20)));
+    const cCount = Math.min(300_000, Math.max(60_000, Math.round(b.rate * 15)));
     t(
-      `(c) pipeline: ${fmt(cCount)} readings published (core NATS) into a stream at ~1.5× (b), one ingest process`,
+      `(c) pipeline: ${fmt(cCount)} readings published (core NATS) into a stream at ~1.5× (b) while ingest ` +
+        `(defaults unless INGEST_* set) drains it; 1 replica (local stack), then 2 (AWS stack)`,
     );
-    await ensureRawStream(jsm, {
-      name: stream,
-      subjects: [`${root}.raw.>`],
-      maxAgeSeconds: 3600,
-      maxBytes: STREAM_MAX_BYTES,
-    });
-    const ackedAt = watchAcks(nc, stream);
-    await nc.flush();
-    ingest = startIngest(env, keyspace, stream, root, b.level);
-    const cRows = makeReadings(sim, cCount, 100_000); // keys disjoint from (b)'s
-    const pub = await publishAt(nc, cRows, root, b.rate * 1.5, 1);
-    const info = await jsm.streams.info(stream);
-    await waitAcked(ackedAt, cCount, 300);
-    let first = Infinity;
-    let last = -Infinity;
-    for (const at of ackedAt.values()) [first, last] = [Math.min(first, at), Math.max(last, at)];
-    const c = (ackedAt.size - 1) / (last - first);
-    const rows = await countRows(cassandra, keyspace);
-    const cRowsStored = rows - bRows.length;
-    console.log(
-      `  (c) published ${fmt(cCount)} at ${fmt(cCount / pub.seconds)}/s; stream accepted ${fmt(info.state.messages)}`,
-    );
-    console.log(
-      `  (c) rows stored ${fmt(cRowsStored)} (${cRowsStored === cCount ? 'zero loss' : 'MISMATCH'})`,
-    );
-    console.log(`  (c) ${fmt(c)} rows/s sustained, first to last row`);
+    const one = await pipeline(1, cCount, b.rate * 1.5, 100_000); // keys disjoint from (b)'s
+    const c = one.c;
 
     const eCount = Math.min(100_000, Math.round(c * 0.5 * 10));
-    t(`(e) latency publish → row: ${fmt(eCount)} readings at 50% of (c) = ${fmt(c * 0.5)}/s`);
+    t(`(e) latency publish → row: ${fmt(eCount)} readings at 50% of (c) = ${fmt(c * 0.5)}/s, 1 replica`);
+    const ackedAt = watchAcks(nc, one.stream);
+    await nc.flush();
     const eRows = makeReadings(sim, eCount, 200_000);
-    const e = await publishAt(nc, eRows, root, c * 0.5, cCount + 1);
-    await waitAcked(ackedAt, cCount + eCount, 120);
+    const e = await publishAt(nc, eRows, one.root, c * 0.5, cCount + 1);
+    await waitAcked(ackedAt, cCount + eCount, eCount, 120);
     const latencies: number[] = [];
     for (const [seq, at] of e.publishedAt) {
       const acked = ackedAt.get(seq);
       if (acked !== undefined) latencies.push((acked - at) * 1000);
     }
+    if (latencies.length < eCount) failures.push(`(e) ${eCount - latencies.length} rows not seen in 120 s`);
     latencies.sort((x, y) => x - y);
     const p50 = percentile(latencies, 50);
     const p99 = percentile(latencies, 99);
     console.log(
       `  (e) ${fmt(latencies.length)} of ${fmt(eCount)} observed; p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms`,
     );
-    ingest.kill('SIGTERM');
-    await new Promise((res) => ingest!.once('exit', res));
-    ingest = undefined;
+    await stopAll(one.procs, 30);
+    rowsSoFar += eCount;
+
+    const two = await pipeline(2, cCount, b.rate * 1.5, 300_000);
+    await stopAll(two.procs, 30);
 
     t('(d) one injector (services/src/simulator runInjector), core NATS publish, no subscriber');
     const dMax = await injectorRate(env, 2_000_000, 1_000_000, 10);
     const d50 = await injectorRate(env, 50_000, 250_000, 6);
     let d = NaN;
-    if ('skipped' in dMax) console.log(`  (d) skipped: ${dMax.skipped}`);
+    if ('skipped' in dMax) failures.push(`(d) skipped: ${dMax.skipped}`);
     else {
       d = dMax.rate;
       console.log(`  (d) as fast as it goes: ${fmt(dMax.rate)} readings/s (${fmt(dMax.total)} readings)`);
@@ -352,25 +405,38 @@ async function main() {
     console.log(`  (a) nats pub→sub          ${fmt(a)} msg/s`);
     console.log(`  (b) cassandra ceiling     ${fmt(b.rate)} rows/s (concurrency ${b.level})`);
     console.log(
-      `  (c) pipeline sustained    ${fmt(c)} rows/s, ${cRowsStored === cCount ? 'zero loss' : 'LOSS'}`,
+      `  (c) pipeline sustained    ${fmt(c)} rows/s with 1 ingest replica, ${one.zeroLoss ? 'zero loss' : 'LOSS'}`,
+    );
+    console.log(
+      `      with 2 replicas       ${fmt(two.c)} rows/s, ${two.zeroLoss ? 'zero loss' : 'LOSS'} (c/b ${(two.c / b.rate).toFixed(3)})`,
     );
     console.log(`  (d) one injector          ${fmt(d)} readings/s`);
     console.log(`  (e) publish→row latency   p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms`);
     console.log(`  c/b ${(c / b.rate).toFixed(3)}   d/a ${(d / a).toFixed(3)}`);
-    console.log(`pipeline/cassandra-ceiling: ${(c / b.rate).toFixed(3)}`);
-    if (cRowsStored !== cCount) process.exitCode = 1;
+    console.log(`pipeline/cassandra-ceiling: ${(c / b.rate).toFixed(3)} (1 ingest replica)`);
   } finally {
-    ingest?.kill('SIGKILL');
-    await jsm.streams.delete(stream).catch(() => undefined);
+    await stopAll(ingests, 5);
+    for (const stream of streams) await jsm.streams.delete(stream).catch(() => undefined);
     await cassandra
       .execute(`DROP KEYSPACE IF EXISTS ${keyspace}`, [], { readTimeout: 60_000 })
       .catch(() => undefined);
     await cassandra.shutdown();
     await nc.close();
   }
+
+  console.log('');
+  await runModelBench();
+
+  if (failures.length) {
+    console.error(`\nbench FAILED, figures not measured:\n  ${failures.join('\n  ')}`);
+    process.exitCode = 1;
+  }
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
