@@ -46,8 +46,8 @@ let env: BackingEnv;
 let cassandra: Client | undefined;
 let nc: NatsConnection | undefined;
 let ingest: Ingest | undefined;
-const keyspace = uniqueName('ingest_outage');
-const root = uniqueName('ingest_outage');
+const keyspace = uniqueName('ingest_outage_');
+const root = uniqueName('ingest_outage_');
 
 beforeAll(async () => {
   await backing('up', 'nats', 'cassandra');

@@ -85,8 +85,8 @@ afterAll(async () => {
 });
 
 async function scenario(signal: 'SIGKILL' | 'SIGTERM') {
-  const keyspace = uniqueName('ingest_proc');
-  const root = uniqueName(`ingest_${signal.toLowerCase()}`);
+  const keyspace = uniqueName('ingest_proc_');
+  const root = uniqueName(`ingest_${signal.toLowerCase()}_`);
   cassandra = await freshKeyspace(env, keyspace);
   const n = 20_000;
   try {

@@ -23,7 +23,7 @@ import {
 } from './support';
 
 const env = backingEnv();
-const keyspace = uniqueName('ingest');
+const keyspace = uniqueName('ingest_');
 let cassandra: Client;
 let nc: NatsConnection;
 const running: { ingest: Ingest; nc: NatsConnection }[] = [];
@@ -196,7 +196,7 @@ test('1,000 malformed messages among good ones: all dead-lettered with original 
 test('three replicas share one durable consumer: the work is split and no reading is stored twice', async () => {
   const root = testRoot('ingest_rep');
   const n = 6000;
-  const ks2 = uniqueName('ingest_rep');
+  const ks2 = uniqueName('ingest_rep_');
   // A keyspace of its own, so the row count is this test's alone.
   const own = await freshKeyspace(env, ks2);
   try {

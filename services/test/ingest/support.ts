@@ -2,43 +2,13 @@
 // file (others use the same NATS and Cassandra), readings made with the codec, publishing through
 // JetStream (so "accepted by the stream" is known exactly) and row counts by CQL.
 import { Client } from 'cassandra-driver';
-import { connect, NatsConnection } from 'nats';
+import { NatsConnection } from 'nats';
 import { Registry } from 'prom-client';
-import { CassandraSettings, createCassandraClient } from '../../src/lib/cassandra';
-import { createLogger } from '../../src/lib/log';
 import { sleep } from '../../src/lib/retry';
 import { IngestSettings } from '../../src/ingest/settings';
-import { migrate } from '../../src/storage/migrate';
 import { encodeTemperature, encodeVoltage, voltageSubject } from '../../src/wire/codec';
-import { BackingEnv } from '../support/backing';
 
-export const quietLog = createLogger({ role: 'test' }, 'warn');
-
-export function uniqueName(prefix: string): string {
-  return `${prefix}_${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
-}
-
-export function cassandraSettingsFor(env: BackingEnv, keyspace: string): CassandraSettings {
-  return {
-    contactPoints: env.cassandraContactPoints,
-    localDataCenter: env.cassandraLocalDc,
-    username: env.cassandraUsername,
-    password: env.cassandraPassword,
-    keyspace,
-  };
-}
-
-export async function freshKeyspace(env: BackingEnv, keyspace: string): Promise<Client> {
-  const settings = cassandraSettingsFor(env, keyspace);
-  const client = createCassandraClient(settings);
-  await client.connect();
-  await migrate(client, settings, { replicationFactor: 1 }, quietLog);
-  return client;
-}
-
-export function natsConnect(env: BackingEnv, name: string): Promise<NatsConnection> {
-  return connect({ servers: env.natsUrl, user: env.natsUser, pass: env.natsPassword, name });
-}
+export { cassandraSettingsFor, freshKeyspace, natsConnect, quietLog, uniqueName } from '../support/backing';
 
 /** Test streams are small: the shared server's JetStream disk budget is shared by everyone. */
 export const STREAM_MAX_BYTES = 64 * 1024 ** 2;

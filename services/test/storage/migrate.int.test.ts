@@ -5,7 +5,7 @@ import { createCassandraClient } from '../../src/lib/cassandra';
 import { createLogger } from '../../src/lib/log';
 import { migrate } from '../../src/storage/migrate';
 import { TABLES } from '../../src/storage/schema';
-import { backingEnv, requireService } from '../support/backing';
+import { backingEnv, requireService, cassandraSettingsFor } from '../support/backing';
 
 const env = backingEnv();
 const keyspace = `migrate_${Date.now().toString(36)}`;
@@ -15,13 +15,7 @@ const appRole = {
 };
 const log = createLogger({ role: 'test' }, 'warn');
 let admin: Client;
-const settings = {
-  contactPoints: env.cassandraContactPoints,
-  localDataCenter: env.cassandraLocalDc,
-  username: env.cassandraUsername,
-  password: env.cassandraPassword,
-  keyspace,
-};
+const settings = cassandraSettingsFor(env, keyspace);
 
 beforeAll(async () => {
   await requireService('cassandra', env.cassandraContactPoints[0]);

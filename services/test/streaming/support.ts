@@ -2,45 +2,16 @@
 // test, readings made with the codec and published through JetStream (so the stream order is known), the
 // JSON extracts collected from NATS, and bounded polling.
 import { Client } from 'cassandra-driver';
-import { connect, JetStreamClient, NatsConnection } from 'nats';
+import { JetStreamClient, NatsConnection } from 'nats';
 import { Registry } from 'prom-client';
-import { CassandraSettings, createCassandraClient } from '../../src/lib/cassandra';
-import { createLogger } from '../../src/lib/log';
 import { sleep } from '../../src/lib/retry';
-import { migrate } from '../../src/storage/migrate';
 import { StreamJob } from '../../src/streaming/job';
 import { createStreamMetrics } from '../../src/streaming/metrics';
 import { StreamSettings } from '../../src/streaming/settings';
 import { encodeTemperature, encodeVoltage, MeterId } from '../../src/wire/codec';
-import { BackingEnv } from '../support/backing';
+import { BackingEnv, natsConnect, quietLog } from '../support/backing';
 
-export const quietLog = createLogger({ role: 'test' }, 'warn');
-
-export function uniqueName(prefix: string): string {
-  return `${prefix}${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
-}
-
-export function cassandraSettingsFor(env: BackingEnv, keyspace: string): CassandraSettings {
-  return {
-    contactPoints: env.cassandraContactPoints,
-    localDataCenter: env.cassandraLocalDc,
-    username: env.cassandraUsername,
-    password: env.cassandraPassword,
-    keyspace,
-  };
-}
-
-export async function freshKeyspace(env: BackingEnv, keyspace: string): Promise<Client> {
-  const settings = cassandraSettingsFor(env, keyspace);
-  const client = createCassandraClient(settings);
-  await client.connect();
-  await migrate(client, settings, { replicationFactor: 1 }, quietLog);
-  return client;
-}
-
-export function natsConnect(env: BackingEnv, name: string): Promise<NatsConnection> {
-  return connect({ servers: env.natsUrl, user: env.natsUser, pass: env.natsPassword, name });
-}
+export { cassandraSettingsFor, freshKeyspace, natsConnect, quietLog, uniqueName } from '../support/backing';
 
 /** Settings for one test: its own stream, subject root and state buckets; short real-time intervals. */
 export function testSettings(root: string, overrides: Partial<StreamSettings> = {}): StreamSettings {

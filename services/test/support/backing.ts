@@ -4,6 +4,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Client } from 'cassandra-driver';
+import { connect, NatsConnection } from 'nats';
+import { CassandraSettings, createCassandraClient } from '../../src/lib/cassandra';
+import { createLogger } from '../../src/lib/log';
+import { migrate } from '../../src/storage/migrate';
 
 export interface BackingEnv {
   stateDir: string;
@@ -74,4 +79,37 @@ export async function requireService(name: 'nats' | 'cassandra' | 'prometheus', 
   if (!(await tcpReachable(hostname, Number(port)))) {
     throw new Error(`${name} is not reachable at ${hostname}:${port}; ${START_HINT}`);
   }
+}
+
+// Shared by the integration tests and benchmarks: everyone uses the same NATS and Cassandra, so each test
+// works in its own keyspace and subjects, named uniquely.
+
+export const quietLog = createLogger({ role: 'test' }, 'warn');
+
+/** `<prefix><time><random>`: lower-case letters, digits and the prefix's own characters. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
+}
+
+export function cassandraSettingsFor(env: BackingEnv, keyspace: string): CassandraSettings {
+  return {
+    contactPoints: env.cassandraContactPoints,
+    localDataCenter: env.cassandraLocalDc,
+    username: env.cassandraUsername,
+    password: env.cassandraPassword,
+    keyspace,
+  };
+}
+
+/** A connected client on a keyspace just created with the real migrate. */
+export async function freshKeyspace(env: BackingEnv, keyspace: string): Promise<Client> {
+  const settings = cassandraSettingsFor(env, keyspace);
+  const client = createCassandraClient(settings);
+  await client.connect();
+  await migrate(client, settings, { replicationFactor: 1 }, quietLog);
+  return client;
+}
+
+export function natsConnect(env: BackingEnv, name: string): Promise<NatsConnection> {
+  return connect({ servers: env.natsUrl, user: env.natsUser, pass: env.natsPassword, name });
 }

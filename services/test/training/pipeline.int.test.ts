@@ -20,7 +20,7 @@ import { PredictionMessage, Predictor, startPredictor } from '../../src/training
 import { latestModel } from '../../src/training/registry';
 import { modelSubjects } from '../../src/training/subjects';
 import { DEFAULT_TRAIN_SETTINGS, trainOnce } from '../../src/training/trainer';
-import { backingEnv, requireService } from '../support/backing';
+import { backingEnv, requireService, cassandraSettingsFor } from '../support/backing';
 
 const env = backingEnv();
 const id = Date.now().toString(36) + Math.random().toString(36).slice(2, 6);
@@ -28,13 +28,7 @@ const keyspace = `pipe_${id}`;
 const root = `pipe${id}`;
 const subjects = modelSubjects(root);
 const log = createLogger({ role: 'test' }, 'warn');
-const cassandra = {
-  contactPoints: env.cassandraContactPoints,
-  localDataCenter: env.cassandraLocalDc,
-  username: env.cassandraUsername,
-  password: env.cassandraPassword,
-  keyspace,
-};
+const cassandra = cassandraSettingsFor(env, keyspace);
 const streamSettings = {
   stream: `PIPE_${id}`,
   // A small disk budget: JetStream reserves it, and the shared server's storage is shared by every test.

@@ -15,20 +15,14 @@ import { DEFAULT_SPEC } from '../../src/training/model';
 import { simulatedObservations, writeObservations } from '../../src/training/simulated';
 import { modelSubjects } from '../../src/training/subjects';
 import { DEFAULT_TRAIN_SETTINGS, trainOnce } from '../../src/training/trainer';
-import { backingEnv, requireService } from '../support/backing';
+import { backingEnv, requireService, cassandraSettingsFor } from '../support/backing';
 
 const env = backingEnv();
 const id = Date.now().toString(36) + Math.random().toString(36).slice(2, 6);
 const keyspace = `roles_${id}`;
 const root = `roles${id}`;
 const log = createLogger({ role: 'test' }, 'warn');
-const settings = {
-  contactPoints: env.cassandraContactPoints,
-  localDataCenter: env.cassandraLocalDc,
-  username: env.cassandraUsername,
-  password: env.cassandraPassword,
-  keyspace,
-};
+const settings = cassandraSettingsFor(env, keyspace);
 const MAIN = join(__dirname, '../../dist/main.js');
 let client: Client;
 let nc: NatsConnection;

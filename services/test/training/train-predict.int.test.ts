@@ -22,20 +22,14 @@ import {
   trainOnce,
   TrainSettings,
 } from '../../src/training/trainer';
-import { backingEnv, requireService } from '../support/backing';
+import { backingEnv, requireService, cassandraSettingsFor } from '../support/backing';
 
 const env = backingEnv();
 const id = Date.now().toString(36) + Math.random().toString(36).slice(2, 6);
 const keyspace = `train_${id}`;
 const subjects = modelSubjects(`tp${id}`);
 const log = createLogger({ role: 'test' }, 'warn');
-const settings = {
-  contactPoints: env.cassandraContactPoints,
-  localDataCenter: env.cassandraLocalDc,
-  username: env.cassandraUsername,
-  password: env.cassandraPassword,
-  keyspace,
-};
+const settings = cassandraSettingsFor(env, keyspace);
 const train: TrainSettings = {
   ...DEFAULT_TRAIN_SETTINGS,
   keyspace,
