@@ -14,7 +14,7 @@ import { Registry } from 'prom-client';
 import { publishDeadLetter } from '../lib/deadletter';
 import { ensureRawStream } from '../lib/jetstream';
 import { Logger } from '../lib/log';
-import { retryWithBackoff, sleep } from '../lib/retry';
+import { backoffDelay, retryWithBackoff, sleep } from '../lib/retry';
 import { decodeTemperature, decodeVoltage, parseVoltageSubject, WireError } from '../wire/codec';
 import { SUBJECTS } from '../wire/subjects';
 import { ensureIngestConsumer } from './consumer';
@@ -24,6 +24,10 @@ import { IngestSettings } from './settings';
 
 // A fetch waits this long for messages before the loop asks again (the server's minimum is 1 s).
 const FETCH_EXPIRES_MS = 1000;
+// Shared, not rebuilt per write.
+const EXECUTE_OPTIONS = { prepare: true } as const;
+// Backoff between attempts of a failed write.
+const RETRY = { initialMs: 100, maxMs: 2000 };
 
 export interface IngestDeps {
   nc: NatsConnection;
@@ -109,18 +113,33 @@ export async function startIngest(deps: IngestDeps, settings: IngestSettings): P
     }
   };
 
+  // The first attempt is made directly: the retry loop and its closures are only built once a write
+  // failed, since this runs once per reading on the hot path.
   async function store(write: Write, msg: JsMsg): Promise<boolean> {
+    const end = metrics.writeSeconds.startTimer();
+    try {
+      await cassandra.execute(write.query, write.params, EXECUTE_OPTIONS);
+      end();
+      return true;
+    } catch (err) {
+      return retryStore(write, msg, err);
+    }
+  }
+
+  async function retryStore(write: Write, msg: JsMsg, firstError: unknown): Promise<boolean> {
     const lastWorking = { at: Date.now() };
+    if (abortWrites) return false;
+    onWriteRetry(firstError, msg, lastWorking);
+    await sleep(backoffDelay(1, RETRY.initialMs, RETRY.maxMs));
     try {
       await retryWithBackoff(
         async () => {
           const end = metrics.writeSeconds.startTimer();
-          await cassandra.execute(write.query, write.params, { prepare: true });
+          await cassandra.execute(write.query, write.params, EXECUTE_OPTIONS);
           end();
         },
         {
-          initialMs: 100,
-          maxMs: 2000,
+          ...RETRY,
           aborted: () => abortWrites,
           onRetry: (err) => onWriteRetry(err, msg, lastWorking),
         },
