@@ -260,10 +260,7 @@ const percentile = (sorted: number[], p: number) =>
 async function injectorRate(env: BackingEnv, rate: number, maxReadings: number, seconds: number) {
   const nc = await natsConnect(env, 'bench-inject');
   try {
-    // The injector publishes on the real subjects: never into someone else's stream.
-    const jsm = await nc.jetstreamManager();
-    const capturing = await jsm.streams.find('smartmeter.raw.voltage.data.1.1.1').catch(() => undefined);
-    if (capturing) return { skipped: `stream ${capturing} captures smartmeter.raw.> on this server` };
+    // The injector's own subjects under a bench root: never into someone else's stream.
     const sim = createSimulator({ seed: 42, topology: topologyFromRate(rate) });
     const stats = await runInjector(nc, sim, {
       rate,
@@ -271,6 +268,7 @@ async function injectorRate(env: BackingEnv, rate: number, maxReadings: number, 
       acceleration: 900,
       maxReadings,
       durationSeconds: seconds,
+      subjectRoot: `bench_${id}_inject`,
     });
     return { rate: stats.total / stats.elapsedSeconds, total: stats.total };
   } finally {
@@ -392,13 +390,9 @@ async function main() {
     t('(d) one injector (services/src/simulator runInjector), core NATS publish, no subscriber');
     const dMax = await injectorRate(env, 2_000_000, 1_000_000, 10);
     const d50 = await injectorRate(env, 50_000, 250_000, 6);
-    let d = NaN;
-    if ('skipped' in dMax) failures.push(`(d) skipped: ${dMax.skipped}`);
-    else {
-      d = dMax.rate;
-      console.log(`  (d) as fast as it goes: ${fmt(dMax.rate)} readings/s (${fmt(dMax.total)} readings)`);
-      if (!('skipped' in d50)) console.log(`  (d) asked for 50,000/s: ${fmt(d50.rate)} readings/s`);
-    }
+    const d = dMax.rate;
+    console.log(`  (d) as fast as it goes: ${fmt(dMax.rate)} readings/s (${fmt(dMax.total)} readings)`);
+    console.log(`  (d) asked for 50,000/s: ${fmt(d50.rate)} readings/s`);
 
     console.log(`\nload average at end: ${load()}`);
     console.log('\nsummary');
