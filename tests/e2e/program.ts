@@ -1,0 +1,171 @@
+// Runs the Pulumi program itself (index.ts) under pulumi.runtime.setMocks and records every resource it
+// registers: type, name, URN, inputs (resolved, secrets unwrapped) and the URNs it depends on (explicit
+// dependsOn and property dependencies, as the engine would see them). The e2e harness creates the docker
+// resources among them on a real engine; nothing about the stack is described anywhere else.
+//
+// The mocks answer what the real providers would: generated passwords are real random strings (they
+// reach the real containers), an image's digest is its name (so a container's `image` is something the
+// engine can run), a container's exit code is 0 (the harness checks the real one before dependents start).
+import { randomBytes } from 'node:crypto';
+import type * as pulumiType from '@pulumi/pulumi';
+
+export interface Declared {
+  readonly urn: string;
+  readonly type: string;
+  readonly name: string;
+  readonly inputs: Record<string, unknown>;
+  /** URNs this resource depends on. */
+  readonly dependencies: readonly string[];
+  /** The mock's physical id (what other resources' inputs refer to, e.g. a Swarm secret id). */
+  readonly id: string;
+}
+
+export interface ProgramRun {
+  readonly stack: string;
+  readonly resources: readonly Declared[];
+  /** The stack outputs, resolved (secrets unwrapped: the test needs the generated passwords). */
+  readonly outputs: Record<string, unknown>;
+}
+
+// How the SDK marks a secret on the wire (sdk/nodejs/runtime/rpc.ts `specialSigKey`).
+const SIG_KEY = '4dabf18193072939515e22adb298388d';
+const SECRET_SIG = '1b47061264138c4ac30d75fd1eb44270';
+
+function unwrap(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(unwrap);
+  if (typeof value === 'object' && value !== null) {
+    const record = value as Record<string, unknown>;
+    if (record[SIG_KEY] === SECRET_SIG) return unwrap(record.value);
+    return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, unwrap(v)]));
+  }
+  return value;
+}
+
+function password(length: number): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+  return Array.from(randomBytes(length), (b) => alphabet[b % alphabet.length]).join('');
+}
+
+/** The state a real provider would return, for the outputs the program reads. */
+export type StateFor = (
+  type: string,
+  name: string,
+  inputs: Record<string, unknown>,
+) => Record<string, unknown>;
+
+const dockerState: StateFor = (type, name, inputs) => {
+  switch (type) {
+    case 'random:index/randomPassword:RandomPassword':
+      return { result: password(Number(inputs.length ?? 32)) };
+    case 'docker:index/image:Image':
+      return { repoDigest: inputs.imageName, imageName: inputs.imageName };
+    case 'docker:index/remoteImage:RemoteImage':
+      return { imageId: inputs.name, repoDigest: inputs.name };
+    case 'docker:index/container:Container':
+      return { exitCode: 0 };
+    case 'docker:index/secret:Secret':
+    case 'docker:index/serviceConfig:ServiceConfig':
+      // Unnamed Swarm secrets and configs get a fresh name from the provider.
+      return { name: inputs.name ?? `${name}-${randomBytes(4).toString('hex')}` };
+    case 'docker:index/network:Network':
+      return { name: inputs.name ?? name };
+    default:
+      return {};
+  }
+};
+
+async function resolve(pulumi: typeof pulumiType, value: unknown): Promise<unknown> {
+  if (pulumi.Output.isInstance(value)) {
+    return new Promise((done) => (value as pulumiType.Output<unknown>).apply((v) => done(v)));
+  }
+  return value;
+}
+
+/** Answers for other providers (AWS on the aws stack): resource states and invokes. */
+export interface OtherProviders {
+  readonly state?: StateFor;
+  readonly call?: (token: string, inputs: Record<string, unknown>) => Record<string, unknown> | undefined;
+}
+
+/**
+ * Loads a fresh copy of the program (jest.resetModules) for `stack` with the given `smartmeter:*` config
+ * (keys without the prefix).
+ */
+export async function runProgram(
+  stack: string,
+  config: Record<string, string>,
+  others: OtherProviders = {},
+): Promise<ProgramRun> {
+  jest.resetModules();
+  const pulumi = await import('@pulumi/pulumi');
+  const { MockMonitor } = await import('@pulumi/pulumi/runtime/mocks');
+  const { deserializeProperties } = await import('@pulumi/pulumi/runtime/rpc');
+  const resources: Declared[] = [];
+
+  // The mocks' newResource does not see dependencies: record them from the registration request.
+  type Request = {
+    getType(): string;
+    getName(): string;
+    getParent(): string;
+    getObject(): unknown;
+    getDependenciesList(): string[];
+  };
+  type Monitor = {
+    newUrn(parent: string, type: string, name: string): string;
+    registerResource(req: Request, callback: (err: unknown, res: unknown) => void): Promise<void>;
+  };
+  const proto = MockMonitor.prototype as unknown as Monitor;
+  const original = proto.registerResource;
+  const pendingIds = new Map<string, string>();
+  proto.registerResource = async function (this: Monitor, req, callback) {
+    const urn = this.newUrn(req.getParent(), req.getType(), req.getName());
+    resources.push({
+      urn,
+      type: req.getType(),
+      name: req.getName(),
+      inputs: unwrap(deserializeProperties(req.getObject() as never)) as Record<string, unknown>,
+      dependencies: [...new Set(req.getDependenciesList())],
+      get id() {
+        return pendingIds.get(urn) ?? '';
+      },
+    });
+    return original.call(this, req, (err, res) => {
+      const id = (res as { getId?: () => string } | undefined)?.getId?.();
+      if (id) pendingIds.set(urn, id);
+      callback(err, res);
+    });
+  };
+
+  try {
+    await pulumi.runtime.setMocks(
+      {
+        newResource: (args) => ({
+          id: `${args.name}-id`,
+          state: {
+            ...args.inputs,
+            ...dockerState(args.type, args.name, args.inputs),
+            ...others.state?.(args.type, args.name, args.inputs),
+          },
+        }),
+        call: (args) => {
+          const answer = others.call?.(args.token, args.inputs);
+          if (!answer) throw new Error(`the e2e harness does not answer invoke ${args.token}`);
+          return answer;
+        },
+      },
+      'smartmeter',
+      stack,
+      false,
+    );
+    pulumi.runtime.setAllConfig(
+      Object.fromEntries(Object.entries(config).map(([k, v]) => [`smartmeter:${k}`, v])),
+    );
+    const program = (await import('../../index')) as Record<string, unknown>;
+    const outputs: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(program)) outputs[key] = unwrap(await resolve(pulumi, value));
+    await pulumi.runtime.disconnect(); // drains the registrations: `resources` is complete
+    return { stack, resources, outputs };
+  } finally {
+    proto.registerResource = original;
+  }
+}
