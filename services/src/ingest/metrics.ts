@@ -9,22 +9,29 @@
 //   smartmeter_ingest_consumer_ack_pending           delivered to some replica, not yet acknowledged
 //   smartmeter_ingest_rows_per_second                rows stored per second by this replica, last poll interval
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { zeroed } from '../lib/metrics';
 
 export function createIngestMetrics(registry: Registry) {
   const registers = [registry];
   return {
-    messages: new Counter({
-      name: 'smartmeter_ingest_messages_total',
-      help: 'Messages handled by ingest, by outcome',
-      labelNames: ['outcome'] as const,
-      registers,
-    }),
-    deadLetters: new Counter({
-      name: 'smartmeter_ingest_deadletters_total',
-      help: 'Malformed messages sent to smartmeter.deadletter.<reason>, by reason',
-      labelNames: ['reason'] as const,
-      registers,
-    }),
+    messages: zeroed(
+      new Counter({
+        name: 'smartmeter_ingest_messages_total',
+        help: 'Messages handled by ingest, by outcome',
+        labelNames: ['outcome'] as const,
+        registers,
+      }),
+      { outcome: ['stored', 'deadlettered', 'ignored'] },
+    ),
+    deadLetters: zeroed(
+      new Counter({
+        name: 'smartmeter_ingest_deadletters_total',
+        help: 'Malformed messages sent to smartmeter.deadletter.<reason>, by reason',
+        labelNames: ['reason'] as const,
+        registers,
+      }),
+      { reason: ['size', 'subject', 'value', 'epoch'] },
+    ),
     retries: new Counter({
       name: 'smartmeter_ingest_write_retries_total',
       help: 'Failed Cassandra writes that ingest retries with backoff',

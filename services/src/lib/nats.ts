@@ -6,6 +6,7 @@ import { Counter, Registry } from 'prom-client';
 import { EnvReader } from './config';
 import { Logger } from './log';
 import { retryWithBackoff } from './retry';
+import { zeroed } from './metrics';
 
 export interface NatsSettings {
   servers: string[];
@@ -26,12 +27,13 @@ export function natsSettings(env: EnvReader, name: string): NatsSettings {
 
 /** The connection's metric, on the role's registry (a factory so it can be built without connecting). */
 export function createNatsConnectionMetrics(registry: Registry): Counter<'event'> {
-  return new Counter({
+  const events = new Counter({
     name: 'smartmeter_nats_connection_events_total',
     help: 'NATS connection status changes (connect retries, disconnects, reconnects) seen by this process',
     labelNames: ['event'],
     registers: [registry],
   });
+  return zeroed(events, { event: ['connect_retry', 'disconnect', 'reconnect'] });
 }
 
 export async function connectNats(

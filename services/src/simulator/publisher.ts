@@ -13,6 +13,7 @@ import { encodeTemperature, encodeVoltage } from '../wire/codec';
 import { Pacer } from './pacer';
 import { CycleSchedule } from './schedule';
 import { FORECAST_CYCLES, Simulator } from './simulator';
+import { zeroed } from '../lib/metrics';
 
 export interface InjectorSettings {
   /** Messages per second (voltages + temperatures + forecasts). */
@@ -61,12 +62,15 @@ export interface InjectorMetrics {
 export function createInjectorMetrics(registry: Registry): InjectorMetrics {
   const registers = [registry];
   return {
-    readings: new Counter({
-      name: 'smartmeter_inject_readings_total',
-      help: 'Readings published, by kind (voltage, temperature, forecast)',
-      labelNames: ['kind'],
-      registers,
-    }),
+    readings: zeroed(
+      new Counter({
+        name: 'smartmeter_inject_readings_total',
+        help: 'Readings published, by kind (voltage, temperature, forecast)',
+        labelNames: ['kind'],
+        registers,
+      }),
+      { kind: ['voltage', 'temperature', 'forecast'] },
+    ),
     rate: new Gauge({
       name: 'smartmeter_inject_rate_readings_per_second',
       help: 'Readings published per second, measured over the last second',

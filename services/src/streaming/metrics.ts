@@ -11,24 +11,31 @@
 //   smartmeter_stream_open_windows                 windows held in memory
 //   smartmeter_stream_active                       1 on the instance holding the lease, 0 on standbys
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { zeroed } from '../lib/metrics';
 
 export type StreamMetrics = ReturnType<typeof createStreamMetrics>;
 
 export function createStreamMetrics(registry: Registry) {
   const registers = [registry];
   return {
-    messages: new Counter({
-      name: 'smartmeter_stream_messages_total',
-      help: 'Raw messages handled by the stream job, by outcome',
-      labelNames: ['outcome'] as const,
-      registers,
-    }),
-    windows: new Counter({
-      name: 'smartmeter_stream_windows_emitted_total',
-      help: 'Window results written to Cassandra (and published), by kind; late updates emit again',
-      labelNames: ['kind'] as const,
-      registers,
-    }),
+    messages: zeroed(
+      new Counter({
+        name: 'smartmeter_stream_messages_total',
+        help: 'Raw messages handled by the stream job, by outcome',
+        labelNames: ['outcome'] as const,
+        registers,
+      }),
+      { outcome: ['on_time', 'late', 'dropped', 'deadlettered', 'ignored'] },
+    ),
+    windows: zeroed(
+      new Counter({
+        name: 'smartmeter_stream_windows_emitted_total',
+        help: 'Window results written to Cassandra (and published), by kind; late updates emit again',
+        labelNames: ['kind'] as const,
+        registers,
+      }),
+      { kind: ['max_voltage', 'max_voltage_by_line', 'temperature', 'avg_voltage', 'alert'] },
+    ),
     maxVoltage: new Gauge({
       name: 'smartmeter_stream_max_voltage_volts',
       help: 'Max voltage of the newest emitted epoch',

@@ -13,6 +13,7 @@ import { deserializeModel, OverVoltageModel } from './model';
 import { latestModel, modelVersion, StoredModel } from './registry';
 import { ModelSubjects } from './subjects';
 import { ModelUpdatedEvent } from './trainer';
+import { zeroed } from '../lib/metrics';
 
 export interface PredictSettings {
   keyspace: string;
@@ -126,12 +127,15 @@ export class PredictMetrics {
 
   constructor(registry: Registry) {
     const registers = [registry];
-    this.predictions = new Counter({
-      name: 'smartmeter_predictions_total',
-      help: 'Predictions by source (forecast, request) and outcome (alert, normal, bad_request, dead_letter)',
-      labelNames: ['source', 'outcome'],
-      registers,
-    });
+    this.predictions = zeroed(
+      new Counter({
+        name: 'smartmeter_predictions_total',
+        help: 'Predictions by source (forecast, request) and outcome (alert, normal, bad_request, dead_letter)',
+        labelNames: ['source', 'outcome'],
+        registers,
+      }),
+      { source: ['forecast', 'request'], outcome: ['alert', 'normal', 'bad_request', 'dead_letter'] },
+    );
     this.requestSeconds = new Histogram({
       name: 'smartmeter_predict_request_duration_seconds',
       help: 'Time to answer a request on smartmeter.predict (parse, predict, reply)',
@@ -143,12 +147,15 @@ export class PredictMetrics {
       help: 'Version of the model currently served (0: none)',
       registers,
     });
-    this.reloads = new Counter({
-      name: 'smartmeter_model_reloads_total',
-      help: 'Model loads by outcome: loaded, stale (not newer than the served one), failed',
-      labelNames: ['outcome'],
-      registers,
-    });
+    this.reloads = zeroed(
+      new Counter({
+        name: 'smartmeter_model_reloads_total',
+        help: 'Model loads by outcome: loaded, stale (not newer than the served one), failed',
+        labelNames: ['outcome'],
+        registers,
+      }),
+      { outcome: ['loaded', 'stale', 'failed'] },
+    );
     this.waiting = new Gauge({
       name: 'smartmeter_predict_waiting_for_model',
       help: '1 while no model exists in the registry',

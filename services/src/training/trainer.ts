@@ -12,6 +12,7 @@ import { evaluate, ModelEvaluation, splitByTime } from './evaluation';
 import { Observation } from './features';
 import { DEFAULT_SPEC, deserializeModel, serializeModel, trainModel, TrainingSpec } from './model';
 import { DEFAULT_MODEL_NAME, latestModel, ModelMetrics, saveModel } from './registry';
+import { zeroed } from '../lib/metrics';
 
 export interface TrainSettings {
   keyspace: string;
@@ -72,12 +73,15 @@ export class TrainMetrics {
 
   constructor(registry: Registry) {
     const registers = [registry];
-    this.runs = new Counter({
-      name: 'smartmeter_training_runs_total',
-      help: 'Training runs by outcome: accepted (new model served), rejected (worse than current), failed',
-      labelNames: ['outcome'],
-      registers,
-    });
+    this.runs = zeroed(
+      new Counter({
+        name: 'smartmeter_training_runs_total',
+        help: 'Training runs by outcome: accepted (new model served), rejected (worse than current), failed',
+        labelNames: ['outcome'],
+        registers,
+      }),
+      { outcome: ['accepted', 'rejected', 'failed'] },
+    );
     this.epochs = new Counter({
       name: 'smartmeter_training_epochs_total',
       help: 'Training epochs completed',
