@@ -18,7 +18,7 @@ import { startPredictor } from '../src/training/predictor';
 import { simulatedObservations, writeObservations } from '../src/training/simulated';
 import { modelSubjects } from '../src/training/subjects';
 import { DEFAULT_TRAIN_SETTINGS, trainOnce } from '../src/training/trainer';
-import { backingEnv } from '../test/support/backing';
+import { backingEnv, cassandraSettingsFor } from '../test/support/backing';
 
 export interface ModelBenchOptions {
   /**
@@ -76,13 +76,7 @@ export async function runModelBench(opts: ModelBenchOptions = {}): Promise<Model
   const id = Date.now().toString(36);
   const keyspace = `bench_model_${id}`;
   const subjects = modelSubjects(`benchmodel${id}`);
-  const settings = {
-    contactPoints: env.cassandraContactPoints,
-    localDataCenter: env.cassandraLocalDc,
-    username: env.cassandraUsername,
-    password: env.cassandraPassword,
-    keyspace,
-  };
+  const settings = cassandraSettingsFor(env, keyspace);
   const rows = simulatedObservations({ startEpoch: start.getTime() / 1000, days });
   const alerts = rows.filter((r) => r.voltage > DEFAULT_TRAIN_SETTINGS.thresholdV).length;
   print(

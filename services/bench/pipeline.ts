@@ -29,7 +29,13 @@ import { createSimulator, Simulator, topologyFromRate } from '../src/simulator';
 import { runInjector } from '../src/simulator/publisher';
 import { migrate } from '../src/storage/migrate';
 import { encodeVoltage, parseVoltageSubject } from '../src/wire/codec';
-import { backingEnv, BackingEnv, requireService } from '../test/support/backing';
+import {
+  backingEnv,
+  BackingEnv,
+  requireService,
+  roleProcessEnv,
+  cassandraSettingsFor,
+} from '../test/support/backing';
 import { runModelBench } from './model';
 
 // Small: the JetStream disk budget of a shared server is shared by everyone.
@@ -178,15 +184,7 @@ function startIngest(env: BackingEnv, keyspace: string, stream: string, root: st
   const main = resolve(__dirname, '../src/main.js');
   return spawn(process.execPath, [main, 'ingest'], {
     env: {
-      PATH: process.env.PATH,
-      NATS_URL: env.natsUrl,
-      NATS_USER: env.natsUser,
-      NATS_PASSWORD: env.natsPassword,
-      CASSANDRA_CONTACT_POINTS: env.cassandraContactPoints.join(','),
-      CASSANDRA_LOCAL_DC: env.cassandraLocalDc,
-      CASSANDRA_USERNAME: env.cassandraUsername,
-      CASSANDRA_PASSWORD: env.cassandraPassword,
-      CASSANDRA_KEYSPACE: keyspace,
+      ...roleProcessEnv(env, keyspace),
       INGEST_STREAM: stream,
       RAW_STREAM_MAX_BYTES: String(STREAM_MAX_BYTES),
       INGEST_SUBJECT_ROOT: root,
@@ -292,13 +290,7 @@ async function main() {
   const load = () => execFileSync('cat', ['/proc/loadavg']).toString().split(' ').slice(0, 3).join(' ');
   console.log(`load average at start: ${load()} (the machine is shared: figures include that noise)`);
   const keyspace = `bench_${id}`;
-  const settings = {
-    contactPoints: env.cassandraContactPoints,
-    localDataCenter: env.cassandraLocalDc,
-    username: env.cassandraUsername,
-    password: env.cassandraPassword,
-    keyspace,
-  };
+  const settings = cassandraSettingsFor(env, keyspace);
   const cassandra = createCassandraClient(settings);
   await cassandra.connect();
   await migrate(cassandra, settings, { replicationFactor: 1 }, log);

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { Client } from 'cassandra-driver';
 import { NatsConnection } from 'nats';
 import { ensureRawStream } from '../../src/lib/jetstream';
-import { backingEnv, requireService } from '../support/backing';
+import { backingEnv, requireService, roleProcessEnv } from '../support/backing';
 import {
   countRows,
   freshKeyspace,
@@ -28,15 +28,7 @@ const children = new Set<ChildProcess>();
 function startIngestProcess(keyspace: string, root: string): ChildProcess {
   const child = spawn(process.execPath, [MAIN, 'ingest'], {
     env: {
-      PATH: process.env.PATH,
-      NATS_URL: env.natsUrl,
-      NATS_USER: env.natsUser,
-      NATS_PASSWORD: env.natsPassword,
-      CASSANDRA_CONTACT_POINTS: env.cassandraContactPoints.join(','),
-      CASSANDRA_LOCAL_DC: env.cassandraLocalDc,
-      CASSANDRA_USERNAME: env.cassandraUsername,
-      CASSANDRA_PASSWORD: env.cassandraPassword,
-      CASSANDRA_KEYSPACE: keyspace,
+      ...roleProcessEnv(env, keyspace),
       INGEST_STREAM: root.toUpperCase(),
       RAW_STREAM_MAX_BYTES: String(STREAM_MAX_BYTES),
       INGEST_SUBJECT_ROOT: root,

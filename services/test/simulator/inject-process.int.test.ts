@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { connect, NatsConnection } from 'nats';
 import { decodeTemperature, decodeVoltage, parseVoltageSubject } from '../../src/wire/codec';
 import { SUBJECTS } from '../../src/wire/subjects';
-import { backingEnv, requireService } from '../support/backing';
+import { backingEnv, requireService, roleProcessEnv } from '../support/backing';
 
 jest.setTimeout(60_000);
 
@@ -63,10 +63,7 @@ async function startInjector(root: string, extra: Record<string, string>, decode
   await nc.flush();
   const child = spawn(process.execPath, [MAIN, 'inject'], {
     env: {
-      PATH: process.env.PATH,
-      NATS_URL: env.natsUrl,
-      NATS_USER: env.natsUser,
-      NATS_PASSWORD: env.natsPassword,
+      ...roleProcessEnv(env),
       INJECT_SUBJECT_ROOT: root,
       METRICS_PORT: '0',
       ...extra,

@@ -113,3 +113,20 @@ export async function freshKeyspace(env: BackingEnv, keyspace: string): Promise<
 export function natsConnect(env: BackingEnv, name: string): Promise<NatsConnection> {
   return connect({ servers: env.natsUrl, user: env.natsUser, pass: env.natsPassword, name });
 }
+
+/** The environment a role process (`node services/dist/main.js <role>`) needs to reach the backing services. */
+export function roleProcessEnv(env: BackingEnv, keyspace?: string): Record<string, string | undefined> {
+  return {
+    PATH: process.env.PATH,
+    NATS_URL: env.natsUrl,
+    NATS_USER: env.natsUser,
+    NATS_PASSWORD: env.natsPassword,
+    ...(keyspace && {
+      CASSANDRA_CONTACT_POINTS: env.cassandraContactPoints.join(','),
+      CASSANDRA_LOCAL_DC: env.cassandraLocalDc,
+      CASSANDRA_USERNAME: env.cassandraUsername,
+      CASSANDRA_PASSWORD: env.cassandraPassword,
+      CASSANDRA_KEYSPACE: keyspace,
+    }),
+  };
+}

@@ -15,7 +15,7 @@ import { DEFAULT_SPEC } from '../../src/training/model';
 import { simulatedObservations, writeObservations } from '../../src/training/simulated';
 import { modelSubjects } from '../../src/training/subjects';
 import { DEFAULT_TRAIN_SETTINGS, trainOnce } from '../../src/training/trainer';
-import { backingEnv, requireService, cassandraSettingsFor } from '../support/backing';
+import { backingEnv, requireService, cassandraSettingsFor, roleProcessEnv } from '../support/backing';
 
 const env = backingEnv();
 const id = Date.now().toString(36) + Math.random().toString(36).slice(2, 6);
@@ -45,15 +45,7 @@ async function freePort(): Promise<number> {
 function start(role: string, extra: Record<string, string>): Proc {
   const child = spawn(process.execPath, [MAIN, role], {
     env: {
-      PATH: process.env.PATH,
-      NATS_URL: env.natsUrl,
-      NATS_USER: env.natsUser,
-      NATS_PASSWORD: env.natsPassword,
-      CASSANDRA_CONTACT_POINTS: env.cassandraContactPoints.join(','),
-      CASSANDRA_LOCAL_DC: env.cassandraLocalDc,
-      CASSANDRA_USERNAME: env.cassandraUsername,
-      CASSANDRA_PASSWORD: env.cassandraPassword,
-      CASSANDRA_KEYSPACE: keyspace,
+      ...roleProcessEnv(env, keyspace),
       ...extra,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
