@@ -75,6 +75,8 @@ beforeAll(async () => {
       String(run.outputs.cassandraAdminPassword),
     ),
     socketOptions: { readTimeout: 60_000 },
+    // cassandra-driver 4.10 misreads large result pages in protocol v5 frames (RangeError in FrameReader).
+    protocolOptions: { maxVersion: 4 },
   });
 }, 30 * 60_000);
 
@@ -98,11 +100,16 @@ test('the program declares the stack, and the harness created all of it but Graf
     .filter((r) => !stack.excluded.includes(r))
     .map((r) => String(r.inputs.name));
   expect(created.sort()).toEqual(expected.sort());
+  // Left out: Grafana's container and what only it uses (its volume, its image).
+  const grafana = containersOf('grafana')[0];
+  const grafanaVolumes = (grafana.inputs.volumes as { volumeName: string }[]).map((v) => v.volumeName);
   expect(stack.excluded.map((r) => r.name).sort()).toEqual(
     run.resources
       .filter(
         (r) =>
-          serviceOf(r) === 'grafana' || (r.type === T.volume && String(r.inputs.name).includes('grafana')),
+          r === grafana ||
+          (r.type === T.volume && grafanaVolumes.includes(String(r.inputs.name))) ||
+          (r.type === T.remoteImage && r.inputs.name === grafana.inputs.image),
       )
       .map((r) => r.name)
       .sort(),
@@ -291,11 +298,10 @@ test(
     ).catch(() => undefined);
     const empty = await withoutData();
     for (const e of empty) report(`no data: ${e}`);
-    expect(down).toEqual([]);
     report(
       `prometheus: ${queries.length - empty.length}/${queries.length} dashboard panel queries return data`,
     );
-    expect(empty).toEqual([]);
+    expect({ down, empty }).toEqual({ down: [], empty: [] });
   },
   10 * 60_000,
 );
@@ -354,28 +360,24 @@ async function reconcile(): Promise<{
     await messages.close();
   }
   const stored = new Set<string>();
-  await new Promise<void>((resolve, reject) =>
-    cql.eachRow(
+  // Page by page with execute (whole frames): cassandra-driver 4.10's row streaming (eachRow) fails with a
+  // RangeError in FrameReader on pages crossing 64 KiB here.
+  let pageState: string | undefined;
+  do {
+    const rs = await cql.execute(
       'SELECT line, transformer, usagepoint, year, month, day, hour, minute FROM smartmeter.raw_data',
       [],
-      { prepare: true, fetchSize: 5000, autoPage: true, readTimeout: 120_000 },
-      (_n, row) => {
-        stored.add(
-          [
-            row.line,
-            row.transformer,
-            row.usagepoint,
-            row.year,
-            row.month,
-            row.day,
-            row.hour,
-            row.minute,
-          ].join('.'),
-        );
-      },
-      (err) => (err ? reject(err) : resolve()),
-    ),
-  );
+      { prepare: true, fetchSize: 1000, pageState, readTimeout: 120_000 },
+    );
+    for (const row of rs.rows) {
+      stored.add(
+        [row.line, row.transformer, row.usagepoint, row.year, row.month, row.day, row.hour, row.minute].join(
+          '.',
+        ),
+      );
+    }
+    pageState = rs.pageState ?? undefined;
+  } while (pageState);
   let missing = 0;
   for (const k of expected) if (!stored.has(k)) missing++;
   let extra = 0;

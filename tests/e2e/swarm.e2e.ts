@@ -78,6 +78,8 @@ afterAll(async () => {
   }
   if (madeSwarm) {
     await docker.swarmLeave({ force: true });
+    // `swarm init` created the bridge that connects overlay tasks to the host; `leave` keeps it.
+    await docker.getNetwork('docker_gwbridge').remove();
     report('swarm left');
   }
 }, 10 * 60_000);
