@@ -2,8 +2,10 @@
 // smartmeter.raw.temperature.forecast.12 (12-byte codec, queue group) becomes a JSON prediction on
 // smartmeter.extract.voltage.prediction.12; requests on smartmeter.predict ({"epoch","temperature"})
 // get the same JSON back, or {"error": "..."} saying what is wrong. A new version announced on
-// smartmeter.model.updated is swapped in without dropping a message. While no model exists it waits:
-// /healthz answers 503 with the reason, the log says so at every retry, and a gauge shows it.
+// smartmeter.model.updated is swapped in without dropping a message. While no model exists it waits, as
+// train waits for data: /healthz stays 200 (waiting is the intended state; an unhealthy task would only be
+// restarted in a loop by Swarm) with the reason in its body, the log says so at every retry, and the gauge
+// smartmeter_predict_waiting_for_model shows it.
 //   MODEL_NAME              model to serve (default overvoltage)
 //   PREDICT_QUEUE_GROUP     queue group shared by the replicas (default smartmeter_predict)
 //   PREDICT_SUBJECT_ROOT    first subject token of every subject above (default smartmeter)
@@ -25,7 +27,7 @@ export async function run(ctx: ServiceContext): Promise<void> {
   ctx.onShutdown(() => client.shutdown());
   const nc = await connectNats(nats, ctx.log, ctx.registry, aborted);
   ctx.onShutdown(() => nc.drain());
-  ctx.setReady(false, 'waiting for a model');
+  ctx.setReady(true, 'waiting for a model');
   const predictor = await startPredictor(
     {
       nc,
@@ -34,7 +36,7 @@ export async function run(ctx: ServiceContext): Promise<void> {
       registry: ctx.registry,
       aborted,
       stopped: ctx.stopped,
-      onWaiting: (r) => ctx.setReady(false, r),
+      onWaiting: (r) => ctx.setReady(true, r),
     },
     settings,
   );

@@ -1,6 +1,6 @@
 // The train and predict roles as processes (node dist/main.js <role>; built by `npm test`'s pretest):
 // train exits 1 with a clear error when there is too little data, and waits visibly in schedule mode;
-// predict is not ready while no model exists, loads one announced on model.updated, answers, and exits 0
+// predict waits visibly (healthz reason, log, gauge) while no model exists, loads one announced on model.updated, answers, and exits 0
 // on SIGTERM.
 import { ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
@@ -119,7 +119,7 @@ test('train on a schedule waits visibly for data, and stops on SIGTERM', async (
   expect(await p.exited).toBe(0);
 }, 90_000);
 
-test('predict waits (not ready) for a model, loads the one announced, answers, exits 0 on SIGTERM', async () => {
+test('predict waits visibly for a model, loads the one announced, answers, exits 0 on SIGTERM', async () => {
   const port = await freePort();
   const p = start('predict', {
     PREDICT_SUBJECT_ROOT: root,
@@ -128,8 +128,10 @@ test('predict waits (not ready) for a model, loads the one announced, answers, e
   });
   await logged(p, /waiting for a model/);
   const waiting = await healthz(port);
-  expect(waiting.status).toBe(503);
+  expect(waiting.status).toBe(200);
   expect(waiting.body.reason).toMatch(/waiting for a model "overvoltage"/);
+  const gauges = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  expect(gauges).toMatch(/^smartmeter_predict_waiting_for_model\{role="predict"\} 1$/m);
 
   // Retry is every 30 s: the model comes through the announcement, not the retry.
   await writeObservations(
