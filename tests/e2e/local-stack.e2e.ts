@@ -3,7 +3,7 @@
 // looked at, broken and torn down. Needs: scripts/docker-engine.sh up && scripts/build-images.sh.
 // Figures (throughput, fault results) are printed and appended to $SMARTMETER_DOCKER_STATE/e2e-report.txt.
 import type Docker from 'dockerode';
-import { auth as cassandraAuth, Client } from 'cassandra-driver';
+import { auth as cassandraAuth, Client, policies } from 'cassandra-driver';
 import { connect, JSONCodec, NatsConnection } from 'nats';
 import { parse as parseYaml } from 'yaml';
 
@@ -77,6 +77,8 @@ beforeAll(async () => {
     socketOptions: { readTimeout: 60_000 },
     // cassandra-driver 4.10 misreads large result pages in protocol v5 frames (RangeError in FrameReader).
     protocolOptions: { maxVersion: 4 },
+    // Back within a second of Cassandra's restart (the default backoff grows to minutes).
+    policies: { reconnection: new policies.reconnection.ConstantReconnectionPolicy(1000) },
   });
 }, 30 * 60_000);
 
@@ -408,7 +410,7 @@ test(
       for (const c of healthyBefore) await stack.waitHealthy(docker.getContainer(c.id), c.name, 300);
       await sleep(15_000);
       await quiesce();
-      const r = await reconcile();
+      const r = await eventually('reconciliation', 180, reconcile, 5000);
       report(
         `fault ${name} (down and back in ${downSeconds.toFixed(0)}s): ${r.accepted - before} readings accepted during the phase, ` +
           `${r.accepted} accepted in all (${r.distinct} distinct meter-minutes), ${r.rows} rows stored, ` +
