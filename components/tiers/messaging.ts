@@ -53,8 +53,10 @@ export class MessagingTier extends pulumi.ComponentResource {
           ...(nodes.length > 1 ? [{ name: 'cluster', port: 6222 }] : []),
         ],
         volumes: [{ name: 'jetstream', path: '/data' }],
+        // Healthy once the server runs with JetStream enabled. The plain /healthz also needs a JetStream
+        // meta leader, i.e. a quorum of the cluster, which members started one after another never reach.
         healthCheck: {
-          command: ['wget', '-q', '-O', '/dev/null', 'http://127.0.0.1:8222/healthz'],
+          command: ['wget', '-q', '-O', '/dev/null', 'http://127.0.0.1:8222/healthz?js-enabled-only=true'],
           intervalSeconds: 5,
           timeoutSeconds: 3,
           retries: 6,

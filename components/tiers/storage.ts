@@ -151,6 +151,7 @@ export class StorageTier extends pulumi.ComponentResource {
  */
 export const AUTH_SCRIPT_TEXT = `#!/bin/bash
 set -euo pipefail
+umask 077 # cqlsh ignores a credentials file that others can read
 work=$(mktemp -d)
 admin_pw=$(tr -d '\\n' < /run/secrets/admin_password)
 default_pw=$(tr -d '\\n' < /run/secrets/default_password)
