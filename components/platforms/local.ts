@@ -5,6 +5,7 @@ import * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';
 
 import type { StackConfig } from '../config';
+import { dockerHealthcheck, secondsToHealthy } from './docker-health';
 import { REPO_ROOT, servicesImageBuild } from './services-image';
 import {
   assertValidSpec,
@@ -93,7 +94,7 @@ export class LocalPlatform extends pulumi.ComponentResource implements Platform 
                 : [],
             networksAdvanced: [{ name: this.network.name, aliases: [spec.name, containerName] }],
             volumes: volumes.map((v) => ({ volumeName: v.volume.name, containerPath: v.containerPath })),
-            healthcheck: spec.healthCheck ? healthcheck(spec.healthCheck) : undefined,
+            healthcheck: spec.healthCheck ? dockerHealthcheck(spec.healthCheck) : undefined,
             user: spec.user,
             labels: [
               { label: 'smartmeter.service', value: spec.name },
@@ -188,19 +189,9 @@ function envList(spec: ServiceSpec, index: number): pulumi.Output<string[]> {
   return pulumi.all(entries.map(([k, v]) => pulumi.interpolate`${k}=${v}`));
 }
 
-function healthcheck(h: HealthCheckSpec) {
-  return {
-    tests: ['CMD', ...h.command],
-    interval: `${h.intervalSeconds}s`,
-    timeout: `${h.timeoutSeconds}s`,
-    retries: h.retries,
-    startPeriod: `${h.startPeriodSeconds}s`,
-  };
-}
-
 /** How long `pulumi up` waits for a replica to turn healthy before failing. */
 function waitSeconds(h: HealthCheckSpec): number {
-  return h.startPeriodSeconds + (h.intervalSeconds + h.timeoutSeconds) * (h.retries + 1) + 30;
+  return secondsToHealthy(h) + 30;
 }
 
 /** Resolves to "0" when every replica of the job exited 0; fails the deployment otherwise. */

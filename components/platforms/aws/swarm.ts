@@ -11,6 +11,8 @@
 import * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';
 
+import { dockerHealthcheck, secondsToHealthy } from '../docker-health';
+
 import {
   assertValidSpec,
   DeployedService,
@@ -190,7 +192,7 @@ export class SwarmServices implements Platform {
               target: v.path,
               source: `smartmeter-${spec.name}-${v.name}-${member}`,
             })),
-            healthcheck: spec.healthCheck ? healthcheck(spec.healthCheck) : undefined,
+            healthcheck: spec.healthCheck ? dockerHealthcheck(spec.healthCheck) : undefined,
             user: spec.user,
             stopGracePeriod: '30s',
           },
@@ -241,17 +243,7 @@ function environment(spec: ServiceSpec, member: number | undefined): Record<stri
   return env;
 }
 
-function healthcheck(h: HealthCheckSpec): docker.types.input.ServiceTaskSpecContainerSpecHealthcheck {
-  return {
-    tests: ['CMD', ...h.command],
-    interval: `${h.intervalSeconds}s`,
-    timeout: `${h.timeoutSeconds}s`,
-    retries: h.retries,
-    startPeriod: `${h.startPeriodSeconds}s`,
-  };
-}
-
 /** Time for the task to turn healthy, plus a pull of its image onto a fresh node. */
 function convergeSeconds(h: HealthCheckSpec): number {
-  return h.startPeriodSeconds + (h.intervalSeconds + h.timeoutSeconds) * (h.retries + 1) + 300;
+  return secondsToHealthy(h) + 300;
 }
