@@ -6,23 +6,20 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Client } from 'cassandra-driver';
-import { connect, NatsConnection } from 'nats';
-import { createCassandraClient } from '../../src/lib/cassandra';
+import { NatsConnection } from 'nats';
 import { createLogger } from '../../src/lib/log';
 import { sleep } from '../../src/lib/retry';
-import { migrate } from '../../src/storage/migrate';
 import { DEFAULT_SPEC } from '../../src/training/model';
 import { simulatedObservations, writeObservations } from '../../src/training/simulated';
 import { modelSubjects } from '../../src/training/subjects';
 import { DEFAULT_TRAIN_SETTINGS, trainOnce } from '../../src/training/trainer';
-import { backingEnv, requireService, cassandraSettingsFor, roleProcessEnv } from '../support/backing';
+import { backingEnv, freshKeyspace, natsConnect, requireService, roleProcessEnv } from '../support/backing';
 
 const env = backingEnv();
 const id = Date.now().toString(36) + Math.random().toString(36).slice(2, 6);
 const keyspace = `roles_${id}`;
 const root = `roles${id}`;
 const log = createLogger({ role: 'test' }, 'warn');
-const settings = cassandraSettingsFor(env, keyspace);
 const MAIN = join(__dirname, '../../dist/main.js');
 let client: Client;
 let nc: NatsConnection;
@@ -83,10 +80,8 @@ async function healthz(port: number): Promise<{ status: number; body: { reason: 
 beforeAll(async () => {
   await requireService('cassandra', env.cassandraContactPoints[0]);
   await requireService('nats', env.natsUrl);
-  client = createCassandraClient(settings);
-  await client.connect();
-  await migrate(client, settings, { replicationFactor: 1 }, log);
-  nc = await connect({ servers: env.natsUrl, user: env.natsUser, pass: env.natsPassword });
+  client = await freshKeyspace(env, keyspace);
+  nc = await natsConnect(env, 'training-test');
 }, 120_000);
 
 afterAll(async () => {

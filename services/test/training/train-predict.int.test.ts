@@ -4,11 +4,9 @@
 // in while requests keep flowing, and none is lost. (Rows come from the simulator model directly here;
 // pipeline.int.test.ts produces them with the real stream role.)
 import { Client } from 'cassandra-driver';
-import { connect, NatsConnection, Subscription } from 'nats';
+import { NatsConnection, Subscription } from 'nats';
 import { Registry } from 'prom-client';
-import { createCassandraClient } from '../../src/lib/cassandra';
 import { createLogger } from '../../src/lib/log';
-import { migrate } from '../../src/storage/migrate';
 import { encodeTemperature } from '../../src/wire/codec';
 import { DEFAULT_SPEC } from '../../src/training/model';
 import { PredictionMessage, Predictor, startPredictor } from '../../src/training/predictor';
@@ -22,14 +20,13 @@ import {
   trainOnce,
   TrainSettings,
 } from '../../src/training/trainer';
-import { backingEnv, requireService, cassandraSettingsFor } from '../support/backing';
+import { backingEnv, freshKeyspace, natsConnect, requireService } from '../support/backing';
 
 const env = backingEnv();
 const id = Date.now().toString(36) + Math.random().toString(36).slice(2, 6);
 const keyspace = `train_${id}`;
 const subjects = modelSubjects(`tp${id}`);
 const log = createLogger({ role: 'test' }, 'warn');
-const settings = cassandraSettingsFor(env, keyspace);
 const train: TrainSettings = {
   ...DEFAULT_TRAIN_SETTINGS,
   keyspace,
@@ -81,10 +78,8 @@ function collect(subject: string, count: number): Promise<Uint8Array[]> {
 beforeAll(async () => {
   await requireService('cassandra', env.cassandraContactPoints[0]);
   await requireService('nats', env.natsUrl);
-  client = createCassandraClient(settings);
-  await client.connect();
-  await migrate(client, settings, { replicationFactor: 1 }, log);
-  nc = await connect({ servers: env.natsUrl, user: env.natsUser, pass: env.natsPassword });
+  client = await freshKeyspace(env, keyspace);
+  nc = await natsConnect(env, 'training-test');
 }, 120_000);
 
 afterAll(async () => {
