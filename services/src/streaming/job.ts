@@ -115,7 +115,8 @@ export class StreamJob {
     this.stopping = true;
     clearInterval(this.leaseTimer);
     await this.serial(async () => {
-      if (!this.active) return;
+      // Not consuming, but a tick may have taken the lease just before stop() (see promote()).
+      if (!this.active) return this.lease?.release();
       clearInterval(this.flushTimer);
       await this.messages?.close();
       this.stopDeadline = Date.now() + STOP_FLUSH_DEADLINE_MS;
@@ -169,8 +170,14 @@ export class StreamJob {
       filterSubjects: `${subjectRoot}.raw.>`,
       opt_start_seq: this.lastSeq + 1,
     });
+    // stop() or halt() may have come in while this ran (halt() does not wait for transitions).
+    if (this.stopping) return;
     this.setActive(true);
     this.messages = await consumer.consume({ callback: (m) => this.handle(m), max_messages: 1024 });
+    if (!this.active) {
+      await this.messages.close(); // halted while the consumer started
+      return;
+    }
     this.flushTimer = setInterval(
       () => void this.flush().catch((err) => this.deps.log.warn('flush failed', { err })),
       flushIntervalMs,
