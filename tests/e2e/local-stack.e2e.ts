@@ -13,6 +13,7 @@ import { engine, eventually, localImages, panelQueries, prometheus, report, slee
 import { parseVoltageSubject } from '../../services/src/wire/codec';
 import { SUBJECTS } from '../../services/src/wire/subjects';
 import { RAW_STREAM } from '../../services/src/lib/jetstream';
+import { shutdownAfterRestart } from '../../services/test/support/backing';
 
 // Published ports away from the defaults: the shared backing services use those on this machine.
 const PORTS = { nats: 14222, natsMonitoring: 18222, cassandra: 19042, prometheus: 19090, grafana: 13000 };
@@ -39,6 +40,7 @@ let run: ProgramRun;
 let stack: Deployment;
 let nc: NatsConnection;
 let cql: Client;
+let cqlHostsBeforeRestart: unknown[] = [];
 /** What failed to come up (the first test reports it; the others look at what runs). */
 let upFailures: string[] = [];
 
@@ -84,7 +86,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await nc?.close().catch(() => undefined);
-  await cql?.shutdown().catch(() => undefined);
+  await shutdownAfterRestart(cql, cqlHostsBeforeRestart);
   if (stack) {
     const failures = await stack.down();
     report(`teardown: removed ${stack.created.length - failures.length}/${stack.created.length} objects`);
@@ -400,6 +402,7 @@ test(
         if (state.Health?.Status === 'healthy') healthyBefore.push(c);
       }
       await sleep(15_000);
+      if (target === 'cassandra') cqlHostsBeforeRestart = cql.hosts?.values() ?? [];
       const t0 = Date.now();
       await container.stop({ t: 30 });
       await sleep(20_000);

@@ -11,7 +11,7 @@ import { Registry } from 'prom-client';
 import { Ingest, startIngest } from '../../src/ingest/ingest';
 import { ensureRawStream } from '../../src/lib/jetstream';
 import { sleep } from '../../src/lib/retry';
-import { backingEnv, BackingEnv } from '../support/backing';
+import { backingEnv, BackingEnv, shutdownAfterRestart } from '../support/backing';
 import {
   countRows,
   freshKeyspace,
@@ -46,10 +46,7 @@ let env: BackingEnv;
 let cassandra: Client | undefined;
 let nc: NatsConnection | undefined;
 let ingest: Ingest | undefined;
-// cassandra-driver 4.10 replaces its Host object when the node comes back, and Client.shutdown() only shuts
-// down the current ones: the pre-outage host keeps a health-check interval and reconnection timers that
-// would keep jest running forever. Shut those down too (Host#shutdown is internal, hence the cast).
-let hostsBeforeOutage: { shutdown?: (waitForPending?: boolean) => Promise<void> }[] = [];
+let hostsBeforeOutage: unknown[] = [];
 const keyspace = uniqueName('ingest_outage_');
 const root = uniqueName('ingest_outage_');
 
@@ -62,8 +59,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await ingest?.stop();
   await nc?.drain().catch(() => undefined);
-  await cassandra?.shutdown().catch(() => undefined);
-  for (const host of hostsBeforeOutage) await host.shutdown?.(false).catch(() => undefined);
+  await shutdownAfterRestart(cassandra, hostsBeforeOutage);
   await backing('down');
 }, 120_000);
 
@@ -91,7 +87,7 @@ test('Cassandra stopped for 20 s mid-run: retries show, nothing is lost, exactly
   );
   expect(before).toBeLessThan(n);
 
-  hostsBeforeOutage = cassandra.hosts.values() as typeof hostsBeforeOutage;
+  hostsBeforeOutage = cassandra.hosts.values();
   await backing('stop', 'cassandra');
   await sleep(20_000);
   const retriesDuringOutage = await metricValue(registry, 'smartmeter_ingest_write_retries_total');

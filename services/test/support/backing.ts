@@ -110,6 +110,21 @@ export async function freshKeyspace(env: BackingEnv, keyspace: string): Promise<
   return client;
 }
 
+/**
+ * `client.shutdown()` for a client that lived through a Cassandra restart. cassandra-driver 4.10 replaces its
+ * Host objects when the node comes back and shutdown() stops only the current ones: the earlier hosts keep a
+ * health-check interval and reconnection timers that keep the process (jest) running forever. Pass what
+ * `client.hosts.values()` returned before the restart; Host#shutdown is internal, hence the cast.
+ */
+export async function shutdownAfterRestart(
+  client: Client | undefined,
+  hostsBefore: unknown[],
+): Promise<void> {
+  await client?.shutdown().catch(() => undefined);
+  for (const host of hostsBefore as { shutdown?: (waitForPending: boolean) => Promise<void> }[])
+    await host.shutdown?.(false).catch(() => undefined);
+}
+
 export function natsConnect(env: BackingEnv, name: string): Promise<NatsConnection> {
   return connect({ servers: env.natsUrl, user: env.natsUser, pass: env.natsPassword, name });
 }
