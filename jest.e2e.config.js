@@ -12,7 +12,4 @@ module.exports = {
   // One stack at a time on the engine; the suites are slow by nature.
   maxWorkers: 1,
   slowTestThreshold: 600,
-  // After both suites pass, a handle stays open (seen once they run together: the local suite's clients
-  // reconnecting after the fault phase). The run must not hang CI: exit once the results are in.
-  forceExit: true,
 };
