@@ -2,10 +2,9 @@
 // read and write the keyspace but not change its schema.
 import { auth, Client } from 'cassandra-driver';
 import { createCassandraClient } from '../../src/lib/cassandra';
-import { createLogger } from '../../src/lib/log';
 import { migrate } from '../../src/storage/migrate';
 import { TABLES } from '../../src/storage/schema';
-import { backingEnv, requireService, cassandraSettingsFor } from '../support/backing';
+import { backingEnv, cassandraSettingsFor, quietLog as log, requireService } from '../support/backing';
 
 const env = backingEnv();
 const keyspace = `migrate_${Date.now().toString(36)}`;
@@ -13,7 +12,6 @@ const appRole = {
   name: `app_${Date.now().toString(36)}`,
   password: 'app-pw-' + Math.random().toString(36).slice(2),
 };
-const log = createLogger({ role: 'test' }, 'warn');
 let admin: Client;
 const settings = cassandraSettingsFor(env, keyspace);
 

@@ -4,14 +4,11 @@
 // meters, 15-minute simulated cycles, 3 simulated days), each part started in-process with its own
 // subjects, stream, buckets and keyspace.
 import { Client } from 'cassandra-driver';
-import { connect, NatsConnection } from 'nats';
+import { NatsConnection } from 'nats';
 import { Registry } from 'prom-client';
-import { createCassandraClient } from '../../src/lib/cassandra';
-import { createLogger } from '../../src/lib/log';
 import { sleep } from '../../src/lib/retry';
 import { createSimulator, topologyFromRate } from '../../src/simulator';
 import { runInjector } from '../../src/simulator/publisher';
-import { migrate } from '../../src/storage/migrate';
 import { StreamJob } from '../../src/streaming/job';
 import { createStreamMetrics } from '../../src/streaming/metrics';
 import { loadObservations } from '../../src/training/dataset';
@@ -20,15 +17,13 @@ import { PredictionMessage, Predictor, startPredictor } from '../../src/training
 import { latestModel } from '../../src/training/registry';
 import { modelSubjects } from '../../src/training/subjects';
 import { DEFAULT_TRAIN_SETTINGS, trainOnce } from '../../src/training/trainer';
-import { backingEnv, requireService, cassandraSettingsFor } from '../support/backing';
+import { backingEnv, freshKeyspace, natsConnect, quietLog as log, requireService } from '../support/backing';
 
 const env = backingEnv();
 const id = Date.now().toString(36) + Math.random().toString(36).slice(2, 6);
 const keyspace = `pipe_${id}`;
 const root = `pipe${id}`;
 const subjects = modelSubjects(root);
-const log = createLogger({ role: 'test' }, 'warn');
-const cassandra = cassandraSettingsFor(env, keyspace);
 const streamSettings = {
   stream: `PIPE_${id}`,
   // A small disk budget: JetStream reserves it, and the shared server's storage is shared by every test.
@@ -72,10 +67,8 @@ async function count(table: string): Promise<number> {
 beforeAll(async () => {
   await requireService('cassandra', env.cassandraContactPoints[0]);
   await requireService('nats', env.natsUrl);
-  client = createCassandraClient(cassandra);
-  await client.connect();
-  await migrate(client, cassandra, { replicationFactor: 1 }, log);
-  nc = await connect({ servers: env.natsUrl, user: env.natsUser, pass: env.natsPassword });
+  client = await freshKeyspace(env, keyspace);
+  nc = await natsConnect(env, 'training-pipeline-test');
   job = new StreamJob(streamSettings, {
     nc,
     cassandra: client,

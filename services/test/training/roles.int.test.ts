@@ -7,19 +7,24 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Client } from 'cassandra-driver';
 import { NatsConnection } from 'nats';
-import { createLogger } from '../../src/lib/log';
 import { sleep } from '../../src/lib/retry';
 import { DEFAULT_SPEC } from '../../src/training/model';
 import { simulatedObservations, writeObservations } from '../../src/training/simulated';
 import { modelSubjects } from '../../src/training/subjects';
 import { DEFAULT_TRAIN_SETTINGS, trainOnce } from '../../src/training/trainer';
-import { backingEnv, freshKeyspace, natsConnect, requireService, roleProcessEnv } from '../support/backing';
+import {
+  backingEnv,
+  freshKeyspace,
+  natsConnect,
+  quietLog as log,
+  requireService,
+  roleProcessEnv,
+} from '../support/backing';
 
 const env = backingEnv();
 const id = Date.now().toString(36) + Math.random().toString(36).slice(2, 6);
 const keyspace = `roles_${id}`;
 const root = `roles${id}`;
-const log = createLogger({ role: 'test' }, 'warn');
 const MAIN = join(__dirname, '../../dist/main.js');
 let client: Client;
 let nc: NatsConnection;

@@ -6,7 +6,6 @@
 import { Client } from 'cassandra-driver';
 import { NatsConnection, Subscription } from 'nats';
 import { Registry } from 'prom-client';
-import { createLogger } from '../../src/lib/log';
 import { encodeTemperature } from '../../src/wire/codec';
 import { DEFAULT_SPEC } from '../../src/training/model';
 import { PredictionMessage, Predictor, startPredictor } from '../../src/training/predictor';
@@ -20,13 +19,12 @@ import {
   trainOnce,
   TrainSettings,
 } from '../../src/training/trainer';
-import { backingEnv, freshKeyspace, natsConnect, requireService } from '../support/backing';
+import { backingEnv, freshKeyspace, natsConnect, quietLog as log, requireService } from '../support/backing';
 
 const env = backingEnv();
 const id = Date.now().toString(36) + Math.random().toString(36).slice(2, 6);
 const keyspace = `train_${id}`;
 const subjects = modelSubjects(`tp${id}`);
-const log = createLogger({ role: 'test' }, 'warn');
 const train: TrainSettings = {
   ...DEFAULT_TRAIN_SETTINGS,
   keyspace,
