@@ -33,7 +33,7 @@ export const DEFAULT_IMAGES: Images = {
   cassandra: 'cassandra:5.0',
   prometheus: 'prom/prometheus:v3.5.0',
   grafana: 'grafana/grafana:12.1.1',
-  nodeBase: 'node:20-bookworm-slim',
+  nodeBase: 'node:24-bookworm-slim',
 };
 
 /** Host ports published on `bindAddress` (`smartmeter:<name>Port`); 0 keeps a port inside the network. */

@@ -6,7 +6,7 @@
 #   smartmeter-local/prometheus-nats-exporter:<v>       built with Go from the module proxy
 #   smartmeter-local/prometheus:<v>                     Debian's prometheus (the machine's binaries)
 #   smartmeter-local/cassandra:5.0.9                    Maven Central jars on Debian's Java 17
-#   smartmeter-local/node:<v>                           the machine's Node 20 and npm
+#   smartmeter-local/node:<v>                           the project's Node.js 24 and npm (scripts/install-node.sh)
 #
 #   scripts/build-images.sh            build what is missing or changed, then write the image overrides
 #   scripts/build-images.sh --config   only print the overrides as `pulumi config set` commands
@@ -26,6 +26,7 @@ CQLSH_VERSION=6.2.2
 EXPORTER_VERSION=$(bash "$HERE/nats-exporter.sh" --version)
 BASE_PACKAGES=ca-certificates,curl,wget,procps,netbase,hostname
 export DOCKER_BUILDKIT=0 # Debian has no buildx plugin: the classic builder
+eval "$(bash "$HERE/install-node.sh")" # the node image copies this Node.js and its npm
 
 log() { printf '[build-images] %s\n' "$*" >&2; }
 die() { printf '[build-images] ERROR: %s\n' "$*" >&2; exit 1; }

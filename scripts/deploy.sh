@@ -5,6 +5,7 @@
 # and creates the stack. The stack defaults to `local`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+eval "$(bash scripts/install-node.sh)" # the program runs on the project's Node.js 24
 
 stack=${1:-local}
 shift || true

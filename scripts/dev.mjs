@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// `npm run dev`: the whole pipeline on one machine, without Docker. Installs what is missing
+// `npm run dev`: the whole pipeline on one machine, without Docker, on the project's Node.js 24 (the npm
+// script puts scripts/install-node.sh's Node first on PATH; roles run on process.execPath). Installs what is missing
 // (scripts/install-deps.sh), starts the backing services (scripts/backing-services.sh), builds the services, runs `migrate`, then one process per role with its
 // log lines prefixed by the role's name; registers every role with Prometheus; Ctrl-C stops it all
 // (SIGTERM to each role, which finishes its in-flight work; the backing services keep running —

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the system packages that tests, benchmarks and local development need (Debian, as root or via sudo).
-# Idempotent: a warm machine skips what is already there. Maven artifacts and cqlsh are fetched and cached
-# by scripts/backing-services.sh on first use; npm packages come from `npm ci`.
+# Idempotent: a warm machine skips what is already there. Node.js 24 comes from the npm registry
+# (scripts/install-node.sh, into ~/.cache/smartmeter; `eval "$(bash scripts/install-node.sh)"` puts it first
+# on PATH). Maven artifacts and cqlsh are fetched and cached by scripts/backing-services.sh on first use;
+# npm packages come from `npm ci`.
 set -euo pipefail
 
 SUDO=
@@ -14,6 +16,7 @@ command -v java >/dev/null || need+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null || need+=(maven)
 command -v curl >/dev/null || need+=(curl)
 command -v shellcheck >/dev/null || need+=(shellcheck)
+command -v npm >/dev/null || need+=(npm) # any npm: it only fetches Node.js 24 (scripts/install-node.sh)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
 
 if ((${#need[@]})); then
@@ -23,6 +26,5 @@ if ((${#need[@]})); then
   $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
-node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
-[[ $node_major == 20 ]] || { echo "[install-deps] Node.js 20 is required (found: $(node --version 2>/dev/null || echo none))" >&2; exit 1; }
-echo "[install-deps] ok: $(nats-server --version), prometheus $(prometheus --version 2>&1 | head -1 | awk '{print $3}'), $(java -version 2>&1 | head -1), node $(node --version)"
+eval "$(bash "$(dirname "$0")/install-node.sh")"
+echo "[install-deps] ok: $(nats-server --version), prometheus $(prometheus --version 2>&1 | head -1 | awk '{print $3}'), $(java -version 2>&1 | head -1), node $(node --version), npm $(npm --version)"

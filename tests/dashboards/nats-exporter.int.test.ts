@@ -51,14 +51,13 @@ function freeLoopbackPort(): Promise<number> {
 
 /** Scrapes until our consumer shows up (the exporter polls NATS on each scrape); bounded in count. */
 async function scrapeWithOurConsumer(url: string): Promise<string> {
-  let last = '';
   for (let attempt = 0; attempt < 60; attempt++) {
     if (exporter?.exitCode !== null) throw new Error(`the exporter exited: ${exporterLog}`);
     try {
       const res = await fetch(url);
-      last = await res.text();
-      if (last.includes(`consumer_name="${consumer}"`) && last.includes(`stream_name="${stream}"`))
-        return last;
+      const text = await res.text();
+      if (text.includes(`consumer_name="${consumer}"`) && text.includes(`stream_name="${stream}"`))
+        return text;
     } catch {
       // not listening yet
     }

@@ -22,6 +22,7 @@ export async function engine(): Promise<Docker> {
   } catch (err) {
     throw new Error(
       `no Docker engine answers (${(err as Error).message}): run scripts/docker-engine.sh up && scripts/build-images.sh`,
+      { cause: err },
     );
   }
   return docker;

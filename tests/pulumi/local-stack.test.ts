@@ -59,7 +59,7 @@ describe('local stack (mocks)', () => {
     expect(built).toHaveLength(1);
     const build = built[0].inputs.build as Record<string, unknown>;
     expect(String(build.dockerfile)).toMatch(/services\/Dockerfile$/);
-    expect(build.args).toEqual({ NODE_IMAGE: 'node:20-bookworm-slim' });
+    expect(build.args).toEqual({ NODE_IMAGE: 'node:24-bookworm-slim' });
     expect(built[0].inputs.skipPush).toBe(true);
     const pulled = run.resources
       .filter((r) => r.type === 'docker:index/remoteImage:RemoteImage')

@@ -25,7 +25,7 @@ const provider: pulumi.dynamic.ResourceProvider = {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { execFileSync } = require('node:child_process');
     const deadline = Date.now() + inputs.timeoutSeconds * 1000;
-    let last = 'no answer yet';
+    let last: string;
     for (;;) {
       try {
         const out: string = execFileSync(
