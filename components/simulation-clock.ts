@@ -15,7 +15,8 @@
 // is re-anchored at the instant of that `up` from the simulated time the old clock reads there:
 //   - a new acceleration continues from that simulated time; a lower one also jumps ahead by what the old,
 //     faster clock gains over REANCHOR_SLACK_S real seconds, so that an injector still running the old
-//     clock while it is being replaced has not published anything later than its successor will;
+//     clock while it is being replaced has not published anything later than its successor will (while
+//     old and new injectors overlap, the stream job may still take the slower ones' readings as late);
 //   - a new `smartmeter:simulationStart` jumps to it, and is refused if it lies before that simulated time;
 //     removing the key keeps the clock as it is.
 // `smartmeter:clockAnchor` replaces all of this: the keys alone then say the clock, no SimulationClock is
