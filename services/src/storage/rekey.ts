@@ -92,7 +92,10 @@ async function roleExists(client: Client, role: string): Promise<boolean> {
   return rs.rowLength > 0;
 }
 
-/** Copies every row of `from` into `to` page by page; returns the rows written. `maxRows` stops early (tests). */
+/**
+ * Copies every row of `from` younger than the raw retention into `to`, page by page, keeping its write time
+ * (and with `ttl`, the rest of its retention); returns the rows written. `maxRows` stops early (tests).
+ */
 export async function copyRows(
   ctx: RekeyContext,
   from: string,
@@ -121,16 +124,13 @@ export async function copyRows(
     for (const row of rs.rows) {
       if (copied + params.length >= maxRows) break;
       const written = row.written as types.Long; // µs since the epoch, kept so TWCS files the row by age
-      const values = [...COLUMNS.map((c) => row[c] as unknown), written];
-      if (opts.ttl) {
-        const ttl = ctx.rawTtlSeconds - Math.floor((Date.now() * 1000 - Number(written)) / 1e6);
-        if (ttl <= 0) {
-          expired++; // older than the retention: it would expire the moment it is written
-          continue;
-        }
-        values.push(ttl);
+      const ttl = ctx.rawTtlSeconds - Math.floor((Date.now() * 1000 - Number(written)) / 1e6);
+      if (ttl <= 0) {
+        expired++; // older than the retention: not carried over, it would expire the moment it is written
+        continue;
       }
-      params.push(values);
+      const values = [...COLUMNS.map((c) => row[c] as unknown), written];
+      params.push(opts.ttl ? [...values, ttl] : values);
     }
     for (let i = 0; i < params.length; i += CONCURRENCY) {
       await Promise.all(params.slice(i, i + CONCURRENCY).map((p) => client.execute(insert, p, EXACT)));

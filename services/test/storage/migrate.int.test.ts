@@ -359,6 +359,26 @@ describe('a keyspace made by an earlier version', () => {
     }
   }, 120_000);
 
+  test('rows older than the raw retention are not carried over', async () => {
+    await writeLegacyRows(old);
+    const eightDaysAgoUs = (Date.now() - 8 * 86400_000) * 1000;
+    const stale = rawDataParams(
+      { line: 60, transformer: 1, usagePoint: 1 },
+      { epoch: Date.UTC(2031, 0, 1) / 1000, voltage: 115, demand: 1, values: Array(10).fill(1) },
+    );
+    const marks = ROW_COLUMNS.split(', ')
+      .map(() => '?')
+      .join(', ');
+    await admin.execute(
+      `INSERT INTO ${old}.raw_data (${ROW_COLUMNS}) VALUES (${marks}) USING TIMESTAMP ?`,
+      [...stale, eightDaysAgoUs],
+      { prepare: true },
+    );
+    expect(await rawRows(old)).toHaveLength(expected.length + 1);
+    await migrate(admin, oldSettings, opts, log);
+    expect(await rawRows(old)).toEqual(expected);
+  }, 120_000);
+
   test('a raw_data with a key no version made is refused with what to do', async () => {
     await admin.execute(`DROP TABLE IF EXISTS ${old}.raw_data`);
     await admin.execute(`CREATE TABLE ${old}.raw_data (line int PRIMARY KEY, voltage float)`);
