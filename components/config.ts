@@ -53,6 +53,31 @@ export const DEFAULT_PORTS: PublishedPorts = {
   cassandra: 9042,
 };
 
+/** How long data is kept, and how much of it (README, "Running it for weeks"). */
+export interface Retention {
+  /** Real days a raw_data row lives (its TTL); `smartmeter:rawRetentionDays`. */
+  readonly rawDays: number;
+  /** Real days the stream job's tables keep a row; `smartmeter:aggregateRetentionDays`. */
+  readonly aggregateDays: number;
+  /** How long the raw JetStream stream keeps a reading, stored or not; `smartmeter:rawStreamMaxAge`. */
+  readonly rawStreamMaxAgeSeconds: number;
+  /** The raw stream's disk budget; `smartmeter:rawStreamMaxBytes`. */
+  readonly rawStreamMaxBytes: number;
+  /** Prometheus `--storage.tsdb.retention.time`; `smartmeter:prometheusRetention`. */
+  readonly prometheusTime: string;
+  /** Prometheus `--storage.tsdb.retention.size` (`0`: no size limit); `smartmeter:prometheusRetentionSize`. */
+  readonly prometheusSize: string;
+}
+
+export const DEFAULT_RETENTION = {
+  rawRetentionDays: 7,
+  aggregateRetentionDays: 7,
+  rawStreamMaxAge: '24h',
+  rawStreamMaxBytes: '4GiB',
+  prometheusRetention: '7d',
+  prometheusRetentionSize: '1GB',
+} as const;
+
 export interface StackConfig {
   readonly platform: PlatformName;
   /** Which tiers run; streaming and training need messaging and storage. */
@@ -82,6 +107,7 @@ export interface StackConfig {
   /** Address published ports bind to (127.0.0.1 by default: nothing is exposed to the LAN). */
   readonly bindAddress: string;
   readonly ports: PublishedPorts;
+  readonly retention: Retention;
 }
 
 /** Reads `smartmeter:<key>` values as strings (pulumi.Config by default; tests pass a map). */
@@ -229,6 +255,30 @@ export class ConfigReader {
 const ISO_INSTANT = /^(\d{4})-(\d{2})-(\d{2})(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2}))?$/;
 /** 9999-12-31T23:59:59Z, the last instant the wire codec can carry. */
 const MAX_INSTANT = 253_402_300_799;
+
+const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
+const BYTE_UNITS: Record<string, number> = { MiB: 1024 ** 2, GiB: 1024 ** 3, TiB: 1024 ** 4 };
+// Prometheus's own duration and size syntax (model.ParseDuration, units.ParseBase2Bytes).
+const PROMETHEUS_DURATION = /^(?:[0-9]+(?:y|w|d|h|m|s|ms))+$/;
+const PROMETHEUS_SIZE = /^(?:0|[1-9][0-9]*(?:B|KB|MB|GB|TB|PB|EB))$/;
+
+/** `90m`, `24h`, `7d` → seconds, at least `min`. */
+function durationSeconds(read: ConfigReader, name: string, fallback: string, min: number): number {
+  const text = read.string(name, fallback);
+  const m = /^([1-9][0-9]*)([smhd])$/.exec(text);
+  const seconds = m ? Number(m[1]) * DURATION_UNITS[m[2]] : NaN;
+  if (!(seconds >= min)) read.fail(name, `a duration such as 90m, 24h or 7d, at least ${min} s`, text);
+  return seconds;
+}
+
+/** `512MiB`, `4GiB` → bytes, at least 1 MiB. */
+function byteSize(read: ConfigReader, name: string, fallback: string): number {
+  const text = read.string(name, fallback);
+  const m = /^([1-9][0-9]*)(MiB|GiB|TiB)$/.exec(text);
+  if (!m) read.fail(name, 'a size such as 512MiB, 4GiB or 1TiB', text);
+  return Number(m[1]) * BYTE_UNITS[m[2]];
+}
+
 const IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
 const HEAP = /^[1-9][0-9]*[MG]$/;
 
@@ -279,6 +329,27 @@ export function loadConfig(source: ConfigSource = pulumiConfigSource()): StackCo
     },
     servicesImage: read.image('servicesImage', 'smartmeter-services:latest'),
     bindAddress: read.matching('bindAddress', IPV4, 'an IPv4 address such as 127.0.0.1', '127.0.0.1'),
+    retention: {
+      rawDays: read.integer('rawRetentionDays', DEFAULT_RETENTION.rawRetentionDays, { min: 1, max: 7300 }),
+      aggregateDays: read.integer('aggregateRetentionDays', DEFAULT_RETENTION.aggregateRetentionDays, {
+        min: 1,
+        max: 7300,
+      }),
+      rawStreamMaxAgeSeconds: durationSeconds(read, 'rawStreamMaxAge', DEFAULT_RETENTION.rawStreamMaxAge, 60),
+      rawStreamMaxBytes: byteSize(read, 'rawStreamMaxBytes', DEFAULT_RETENTION.rawStreamMaxBytes),
+      prometheusTime: read.matching(
+        'prometheusRetention',
+        PROMETHEUS_DURATION,
+        'a Prometheus duration such as 7d, 2w or 1d12h',
+        DEFAULT_RETENTION.prometheusRetention,
+      ),
+      prometheusSize: read.matching(
+        'prometheusRetentionSize',
+        PROMETHEUS_SIZE,
+        'a Prometheus size such as 512MB or 2GB, or 0 for no size limit',
+        DEFAULT_RETENTION.prometheusRetentionSize,
+      ),
+    },
     ports: {
       grafana: port('grafana'),
       prometheus: port('prometheus'),

@@ -38,7 +38,8 @@ export class MetricsTier extends pulumi.ComponentResource {
         args: [
           '--config.file=/etc/prometheus/prometheus.yml',
           '--storage.tsdb.path=/prometheus',
-          '--storage.tsdb.retention.time=7d',
+          `--storage.tsdb.retention.time=${config.retention.prometheusTime}`,
+          `--storage.tsdb.retention.size=${config.retention.prometheusSize}`,
         ],
         files: [
           {

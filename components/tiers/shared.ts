@@ -71,6 +71,14 @@ export function cassandraClient(cassandra: CassandraConnection): ClientSettings 
   };
 }
 
+/** The raw stream's budgets, for the roles that create or converge it (ingest, stream). */
+export function rawStreamEnv(config: StackConfig): Record<string, string> {
+  return {
+    RAW_STREAM_MAX_AGE_S: String(config.retention.rawStreamMaxAgeSeconds),
+    RAW_STREAM_MAX_BYTES: String(config.retention.rawStreamMaxBytes),
+  };
+}
+
 /** A long-running role of the services image, scraped by Prometheus, with the given client settings. */
 export function roleService(
   role: string,

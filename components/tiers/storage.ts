@@ -122,6 +122,9 @@ export class StorageTier extends pulumi.ComponentResource {
           CASSANDRA_USERNAME: ADMIN_ROLE,
           CASSANDRA_REPLICATION_FACTOR: String(config.cassandraReplicationFactor),
           CASSANDRA_APP_USERNAME: APP_ROLE,
+          // A changed key re-runs migrate, which ALTERs the tables' TTL (rows written before keep theirs).
+          RAW_RETENTION_DAYS: String(config.retention.rawDays),
+          AGGREGATE_RETENTION_DAYS: String(config.retention.aggregateDays),
         },
         secrets: [
           { name: 'cassandra_password', value: adminPassword, fileEnv: 'CASSANDRA_PASSWORD_FILE' },

@@ -6,7 +6,14 @@ import * as pulumi from '@pulumi/pulumi';
 import type { StackConfig } from '../config';
 import { stackClock } from '../simulation-clock';
 import { DeployedService, Platform, replicaSlot } from '../spec';
-import { cassandraClient, CassandraConnection, natsClient, NatsConnection, roleService } from './shared';
+import {
+  cassandraClient,
+  CassandraConnection,
+  natsClient,
+  NatsConnection,
+  rawStreamEnv,
+  roleService,
+} from './shared';
 
 export interface StreamingTierArgs {
   readonly platform: Platform;
@@ -53,12 +60,16 @@ export class StreamingTier extends pulumi.ComponentResource {
         { ...inject, dependsOn: [...(inject.dependsOn ?? []), args.cassandra.ready] },
         { parent: this },
       ),
-      platform.deploy(roleService('ingest', config, [nats, cassandra], { replicas: config.ingestReplicas }), {
-        parent: this,
-      }),
+      platform.deploy(
+        roleService('ingest', config, [nats, cassandra], {
+          replicas: config.ingestReplicas,
+          env: rawStreamEnv(config),
+        }),
+        { parent: this },
+      ),
       platform.deploy(
         roleService('stream', config, [nats, cassandra], {
-          env: { ALERT_THRESHOLD_V: String(config.alertThreshold) },
+          env: { ALERT_THRESHOLD_V: String(config.alertThreshold), ...rawStreamEnv(config) },
         }),
         { parent: this },
       ),

@@ -117,6 +117,22 @@ describe('aws stack with the defaults of Pulumi.aws.yaml', () => {
     }
   });
 
+  test('retention reaches migrate, the roles that ensure the raw stream, and Prometheus on Swarm too', () => {
+    expect(containerSpec(byName(run, 'migrate')).env).toMatchObject({
+      RAW_RETENTION_DAYS: '7',
+      AGGREGATE_RETENTION_DAYS: '7',
+    });
+    for (const role of ['ingest', 'stream']) {
+      expect(containerSpec(byName(run, role)).env).toMatchObject({
+        RAW_STREAM_MAX_AGE_S: '86400',
+        RAW_STREAM_MAX_BYTES: String(4 * 1024 ** 3),
+      });
+    }
+    expect(containerSpec(byName(run, 'prometheus-0')).args).toEqual(
+      expect.arrayContaining(['--storage.tsdb.retention.time=7d', '--storage.tsdb.retention.size=1GB']),
+    );
+  });
+
   test('jobs run to completion once (restarted only on failure); services are restarted and awaited', () => {
     for (const job of ['cassandra-auth', 'migrate']) {
       const s = byName(run, job);

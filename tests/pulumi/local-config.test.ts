@@ -15,6 +15,30 @@ describe('stack config', () => {
       ports: { grafana: 3000, prometheus: 9090, nats: 4222, natsMonitoring: 8222, cassandra: 9042 },
     });
     expect([...config.tiers]).toEqual(['messaging', 'storage', 'streaming', 'training', 'metrics']);
+    expect(config.retention).toEqual({
+      rawDays: 7,
+      aggregateDays: 7,
+      rawStreamMaxAgeSeconds: 86400,
+      rawStreamMaxBytes: 4 * 1024 ** 3,
+      prometheusTime: '7d',
+      prometheusSize: '1GB',
+    });
+  });
+
+  it('reads retention durations and sizes in the units the README gives', () => {
+    const { retention } = load({
+      rawStreamMaxAge: '90m',
+      rawStreamMaxBytes: '1TiB',
+      prometheusRetention: '1d12h',
+      prometheusRetentionSize: '512MB',
+    });
+    expect(retention).toMatchObject({
+      rawStreamMaxAgeSeconds: 5400,
+      rawStreamMaxBytes: 1024 ** 4,
+      prometheusTime: '1d12h',
+      prometheusSize: '512MB',
+    });
+    expect(load({ rawStreamMaxAge: '7d' }).retention.rawStreamMaxAgeSeconds).toBe(7 * 86400);
   });
 
   it('reads tiers as a comma list or a JSON array (pulumi config set --path)', () => {
@@ -71,6 +95,31 @@ describe('stack config', () => {
     [{ logLevel: 'verbose' }, 'smartmeter:logLevel must be one of debug, info, warn, error'],
     [{ tiers: 'messaging,queues' }, 'smartmeter:tiers must be a list of messaging, storage, streaming'],
     [{ nodeBaseImage: 'node:20 slim' }, 'smartmeter:nodeBaseImage must be a Docker image reference'],
+    [
+      { rawRetentionDays: '1.5' },
+      'smartmeter:rawRetentionDays must be an integer >= 1 and <= 7300, got "1.5"',
+    ],
+    [
+      { aggregateRetentionDays: '0' },
+      'smartmeter:aggregateRetentionDays must be an integer >= 1 and <= 7300',
+    ],
+    [{ rawStreamMaxAge: '1 day' }, 'smartmeter:rawStreamMaxAge must be a duration such as 90m, 24h or 7d'],
+    [
+      { rawStreamMaxAge: '30s' },
+      'smartmeter:rawStreamMaxAge must be a duration such as 90m, 24h or 7d, at least 60 s',
+    ],
+    [
+      { rawStreamMaxBytes: '4GB' },
+      'smartmeter:rawStreamMaxBytes must be a size such as 512MiB, 4GiB or 1TiB, got "4GB"',
+    ],
+    [
+      { prometheusRetention: '7 days' },
+      'smartmeter:prometheusRetention must be a Prometheus duration such as 7d',
+    ],
+    [
+      { prometheusRetentionSize: '1GiB' },
+      'smartmeter:prometheusRetentionSize must be a Prometheus size such as 512MB',
+    ],
   ])('%j fails naming the key', (values, message) => {
     expect(() => load(values)).toThrow(ConfigError);
     expect(() => load(values)).toThrow(message);

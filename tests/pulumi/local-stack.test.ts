@@ -232,6 +232,53 @@ describe('injector count (smartmeter:injectors)', () => {
   });
 });
 
+describe('retention (smartmeter:rawRetentionDays, rawStream*, prometheusRetention*)', () => {
+  const byName = (run: ProgramRun) => new Map(containers(run).map((c) => [c.name, c]));
+
+  it('gives migrate, the raw stream and Prometheus laptop defaults', async () => {
+    const c = byName(await runLocalProgram({}));
+    expect(envOf(c.get('migrate-0')!)).toEqual(
+      expect.arrayContaining(['RAW_RETENTION_DAYS=7', 'AGGREGATE_RETENTION_DAYS=7']),
+    );
+    for (const role of ['ingest-0', 'stream-0']) {
+      expect(envOf(c.get(role)!)).toEqual(
+        expect.arrayContaining(['RAW_STREAM_MAX_AGE_S=86400', `RAW_STREAM_MAX_BYTES=${4 * 1024 ** 3}`]),
+      );
+    }
+    expect(c.get('prometheus-0')!.inputs.command).toEqual(
+      expect.arrayContaining(['--storage.tsdb.retention.time=7d', '--storage.tsdb.retention.size=1GB']),
+    );
+  });
+
+  it('passes every key to the container that applies it, and only there', async () => {
+    const c = byName(
+      await runLocalProgram({
+        rawRetentionDays: '3',
+        aggregateRetentionDays: '30',
+        rawStreamMaxAge: '6h',
+        rawStreamMaxBytes: '512MiB',
+        prometheusRetention: '2w',
+        prometheusRetentionSize: '0',
+      }),
+    );
+    expect(envOf(c.get('migrate-0')!)).toEqual(
+      expect.arrayContaining(['RAW_RETENTION_DAYS=3', 'AGGREGATE_RETENTION_DAYS=30']),
+    );
+    for (const role of ['ingest-0', 'stream-0']) {
+      expect(envOf(c.get(role)!)).toEqual(
+        expect.arrayContaining(['RAW_STREAM_MAX_AGE_S=21600', `RAW_STREAM_MAX_BYTES=${512 * 1024 ** 2}`]),
+      );
+    }
+    // The other roles' containers do not change (and are not replaced) when a budget changes.
+    for (const role of ['inject-0', 'train-0', 'predict-0']) {
+      expect(envOf(c.get(role)!).filter((e) => /^RAW_|RETENTION/.test(e))).toEqual([]);
+    }
+    expect(c.get('prometheus-0')!.inputs.command).toEqual(
+      expect.arrayContaining(['--storage.tsdb.retention.time=2w', '--storage.tsdb.retention.size=0']),
+    );
+  });
+});
+
 describe('tier switches', () => {
   it('runs only injection and storage (the original "injection architecture")', async () => {
     const run = await runLocalProgram({ tiers: 'messaging,storage,streaming' });
@@ -249,6 +296,7 @@ describe('bad configuration fails naming the key', () => {
     [{ platform: 'gcp' }, /smartmeter:platform must be one of local, aws, got "gcp"/],
     [{ grafanaImage: 'Grafana/Grafana:latest!' }, /smartmeter:grafanaImage must be a Docker image reference/],
     [{ tiers: 'streaming,metrics' }, /smartmeter:tiers: the streaming tier needs the messaging tier/],
+    [{ rawRetentionDays: '0' }, /smartmeter:rawRetentionDays must be an integer >= 1 and <= 7300, got "0"/],
   ])('%j', async (config, message) => {
     await expect(runLocalProgram(config)).rejects.toThrow(message);
   });

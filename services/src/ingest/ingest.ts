@@ -82,6 +82,7 @@ export async function startIngest(deps: IngestDeps, settings: IngestSettings): P
   await ensureRawStream(jsm, {
     name: settings.stream,
     subjects: [`${root}.raw.>`],
+    maxAgeSeconds: settings.streamMaxAgeSeconds,
     maxBytes: settings.streamMaxBytes,
     replicas: settings.streamReplicas,
   });

@@ -6,6 +6,8 @@ import { RAW_STREAM, rawStreamSettings } from '../lib/jetstream';
 export interface IngestSettings {
   /** JetStream stream to read (created if missing). */
   stream: string;
+  /** How long the stream keeps a reading when ingest creates or converges it (RAW_STREAM_MAX_AGE_S). */
+  streamMaxAgeSeconds: number;
   /** Disk budget of the stream when ingest creates or converges it (RAW_STREAM_MAX_BYTES). */
   streamMaxBytes: number;
   /** Copies of the stream on a NATS cluster (JETSTREAM_REPLICAS). */
@@ -49,6 +51,7 @@ export function ingestSettings(env: EnvReader): IngestSettings {
   const concurrency = env.integer('INGEST_CONCURRENCY', 256, { min: 1, max: 4096 });
   return {
     stream: jsName(env, 'INGEST_STREAM', RAW_STREAM),
+    streamMaxAgeSeconds: rawStream.maxAgeSeconds,
     streamMaxBytes: rawStream.maxBytes,
     streamReplicas: rawStream.replicas,
     consumer: jsName(env, 'INGEST_CONSUMER', 'ingest'),

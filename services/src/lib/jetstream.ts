@@ -9,31 +9,36 @@ export const RAW_STREAM = 'SMARTMETER_RAW';
 /**
  * The raw stream's shape, read the same way by every role that may create or converge it (ingest,
  * stream), so that they never undo each other's settings:
+ *   RAW_STREAM_MAX_AGE_S  how long a reading stays (default 24 h); older ones are discarded, stored or not
  *   RAW_STREAM_MAX_BYTES  disk budget; past it the oldest readings are discarded (default 4 GiB)
  *   JETSTREAM_REPLICAS    copies of the stream and of the roles' KV buckets on a NATS cluster (default 1)
  */
 export interface RawStreamSettings {
+  maxAgeSeconds: number;
   maxBytes: number;
   replicas: number;
 }
 
+export const RAW_STREAM_DEFAULTS: RawStreamSettings = {
+  maxAgeSeconds: 24 * 3600,
+  maxBytes: 4 * 1024 ** 3,
+  replicas: 1,
+};
+
 export function rawStreamSettings(env: EnvReader): RawStreamSettings {
   return {
-    maxBytes: env.integer('RAW_STREAM_MAX_BYTES', 4 * 1024 ** 3, { min: 1024 ** 2 }),
-    replicas: env.integer('JETSTREAM_REPLICAS', 1, { min: 1, max: 5 }),
+    maxAgeSeconds: env.integer('RAW_STREAM_MAX_AGE_S', RAW_STREAM_DEFAULTS.maxAgeSeconds, { min: 60 }),
+    maxBytes: env.integer('RAW_STREAM_MAX_BYTES', RAW_STREAM_DEFAULTS.maxBytes, { min: 1024 ** 2 }),
+    replicas: env.integer('JETSTREAM_REPLICAS', RAW_STREAM_DEFAULTS.replicas, { min: 1, max: 5 }),
   };
 }
 
-export interface RawStreamOptions {
+export interface RawStreamOptions extends Partial<RawStreamSettings> {
   name?: string;
   subjects?: string[];
-  /** How long readings stay in the stream after they are stored (default 24 h). */
-  maxAgeSeconds?: number;
-  /** Disk budget (default 4 GiB); past it the oldest readings are discarded. */
-  maxBytes?: number;
-  replicas?: number;
 }
 
+/** Creates the stream, or converges an existing one's limits and subjects to these (an update when they differ). */
 export async function ensureRawStream(
   jsm: JetStreamManager,
   opts: RawStreamOptions = {},
@@ -45,15 +50,18 @@ export async function ensureRawStream(
     // Limits, not work-queue: ingest and stream consume the same readings independently.
     retention: RetentionPolicy.Limits,
     discard: DiscardPolicy.Old,
-    max_age: (opts.maxAgeSeconds ?? 24 * 3600) * 1e9,
-    max_bytes: opts.maxBytes ?? 4 * 1024 ** 3,
-    num_replicas: opts.replicas ?? 1,
+    max_age: (opts.maxAgeSeconds ?? RAW_STREAM_DEFAULTS.maxAgeSeconds) * 1e9,
+    max_bytes: opts.maxBytes ?? RAW_STREAM_DEFAULTS.maxBytes,
+    num_replicas: opts.replicas ?? RAW_STREAM_DEFAULTS.replicas,
   };
+  let existing: StreamInfo;
   try {
-    const existing = await jsm.streams.info(config.name);
-    return await jsm.streams.update(config.name, { ...existing.config, ...config });
+    existing = await jsm.streams.info(config.name);
   } catch (err) {
     if (err instanceof NatsError && /stream not found/i.test(err.message)) return jsm.streams.add(config);
     throw err;
   }
+  const current = existing.config as unknown as Record<string, unknown>;
+  const differs = Object.entries(config).some(([k, v]) => JSON.stringify(current[k]) !== JSON.stringify(v));
+  return differs ? jsm.streams.update(config.name, { ...existing.config, ...config }) : existing;
 }

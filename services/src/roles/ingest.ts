@@ -1,7 +1,7 @@
 // ingest: stores every raw reading from the JetStream stream into Cassandra (raw_data, temperature),
 // exactly one row per reading, through restarts and Cassandra outages. Replicas share the work.
 //   INGEST_STREAM             JetStream stream to read, created if missing (default SMARTMETER_RAW)
-//   RAW_STREAM_MAX_BYTES, JETSTREAM_REPLICAS  the raw stream's disk budget and copies (lib/jetstream.ts)
+//   RAW_STREAM_MAX_AGE_S, RAW_STREAM_MAX_BYTES, JETSTREAM_REPLICAS  the raw stream's age and disk budgets and copies (lib/jetstream.ts)
 //   INGEST_CONSUMER           durable pull consumer shared by all replicas (default ingest)
 //   INGEST_SUBJECT_ROOT       first subject token: reads <root>.raw.>, dead-letters to
 //                             <root>.deadletter.<reason> (default smartmeter)

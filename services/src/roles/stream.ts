@@ -4,7 +4,7 @@
 // transformer (-> avg_voltage_by_transformer), and over-voltage alerts (-> voltage_alerts +
 // smartmeter.extract.voltage.alert). Replicas are hot standbys: one holds a lease and does the work.
 //   STREAM_RAW_STREAM          JetStream stream of raw readings (default SMARTMETER_RAW)
-//   RAW_STREAM_MAX_BYTES, JETSTREAM_REPLICAS  the raw stream's disk budget and copies (lib/jetstream.ts)
+//   RAW_STREAM_MAX_AGE_S, RAW_STREAM_MAX_BYTES, JETSTREAM_REPLICAS  the raw stream's age and disk budgets and copies (lib/jetstream.ts)
 //   STREAM_SUBJECT_ROOT        first subject token in and out (default smartmeter)
 //   STREAM_STATE_PREFIX        KV buckets <prefix>-lease and <prefix>-checkpoint (default smartmeter-stream)
 //   STREAM_ALLOWED_LATENESS_S  simulated seconds a reading may trail the newest epoch (default 900)

@@ -1,14 +1,30 @@
 // Brings a keyspace to the schema of storage/schema.ts: creates what is missing, converges the
-// replication factor, and (optionally) creates the application role with only SELECT and MODIFY.
+// replication factor, moves a raw_data of an earlier version to the day-bucketed key (rekey.ts), converges
+// every time-series table's TTL and compaction to the retention, and (optionally) creates the application
+// role with only SELECT and MODIFY. Each run converges: on an up-to-date keyspace it changes nothing.
 import { Client } from 'cassandra-driver';
 import { CassandraSettings, createCassandraClient } from '../lib/cassandra';
 import { Logger } from '../lib/log';
-import { keyspaceStatement, tableStatements } from './schema';
+import { rekeyRawData } from './rekey';
+import {
+  AGGREGATE_TABLES,
+  alterTimeSeriesStatement,
+  DEFAULT_RETENTION,
+  keyspaceStatement,
+  RetentionSettings,
+  tableStatements,
+  timeSeriesOptions,
+  TimeSeriesOptions,
+} from './schema';
 
 export interface MigrateOptions {
   replicationFactor: number;
   /** A least-privilege login for the other roles, created or updated here when given. */
   appRole?: { name: string; password: string };
+  /** Real days rows live (default 7 for raw_data and for the aggregates). */
+  retention?: RetentionSettings;
+  /** How long a raw_data write fence waits for permission caches (default 5 s; rekey.ts). */
+  fenceSettleMs?: number;
 }
 
 export async function migrate(
@@ -32,9 +48,54 @@ export async function migrate(
   }
   for (const statement of tableStatements(keyspace)) await client.execute(statement);
 
+  const retention = opts.retention ?? DEFAULT_RETENTION;
+  await rekeyRawData({
+    client,
+    keyspace,
+    rawTtlSeconds: timeSeriesOptions(retention.rawDays).defaultTimeToLive,
+    appRole: opts.appRole?.name,
+    fenceSettleMs: opts.fenceSettleMs ?? 5000,
+    log,
+  });
+  await convergeTimeSeries(client, keyspace, 'raw_data', timeSeriesOptions(retention.rawDays), log);
+  for (const table of AGGREGATE_TABLES) {
+    await convergeTimeSeries(client, keyspace, table, timeSeriesOptions(retention.aggregateDays), log);
+  }
+
   if (opts.appRole) await ensureAppRole(client, settings, opts.appRole, log);
   await client.metadata.refreshKeyspace(keyspace);
-  log.info('schema ready', { keyspace, replicationFactor, dataCenter });
+  log.info('schema ready', { keyspace, replicationFactor, dataCenter, retention });
+}
+
+/**
+ * ALTERs the table only when its TTL, gc grace or compaction differ. A new TTL applies to rows written from
+ * now on: Cassandra stores a TTL with each row, so existing rows keep the one they were written with.
+ */
+async function convergeTimeSeries(
+  client: Client,
+  keyspace: string,
+  table: string,
+  wanted: TimeSeriesOptions,
+  log: Logger,
+): Promise<void> {
+  const rs = await client.execute(
+    'SELECT default_time_to_live, gc_grace_seconds, compaction FROM system_schema.tables WHERE keyspace_name = ? AND table_name = ?',
+    [keyspace, table],
+    { prepare: true },
+  );
+  const row = rs.first();
+  const compaction = (row?.compaction ?? {}) as Record<string, string>;
+  const same =
+    row?.default_time_to_live === wanted.defaultTimeToLive &&
+    row?.gc_grace_seconds === wanted.gcGraceSeconds &&
+    Object.entries(wanted.compaction).every(([k, v]) => compaction[k] === v);
+  if (same) return;
+  log.info('converging retention', {
+    table,
+    from: { ttl: row?.default_time_to_live, compaction },
+    to: { ttl: wanted.defaultTimeToLive, compaction: wanted.compaction },
+  });
+  await client.execute(alterTimeSeriesStatement(keyspace, table, wanted));
 }
 
 /** Creates the role, or resets its password only when it no longer works (Cassandra rate-limits changes). */

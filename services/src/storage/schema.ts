@@ -2,6 +2,11 @@
 // `select * from smartmeter.raw_data limit 2;` looks as it shows; its key (meter, simulated minute) is the
 // identity of a reading, which makes every write an idempotent upsert: a replayed message never adds a row.
 // Statements are idempotent (IF NOT EXISTS) and name the keyspace, so migrate can run at every deploy.
+//
+// Bounded growth (Cassandra's time-series conventions): raw_data's partition is one meter's simulated UTC
+// day (year, month, day are in the partition key, hour and minute cluster it), so no partition grows past
+// 1,440 rows whatever the run's length; every time-series table expires its rows (default_time_to_live)
+// and compacts by time window (TimeWindowCompactionStrategy), so whole SSTables are dropped once expired.
 
 export function keyspaceStatement(
   keyspace: string,
@@ -13,16 +18,36 @@ export function keyspaceStatement(
   return `${verb} ${keyspace} WITH replication = {'class': 'NetworkTopologyStrategy', '${dataCenter}': ${replicationFactor}}`;
 }
 
-export function tableStatements(ks: string): string[] {
-  return [
-    `CREATE TABLE IF NOT EXISTS ${ks}.raw_data (
-      line int, transformer int, usagepoint int,
+const RAW_DATA_COLUMNS = `line int, transformer int, usagepoint int,
       year smallint, month tinyint, day tinyint, hour tinyint, minute tinyint,
       day_of_week tinyint, demand float,
       val3 float, val4 float, val5 float, val6 float, val7 float, val8 float, val9 float, val10 float, val11 float, val12 float,
-      voltage float,
+      voltage float`;
+
+/** raw_data's key: one partition per meter and simulated day, newest minute first. */
+export const RAW_DATA_PARTITION_KEY = ['line', 'transformer', 'usagepoint', 'year', 'month', 'day'];
+export const RAW_DATA_CLUSTERING = ['hour', 'minute'];
+/** The key of versions before the day bucket: one partition per meter, growing forever (migrate.ts). */
+export const LEGACY_RAW_DATA_PARTITION_KEY = ['line', 'transformer', 'usagepoint'];
+
+export function rawDataStatement(ks: string, table = 'raw_data'): string {
+  return `CREATE TABLE IF NOT EXISTS ${ks}.${table} (
+      ${RAW_DATA_COLUMNS},
+      PRIMARY KEY ((${RAW_DATA_PARTITION_KEY.join(', ')}), ${RAW_DATA_CLUSTERING.join(', ')})
+    ) WITH CLUSTERING ORDER BY (hour DESC, minute DESC)`;
+}
+
+/** The raw_data of earlier versions, for the migration tests. */
+export function legacyRawDataStatement(ks: string): string {
+  return `CREATE TABLE IF NOT EXISTS ${ks}.raw_data (
+      ${RAW_DATA_COLUMNS},
       PRIMARY KEY ((line, transformer, usagepoint), year, month, day, hour, minute)
-    ) WITH CLUSTERING ORDER BY (year DESC, month DESC, day DESC, hour DESC, minute DESC)`,
+    ) WITH CLUSTERING ORDER BY (year DESC, month DESC, day DESC, hour DESC, minute DESC)`;
+}
+
+export function tableStatements(ks: string): string[] {
+  return [
+    rawDataStatement(ks),
     // One row per simulated epoch: the temperature reading (ingest) and its window max (stream) agree.
     `CREATE TABLE IF NOT EXISTS ${ks}.temperature (epoch bigint PRIMARY KEY, temperature float)`,
     `CREATE TABLE IF NOT EXISTS ${ks}.max_voltage (epoch bigint PRIMARY KEY, voltage float)`,
@@ -58,3 +83,59 @@ export const TABLES = [
   'voltage_alerts',
   'models',
 ] as const;
+
+/** The tables written by the stream job from raw readings; they expire by `aggregateRetentionDays`. */
+export const AGGREGATE_TABLES = [
+  'temperature',
+  'max_voltage',
+  'max_voltage_by_line',
+  'avg_voltage_by_transformer',
+  'voltage_alerts',
+] as const;
+
+export interface RetentionSettings {
+  /** Real days a raw_data row lives after it is written. */
+  rawDays: number;
+  /** Real days an aggregate (temperature, max voltage, averages, alerts) lives. */
+  aggregateDays: number;
+}
+
+export const DEFAULT_RETENTION: RetentionSettings = { rawDays: 7, aggregateDays: 7 };
+/** Cassandra's largest TTL is 20 years; a day is the unit users think in. */
+export const MAX_RETENTION_DAYS = 7300;
+
+/** What migrate converges on a time-series table; read back from system_schema.tables to compare. */
+export interface TimeSeriesOptions {
+  defaultTimeToLive: number;
+  gcGraceSeconds: number;
+  compaction: Record<string, string>;
+}
+
+/**
+ * TTL = the retention; TWCS windows of retention/24 (whole hours, at least one), the usual ~20–30 windows
+ * per TTL, so about one SSTable per window and whole windows dropped as they expire. gc_grace_seconds is
+ * the hint window (3 h) instead of 10 days: the keyspace is never DELETEd from, only upserted with TTL, so
+ * no tombstone can be resurrected, and a fully expired SSTable is dropped 3 h after expiry, not 10 days.
+ */
+export function timeSeriesOptions(retentionDays: number): TimeSeriesOptions {
+  const hours = retentionDays * 24;
+  return {
+    defaultTimeToLive: Math.round(retentionDays * 86400),
+    gcGraceSeconds: 3 * 3600,
+    compaction: {
+      class: 'org.apache.cassandra.db.compaction.TimeWindowCompactionStrategy',
+      compaction_window_unit: 'HOURS',
+      compaction_window_size: String(Math.max(1, Math.ceil(hours / 24))),
+    },
+  };
+}
+
+export function alterTimeSeriesStatement(ks: string, table: string, o: TimeSeriesOptions): string {
+  const compaction = Object.entries(o.compaction)
+    .map(([k, v]) => `'${k}': '${v}'`)
+    .join(', ');
+  return (
+    `ALTER TABLE ${ks}.${table} WITH default_time_to_live = ${o.defaultTimeToLive}` +
+    ` AND gc_grace_seconds = ${o.gcGraceSeconds} AND compaction = {${compaction}}`
+  );
+}

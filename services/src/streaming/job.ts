@@ -99,6 +99,7 @@ export class StreamJob {
     await ensureRawStream(await this.deps.nc.jetstreamManager(), {
       name: stream,
       subjects: [`${subjectRoot}.raw.>`],
+      maxAgeSeconds: this.settings.streamMaxAgeSeconds,
       maxBytes: this.settings.streamMaxBytes,
       replicas: this.settings.replicas,
     });

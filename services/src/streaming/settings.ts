@@ -8,6 +8,8 @@ import { WindowRules } from './windows';
 export interface StreamSettings extends WindowRules {
   /** JetStream stream holding the raw readings. */
   stream: string;
+  /** How long the raw stream keeps a reading (RAW_STREAM_MAX_AGE_S, shared with ingest). */
+  streamMaxAgeSeconds?: number;
   /** Disk budget of the raw stream when this role creates it (RAW_STREAM_MAX_BYTES, shared with ingest). */
   streamMaxBytes?: number;
   /** Copies of the raw stream and of the lease/checkpoint buckets on a NATS cluster (JETSTREAM_REPLICAS). */
@@ -37,6 +39,7 @@ function token(env: EnvReader, name: string, fallback: string): string {
 export function streamSettings(env: EnvReader): StreamSettings {
   return {
     stream: token(env, 'STREAM_RAW_STREAM', RAW_STREAM),
+    streamMaxAgeSeconds: rawStreamSettings(env).maxAgeSeconds,
     streamMaxBytes: rawStreamSettings(env).maxBytes,
     replicas: rawStreamSettings(env).replicas,
     subjectRoot: token(env, 'STREAM_SUBJECT_ROOT', 'smartmeter'),

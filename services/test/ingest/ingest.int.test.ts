@@ -170,7 +170,9 @@ test('1,000 malformed messages among good ones: all dead-lettered with original 
   expect(received).toEqual(expected);
   expect(await countRows(cassandra, keyspace)).toBeGreaterThanOrEqual(good); // first test's rows too
   const rows = await cassandra.execute(
-    `SELECT COUNT(*) AS n FROM ${keyspace}.raw_data WHERE line = 1 AND transformer = 0 AND usagepoint = 1`,
+    // One meter's first simulated day (support.ts: readings start on 2024-01-01): one raw_data partition.
+    `SELECT COUNT(*) AS n FROM ${keyspace}.raw_data
+     WHERE line = 1 AND transformer = 0 AND usagepoint = 1 AND year = 2024 AND month = 1 AND day = 1`,
   );
   expect(Number(rows.first().n)).toBeGreaterThan(0);
 
@@ -241,7 +243,8 @@ test('a reading encoded by the codec round-trips through raw_data with float32 p
     values: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
   });
   await publishToStream(nc, [{ subject: `${root}.raw.voltage.data.42.3.17`, data }]);
-  const query = `SELECT * FROM ${keyspace}.raw_data WHERE line = 42 AND transformer = 3 AND usagepoint = 17`;
+  const query = `SELECT * FROM ${keyspace}.raw_data
+    WHERE line = 42 AND transformer = 3 AND usagepoint = 17 AND year = 2031 AND month = 7 AND day = 4`;
   const rs = await waitFor(
     () => cassandra.execute(query),
     (r) => r.rowLength === 1,

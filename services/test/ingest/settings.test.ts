@@ -4,6 +4,7 @@ import { ingestSettings } from '../../src/ingest/settings';
 test('defaults', () => {
   expect(ingestSettings(new EnvReader({}))).toEqual({
     stream: 'SMARTMETER_RAW',
+    streamMaxAgeSeconds: 24 * 3600,
     streamMaxBytes: 4 * 1024 ** 3,
     streamReplicas: 1,
     consumer: 'ingest',

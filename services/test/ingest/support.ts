@@ -17,6 +17,7 @@ export const STREAM_MAX_BYTES = 64 * 1024 ** 2;
 export function testIngestSettings(root: string, overrides: Partial<IngestSettings> = {}): IngestSettings {
   return {
     stream: root.toUpperCase(),
+    streamMaxAgeSeconds: 24 * 3600,
     streamMaxBytes: STREAM_MAX_BYTES,
     streamReplicas: 1,
     consumer: 'ingest',
