@@ -28,7 +28,7 @@ export interface Images {
 }
 
 export const DEFAULT_IMAGES: Images = {
-  nats: 'nats:2.11-alpine',
+  nats: 'nats:2.15-alpine',
   natsExporter: 'natsio/prometheus-nats-exporter:0.17.3',
   cassandra: 'cassandra:5.0',
   prometheus: 'prom/prometheus:v3.5.0',
@@ -246,7 +246,7 @@ export class ConfigReader {
     return this.matching(
       name,
       isImageReference,
-      'a Docker image reference such as "registry.example.com:5000/library/nats:2.11-alpine"',
+      'a Docker image reference such as "registry.example.com:5000/library/nats:2.15-alpine"',
       fallback,
     );
   }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts and stops the real backing services that tests and local development use, on loopback:
-#   NATS with JetStream (Debian's nats-server), Apache Cassandra 5.0 (jars from Maven Central,
-#   run on the machine's Java 17) and Prometheus (Debian package).
+#   NATS with JetStream and Prometheus, the releases the stack deploys, built from the Go module proxy
+#   (scripts/nats-server.sh, scripts/prometheus.sh), and Apache Cassandra 5.0 (jars from Maven Central,
+#   run on the machine's Java 17).
 #
 #   scripts/backing-services.sh up [nats|cassandra|prometheus ...]   start (all by default), wait until ready
 #   scripts/backing-services.sh stop <service ...>                   stop, keep data (fault tests)
@@ -90,7 +91,8 @@ EOF
 
 # --- NATS -------------------------------------------------------------------------------------
 start_nats() {
-  command -v nats-server >/dev/null || die "nats-server not installed (run scripts/install-deps.sh)"
+  # The release the stack deploys (built once into the cache, a couple of minutes the first time).
+  local bin; bin=$(SMARTMETER_CACHE=$CACHE bash "$HERE/nats-server.sh")
   local dir=$STATE/nats
   mkdir -p "$dir/jetstream"
   (
@@ -110,7 +112,7 @@ authorization {
 }
 EOF
   )
-  launch nats "$dir/nats.log" nats-server -c "$dir/nats.conf"
+  launch nats "$dir/nats.log" "$bin" -c "$dir/nats.conf"
   wait_ready nats "$dir/nats.log" curl -fsS "$NATS_MONITOR_URL/healthz?js-enabled-only=true"
 }
 
@@ -174,7 +176,8 @@ start_cassandra() {
 
 # --- Prometheus ---------------------------------------------------------------------------------
 start_prometheus() {
-  command -v prometheus >/dev/null || die "prometheus not installed (run scripts/install-deps.sh)"
+  # The release the stack deploys (built once into the cache, several minutes the first time).
+  local bin; bin=$(SMARTMETER_CACHE=$CACHE bash "$HERE/prometheus.sh")/prometheus
   local dir=$STATE/prometheus
   mkdir -p "$dir/data" "$dir/targets"
   # Scrape targets are file-discovered: tests and `npm run dev` drop JSON files into targets/.
@@ -191,7 +194,7 @@ scrape_configs:
       - files: ['$dir/targets/*.json']
         refresh_interval: 1s
 EOF
-  launch prometheus "$dir/prometheus.log" prometheus --config.file="$dir/prometheus.yml" \
+  launch prometheus "$dir/prometheus.log" "$bin" --config.file="$dir/prometheus.yml" \
     --storage.tsdb.path="$dir/data" --web.listen-address="127.0.0.1:$PROMETHEUS_PORT" --web.enable-lifecycle
   wait_ready prometheus "$dir/prometheus.log" curl -fsS "$PROMETHEUS_URL/-/ready"
 }

@@ -2,9 +2,9 @@
 # Builds, without any registry, the local images the stack runs on a Docker engine (scripts/docker-engine.sh):
 #
 #   smartmeter-local/debian:bookworm                    debootstrap --variant=minbase, imported
-#   smartmeter-local/nats:<v>                           Debian's nats-server (the machine's binary)
+#   smartmeter-local/nats:<v>                           nats-server built with Go from the module proxy
 #   smartmeter-local/prometheus-nats-exporter:<v>       built with Go from the module proxy
-#   smartmeter-local/prometheus:<v>                     Debian's prometheus (the machine's binaries)
+#   smartmeter-local/prometheus:<v>                     built with Go from the module proxy (no web UI)
 #   smartmeter-local/cassandra:5.0.9                    Maven Central jars on Debian's Java 17
 #   smartmeter-local/node:<v>                           the project's Node.js 24 and npm (scripts/install-node.sh)
 #
@@ -24,6 +24,8 @@ PREFIX=smartmeter-local
 CASSANDRA_VERSION=5.0.9
 CQLSH_VERSION=6.2.2
 EXPORTER_VERSION=$(bash "$HERE/nats-exporter.sh" --version)
+NATS_VERSION=$(bash "$HERE/nats-server.sh" --version)
+PROMETHEUS_VERSION=$(bash "$HERE/prometheus.sh" --version)
 BASE_PACKAGES=ca-certificates,curl,wget,procps,netbase,hostname
 export DOCKER_BUILDKIT=0 # Debian has no buildx plugin: the classic builder
 eval "$(bash "$HERE/install-node.sh")" # the node image copies this Node.js and its npm
@@ -37,13 +39,13 @@ need_host_tools() {
   docker info >/dev/null 2>&1 || die "no Docker engine answers (run scripts/docker-engine.sh up)"
   command -v debootstrap >/dev/null || die "debootstrap not installed (run scripts/docker-engine.sh up)"
   local t
-  for t in nats-server prometheus promtool node npm go java mvn; do
+  for t in node npm go java mvn; do
     command -v "$t" >/dev/null || die "$t not installed (run scripts/install-deps.sh)"
   done
 }
 
-NATS_TAG=$PREFIX/nats:$(version_of nats-server --version)
-PROMETHEUS_TAG=$PREFIX/prometheus:$(version_of prometheus --version)
+NATS_TAG=$PREFIX/nats:$NATS_VERSION
+PROMETHEUS_TAG=$PREFIX/prometheus:$PROMETHEUS_VERSION
 EXPORTER_TAG=$PREFIX/prometheus-nats-exporter:$EXPORTER_VERSION
 CASSANDRA_TAG=$PREFIX/cassandra:$CASSANDRA_VERSION
 NODE_TAG=$PREFIX/node:$(version_of node --version)
@@ -131,8 +133,10 @@ context() {
   echo "$ctx"
 }
 
+# The server binary, built once into $CACHE by scripts/nats-server.sh.
 build_nats() {
-  local ctx; ctx=$(context nats "$(command -v nats-server)")
+  local bin ctx; bin=$(SMARTMETER_CACHE=$CACHE bash "$HERE/nats-server.sh")
+  ctx=$(context nats "$bin")
   build "$NATS_TAG" "$ctx" "$(inputs_hash "$BASE_TAG" "$ctx")"
 }
 
@@ -145,8 +149,10 @@ build_exporter() {
   build "$EXPORTER_TAG" "$ctx" "$(inputs_hash "$BASE_TAG" "$ctx")"
 }
 
+# prometheus and promtool, built once into $CACHE by scripts/prometheus.sh.
 build_prometheus() {
-  local ctx; ctx=$(context prometheus "$(command -v prometheus)" "$(command -v promtool)")
+  local dir ctx; dir=$(SMARTMETER_CACHE=$CACHE bash "$HERE/prometheus.sh")
+  ctx=$(context prometheus "$dir/prometheus" "$dir/promtool")
   build "$PROMETHEUS_TAG" "$ctx" "$(inputs_hash "$BASE_TAG" "$ctx")"
 }
 

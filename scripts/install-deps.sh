@@ -10,8 +10,6 @@ SUDO=
 [[ $(id -u) -eq 0 ]] || SUDO=sudo
 
 need=()
-command -v nats-server >/dev/null || need+=(nats-server)
-command -v prometheus >/dev/null || need+=(prometheus)
 command -v java >/dev/null || need+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null || need+=(maven)
 command -v curl >/dev/null || need+=(curl)
@@ -26,5 +24,9 @@ if ((${#need[@]})); then
   $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
-eval "$(bash "$(dirname "$0")/install-node.sh")"
-echo "[install-deps] ok: $(nats-server --version), prometheus $(prometheus --version 2>&1 | head -1 | awk '{print $3}'), $(java -version 2>&1 | head -1), node $(node --version), npm $(npm --version)"
+# nats-server and Prometheus are built from the Go module proxy (scripts/nats-server.sh, scripts/prometheus.sh).
+command -v go >/dev/null || { echo "[install-deps] Go >= 1.25 is required (it builds nats-server, Prometheus and the NATS exporter)" >&2; exit 1; }
+
+here=$(dirname "$0")
+eval "$(bash "$here/install-node.sh")"
+echo "[install-deps] ok: $(go version | cut -d" " -f3), nats-server $(bash "$here/nats-server.sh" --version), prometheus $(bash "$here/prometheus.sh" --version), $(java -version 2>&1 | head -1), node $(node --version), npm $(npm --version)"

@@ -49,7 +49,7 @@ describe('stack config', () => {
   it('accepts image references with registry, port, tag and digest, and overrides each image', () => {
     for (const ok of [
       'nats',
-      'nats:2.11-alpine',
+      'nats:2.15-alpine',
       'registry.local:5000/mirror/grafana/grafana:12.1.1',
       `prom/prometheus@sha256:${'a'.repeat(64)}`,
     ]) {
@@ -58,7 +58,7 @@ describe('stack config', () => {
     for (const bad of ['Nats:2', 'nats:', 'nats:2 alpine', '/nats', 'nats//x', '']) {
       expect(isImageReference(bad)).toBe(false);
     }
-    expect(load({ natsImage: 'mirror.local/nats:2.11' }).images.nats).toBe('mirror.local/nats:2.11');
+    expect(load({ natsImage: 'mirror.local/nats:2.15' }).images.nats).toBe('mirror.local/nats:2.15');
   });
 
   it('reads the clock keys as epoch seconds or ISO-8601 instants; both unset by default', () => {

@@ -67,7 +67,7 @@ describe('local stack (mocks)', () => {
     expect(pulled.sort()).toEqual([
       'cassandra:5.0',
       'grafana/grafana:12.1.1',
-      'nats:2.11-alpine',
+      'nats:2.15-alpine',
       'natsio/prometheus-nats-exporter:0.17.3',
       'prom/prometheus:v3.5.0',
     ]);

@@ -1,9 +1,10 @@
 // The stream job: the original's SparkMaxProcessor and SparkAlertProcessor, on event time.
 //
-// Input. Every raw reading in the JetStream stream (`<root>.raw.>`), read in stream order by this job's
-// own ordered consumer (ingest reads the same stream through its own durable consumer). Voltage and
-// temperature readings go into the windows of windows.ts; forecasts are ignored; a malformed message is
-// dead-lettered with its original bytes and counted.
+// Input. The voltage and temperature readings of the JetStream raw stream (`<root>.raw.>`), read in
+// stream order by this job's own ordered consumer, which filters on those two subjects (`filter_subjects`,
+// NATS ≥ 2.10), so forecasts never reach it; ingest reads the whole stream through its own durable
+// consumer. Readings go into the windows of windows.ts; a malformed one is dead-lettered with its original
+// bytes and counted.
 //
 // Scaling out: one active instance, the others hot standbys. The windows need every reading of a
 // window in one place (the overall max per epoch spans all lines), so instead of splitting and
@@ -48,9 +49,7 @@ export interface StreamJobDeps {
 }
 
 type RawKind =
-  | { kind: 'voltage'; line: number; transformer: number; usagePoint: number }
-  | { kind: 'temperature' }
-  | { kind: 'forecast' };
+  { kind: 'voltage'; line: number; transformer: number; usagePoint: number } | { kind: 'temperature' };
 
 const WRITE_CONCURRENCY = 64;
 /** How long the final flush on shutdown may keep retrying a failing write. */
@@ -168,7 +167,7 @@ export class StreamJob {
     this.lastSeq = this.savedSeq = checkpoint?.seq ?? 0;
     this.lastMessageAt = Date.now();
     const consumer = await this.js.consumers.get(stream, {
-      filterSubjects: `${subjectRoot}.raw.>`,
+      filterSubjects: inputSubjects(subjectRoot),
       opt_start_seq: this.lastSeq + 1,
     });
     // stop() or halt() may have come in while this ran (halt() does not wait for transitions).
@@ -209,17 +208,15 @@ export class StreamJob {
     this.lastSeq = m.seq;
     this.lastMessageAt = Date.now();
     this.deps.metrics.lag.set(m.info.pending);
-    let outcome: Outcome | 'ignored' | 'deadlettered';
+    let outcome: Outcome | 'deadlettered';
     try {
       const raw = classify(this.settings.subjectRoot, m.subject);
       if (raw.kind === 'voltage') {
         const r = decodeVoltage(m.data);
         outcome = this.state.addVoltage(raw, r.epoch, r.voltage);
-      } else if (raw.kind === 'temperature') {
+      } else {
         const r = decodeTemperature(m.data);
         outcome = this.state.addTemperature(r.epoch, r.temperature);
-      } else {
-        outcome = 'ignored';
       }
     } catch (err) {
       if (!(err instanceof WireError)) throw err;
@@ -315,12 +312,16 @@ export class StreamJob {
   }
 }
 
-/** What a raw subject under `<root>.raw.` carries; throws WireError('subject') for anything else. */
+/** The raw subjects the job reads: voltage and temperature readings, not forecasts. */
+export function inputSubjects(root: string): string[] {
+  return [`${root}.raw.voltage.data.>`, `${root}.raw.temperature.data`];
+}
+
+/** What a subject of inputSubjects() carries; throws WireError('subject') for anything else. */
 export function classify(root: string, subject: string): RawKind {
   const raw = `${root}.raw.`;
   const rest = subject.startsWith(raw) ? subject.slice(raw.length) : '';
   if (rest === 'temperature.data') return { kind: 'temperature' };
-  if (rest === 'temperature.forecast.12') return { kind: 'forecast' };
   // The codec knows the voltage subject's shape under the original root.
   if (rest.startsWith('voltage.data.'))
     return { kind: 'voltage', ...parseVoltageSubject(`smartmeter.raw.${rest}`) };

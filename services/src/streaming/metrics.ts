@@ -1,12 +1,12 @@
 // The stream job's metrics (on the role's registry, so they carry role="stream"):
-//   smartmeter_stream_messages_total{outcome}      on_time | late | dropped | deadlettered | ignored (forecasts)
+//   smartmeter_stream_messages_total{outcome}      on_time | late | dropped | deadlettered
 //   smartmeter_stream_windows_emitted_total{kind}  window results written (and published), re-emissions included
 //   smartmeter_stream_max_voltage_volts            max voltage of the newest emitted epoch
 //   smartmeter_stream_temperature_celsius          temperature of the newest emitted epoch
 //   smartmeter_stream_alerts_total                 alerts published (a late update re-publishes)
 //   smartmeter_stream_write_seconds{table}         Cassandra write latency (successful attempts)
 //   smartmeter_stream_write_retries_total          failed flushes retried with backoff
-//   smartmeter_stream_consumer_lag_messages        raw messages in the stream after the last one processed
+//   smartmeter_stream_consumer_lag_messages        readings (voltage, temperature) in the stream after the last one processed
 //   smartmeter_stream_event_time_seconds           newest event time seen (simulated epoch seconds)
 //   smartmeter_stream_open_windows                 windows held in memory
 //   smartmeter_stream_active                       1 on the instance holding the lease, 0 on standbys
@@ -21,11 +21,11 @@ export function createStreamMetrics(registry: Registry) {
     messages: zeroed(
       new Counter({
         name: 'smartmeter_stream_messages_total',
-        help: 'Raw messages handled by the stream job, by outcome',
+        help: 'Readings handled by the stream job, by outcome',
         labelNames: ['outcome'] as const,
         registers,
       }),
-      { outcome: ['on_time', 'late', 'dropped', 'deadlettered', 'ignored'] },
+      { outcome: ['on_time', 'late', 'dropped', 'deadlettered'] },
     ),
     windows: zeroed(
       new Counter({
@@ -65,7 +65,7 @@ export function createStreamMetrics(registry: Registry) {
     }),
     lag: new Gauge({
       name: 'smartmeter_stream_consumer_lag_messages',
-      help: 'Raw messages in the stream after the last one the stream job processed',
+      help: 'Readings (voltage, temperature) in the stream after the last one the stream job processed',
       registers,
     }),
     eventTime: new Gauge({

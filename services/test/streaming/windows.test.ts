@@ -1,7 +1,7 @@
 // The event-time rules of the stream job, on plain state: outcomes, what is due when, purging, alerts and
 // the checkpoint round trip.
 import { WindowRules, WindowState } from '../../src/streaming/windows';
-import { classify } from '../../src/streaming/job';
+import { classify, inputSubjects } from '../../src/streaming/job';
 
 const rules: WindowRules = { allowedLatenessS: 900, alertThresholdV: 120, alertMinCount: 2, alertWindowS: 0 };
 const DAY = Date.UTC(2024, 2, 4) / 1000; // a Monday, 00:00 UTC
@@ -171,7 +171,11 @@ test('raw subjects under a root', () => {
     usagePoint: 3,
   });
   expect(classify('t1', 't1.raw.temperature.data')).toEqual({ kind: 'temperature' });
-  expect(classify('t1', 't1.raw.temperature.forecast.12')).toEqual({ kind: 'forecast' });
+  expect(inputSubjects('t1')).toEqual(['t1.raw.voltage.data.>', 't1.raw.temperature.data']);
+  // Forecasts are not the job's input: its consumer does not deliver them.
+  expect(() => classify('t1', 't1.raw.temperature.forecast.12')).toThrow(
+    expect.objectContaining({ reason: 'subject' }),
+  );
   expect(() => classify('t1', 't1.raw.voltage.data.x.2.3')).toThrow(
     expect.objectContaining({ reason: 'subject' }),
   );
