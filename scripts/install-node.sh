@@ -8,7 +8,9 @@
 # (any version: it only runs `npm pack`, which checks the registry's integrity hash) into
 # $SMARTMETER_CACHE/node-v<version> (default ~/.cache/smartmeter), laid out like the official tarball
 # (bin/node, bin/npm, lib/node_modules/npm), and checked against the versions below. A warm cache costs
-# two `--version` calls. Progress goes to stderr; stdout is only the `export PATH=…` line.
+# two `--version` calls. Progress goes to stderr; stdout is only the lines to eval: PATH, and
+# NODE_USE_SYSTEM_CA=1 so that this Node.js, like Debian's, trusts the system's CA certificates (a
+# TLS-inspecting proxy's CA in /usr/local/share/ca-certificates) besides its bundled ones.
 set -euo pipefail
 
 NODE_VERSION=24.22.3
@@ -53,3 +55,4 @@ fi
 
 # shellcheck disable=SC2016 # "$PATH" is expanded by the eval, not here
 printf 'export PATH=%q:"$PATH"\n' "$HOME_DIR/bin"
+echo 'export NODE_USE_SYSTEM_CA=1'
