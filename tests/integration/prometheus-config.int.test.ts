@@ -30,7 +30,9 @@ function check(name: string, yaml: string): string {
     return execFileSync(promtool, ['check', 'config', file], { encoding: 'utf8' });
   } catch (err) {
     const e = err as { stdout?: string; stderr?: string };
-    throw new Error(`promtool rejects the ${name} configuration:\n${e.stdout ?? ''}${e.stderr ?? ''}`);
+    throw new Error(`promtool rejects the ${name} configuration:\n${e.stdout ?? ''}${e.stderr ?? ''}`, {
+      cause: err,
+    });
   }
 }
 
