@@ -46,39 +46,41 @@ const metrics = on('metrics')
   : undefined;
 
 const host = platform.publicHost;
+// Published HTTP services speak HTTPS where the platform publishes over TLS (aws), HTTP locally.
+const web = platform.tls ? 'https' : 'http';
 const published = (port: number, format: (host: string) => string) =>
   port > 0 ? host.apply(format) : undefined;
 
-export const platformName = config.platform;
-export const grafanaUrl = metrics
-  ? published(config.ports.grafana, (h) => `http://${h}:${config.ports.grafana}`)
-  : undefined;
-export const grafanaAdminUser = metrics ? 'admin' : undefined;
-export const grafanaAdminPassword = metrics ? pulumi.secret(metrics.grafanaAdminPassword) : undefined;
-export const prometheusUrl = metrics
-  ? published(config.ports.prometheus, (h) => `http://${h}:${config.ports.prometheus}`)
-  : undefined;
-/** The injectors' simulated clock: sim = simulatedAtAnchor + (now − anchor)·acceleration. */
-export const simulationClock = streaming?.clock;
-export const natsEndpoint = messaging
-  ? published(config.ports.nats, (h) => `nats://${h}:${config.ports.nats}`)
-  : undefined;
-export const natsMonitoringUrl = messaging
-  ? published(config.ports.natsMonitoring, (h) => `http://${h}:${config.ports.natsMonitoring}`)
-  : undefined;
-export const natsUser = messaging?.connection.user;
-export const natsPassword = messaging ? pulumi.secret(messaging.connection.password) : undefined;
-export const cassandraEndpoint = storage
-  ? published(config.ports.cassandra, (h) => `${h}:${config.ports.cassandra}`)
-  : undefined;
-export const cassandraAdminUser = storage ? ADMIN_ROLE : undefined;
-export const cassandraAdminPassword = storage ? pulumi.secret(storage.adminPassword) : undefined;
-// The password is read from the stack when the command runs: it is never printed here.
-export const cqlsh = storage
-  ? published(
+const outputs: Record<string, unknown> = {
+  platformName: config.platform,
+  grafanaUrl: metrics && published(config.ports.grafana, (h) => `${web}://${h}:${config.ports.grafana}`),
+  grafanaAdminUser: metrics && 'admin',
+  grafanaAdminPassword: metrics && pulumi.secret(metrics.grafanaAdminPassword),
+  prometheusUrl:
+    metrics && published(config.ports.prometheus, (h) => `${web}://${h}:${config.ports.prometheus}`),
+  // What the user's browser or `curl --cacert` trusts for those URLs (not a secret).
+  caCertificate: metrics && platform.tls?.caCertificate,
+  /** The injectors' simulated clock: sim = simulatedAtAnchor + (now − anchor)·acceleration. */
+  simulationClock: streaming?.clock,
+  natsEndpoint: messaging && published(config.ports.nats, (h) => `nats://${h}:${config.ports.nats}`),
+  natsMonitoringUrl:
+    messaging && published(config.ports.natsMonitoring, (h) => `http://${h}:${config.ports.natsMonitoring}`),
+  natsUser: messaging?.connection.user,
+  natsPassword: messaging && pulumi.secret(messaging.connection.password),
+  cassandraEndpoint: storage && published(config.ports.cassandra, (h) => `${h}:${config.ports.cassandra}`),
+  cassandraAdminUser: storage && ADMIN_ROLE,
+  cassandraAdminPassword: storage && pulumi.secret(storage.adminPassword),
+  // The password is read from the stack when the command runs: it is never printed here.
+  cqlsh:
+    storage &&
+    published(
       config.ports.cassandra,
       (h) =>
         `cqlsh ${h} ${config.ports.cassandra} -u ${ADMIN_ROLE} ` +
         `-p "$(pulumi stack output cassandraAdminPassword --show-secrets -s ${pulumi.getStack()})"`,
-    )
-  : undefined;
+    ),
+};
+
+// The stack outputs: only what this stack has (a tier that is off, or a port kept inside the network,
+// has no output rather than an undefined one, which Pulumi would warn about on every `up`).
+export = Object.fromEntries(Object.entries(outputs).filter(([, value]) => value !== undefined));

@@ -59,6 +59,8 @@ export interface PortSpec {
    * Undefined or 0: reachable only inside the network.
    */
   readonly publish?: number;
+  /** The service serves TLS on this port. A platform with `tls` publishes no other port. */
+  readonly tls?: boolean;
 }
 
 /** Persistent data. Each replica has its own copy; a platform keeps a replica on its volume. */
@@ -143,6 +145,24 @@ export interface Platform {
   scrapeConfigs(services: readonly DeployedService[]): ScrapeConfig[];
   /** The host at which published ports are reached from the user's machine. */
   readonly publicHost: pulumi.Output<string>;
+  /**
+   * Set when the platform publishes over TLS only (aws): services it publishes serve TLS with a
+   * certificate from here. Unset (local: ports bound to 127.0.0.1): plain HTTP.
+   */
+  readonly tls?: PlatformTls;
+}
+
+/** A server's certificate (PEM, signed by the platform's CA) and its private key (PEM, secret). */
+export interface ServerCertificate {
+  readonly certificate: pulumi.Output<string>;
+  readonly privateKey: pulumi.Output<string>;
+}
+
+export interface PlatformTls {
+  /** The CA certificate (PEM, not secret) that clients trust: the user, and services calling each other. */
+  readonly caCertificate: pulumi.Output<string>;
+  /** A certificate for `service`, valid for its names inside the network, loopback and the public host. */
+  serverCertificate(service: string): ServerCertificate;
 }
 
 /** The path at which a secret file appears in the container. */

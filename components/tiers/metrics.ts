@@ -2,13 +2,24 @@
 // that declares `scrape`, each replica reached as the platform says), and Grafana with its Prometheus
 // data source and the dashboards of dashboards/ provisioned as files. Grafana's admin password comes
 // from @pulumi/random and reaches Grafana as a file (GF_SECURITY_ADMIN_PASSWORD__FILE).
+// On a platform that publishes over TLS only (aws), both serve HTTPS with a certificate from the
+// platform's CA, and everything that calls them (health checks, Grafana's data source, Prometheus's
+// self-scrape) speaks HTTPS and trusts that CA; locally (127.0.0.1) both stay on plain HTTP.
 import * as pulumi from '@pulumi/pulumi';
 import * as random from '@pulumi/random';
 import { stringify } from 'yaml';
 
 import { allDashboards, type DashboardOptions } from '../../dashboards';
 import type { StackConfig } from '../config';
-import type { DeployedService, FileSpec, Platform, ScrapeConfig } from '../spec';
+import type {
+  DeployedService,
+  FileSpec,
+  HealthCheckSpec,
+  Platform,
+  PlatformTls,
+  ScrapeConfig,
+  SecretSpec,
+} from '../spec';
 
 export interface MetricsTierArgs {
   readonly platform: Platform;
@@ -21,6 +32,32 @@ export const GRAFANA_ADMIN = 'admin';
 const PROMETHEUS_PORT = 9090;
 const GRAFANA_PORT = 3000;
 const DASHBOARDS_DIR = '/etc/grafana/dashboards';
+const PROMETHEUS_CA = '/etc/prometheus/ca.pem';
+const PROMETHEUS_WEB_CONFIG = '/etc/prometheus/web.yml';
+
+/** The files and secrets that let `service` serve TLS, at paths under `dir` (certificate) and /run/secrets (key). */
+function serverTls(tls: PlatformTls, service: string, dir: string) {
+  const { certificate, privateKey } = tls.serverCertificate(service);
+  const certFile: FileSpec = { path: `${dir}/tls.crt`, content: certificate };
+  const keySecret: SecretSpec = { name: `${service}_tls_key`, value: privateKey };
+  return { certFile, keySecret, keyPath: `/run/secrets/${keySecret.name}` };
+}
+
+/**
+ * wget of `path` on loopback, over HTTPS when the server serves TLS. The check proves the server
+ * answers; it skips certificate verification (loopback inside the container, and the images' wget,
+ * BusyBox's, cannot be given a CA); the callers that matter verify against the CA.
+ */
+function httpCheck(port: number, path: string, tls: boolean, startPeriodSeconds: number): HealthCheckSpec {
+  const url = `${tls ? 'https' : 'http'}://127.0.0.1:${port}${path}`;
+  return {
+    command: ['wget', '-q', ...(tls ? ['--no-check-certificate'] : []), '-O', '/dev/null', url],
+    intervalSeconds: 10,
+    timeoutSeconds: 5,
+    retries: 6,
+    startPeriodSeconds,
+  };
+}
 
 export class MetricsTier extends pulumi.ComponentResource {
   public readonly prometheus: DeployedService;
@@ -30,7 +67,10 @@ export class MetricsTier extends pulumi.ComponentResource {
   constructor(name: string, args: MetricsTierArgs, opts?: pulumi.ComponentResourceOptions) {
     super('smartmeter:metrics:Metrics', name, {}, opts);
     const { platform, config } = args;
+    const tls = platform.tls;
+    const scheme = tls ? 'https' : 'http';
 
+    const prometheusTls = tls && serverTls(tls, 'prometheus', '/etc/prometheus');
     this.prometheus = platform.deploy(
       {
         name: 'prometheus',
@@ -40,22 +80,33 @@ export class MetricsTier extends pulumi.ComponentResource {
           '--storage.tsdb.path=/prometheus',
           `--storage.tsdb.retention.time=${config.retention.prometheusTime}`,
           `--storage.tsdb.retention.size=${config.retention.prometheusSize}`,
+          ...(prometheusTls ? [`--web.config.file=${PROMETHEUS_WEB_CONFIG}`] : []),
         ],
         files: [
           {
             path: '/etc/prometheus/prometheus.yml',
-            content: prometheusYaml(platform.scrapeConfigs(args.targets)),
+            content: prometheusYaml(platform.scrapeConfigs(args.targets), tls ? PROMETHEUS_CA : undefined),
           },
+          ...(prometheusTls && tls
+            ? [
+                prometheusTls.certFile,
+                { path: PROMETHEUS_CA, content: tls.caCertificate },
+                {
+                  path: PROMETHEUS_WEB_CONFIG,
+                  content: stringify({
+                    tls_server_config: {
+                      cert_file: prometheusTls.certFile.path,
+                      key_file: prometheusTls.keyPath,
+                    },
+                  }),
+                },
+              ]
+            : []),
         ],
-        ports: [{ name: 'http', port: PROMETHEUS_PORT, publish: config.ports.prometheus }],
+        secrets: prometheusTls ? [prometheusTls.keySecret] : undefined,
+        ports: [{ name: scheme, port: PROMETHEUS_PORT, publish: config.ports.prometheus, tls: !!tls }],
         volumes: [{ name: 'data', path: '/prometheus' }],
-        healthCheck: {
-          command: ['wget', '-q', '-O', '/dev/null', `http://127.0.0.1:${PROMETHEUS_PORT}/-/ready`],
-          intervalSeconds: 10,
-          timeoutSeconds: 5,
-          retries: 6,
-          startPeriodSeconds: 10,
-        },
+        healthCheck: httpCheck(PROMETHEUS_PORT, '/-/ready', !!tls, 10),
       },
       { parent: this },
     );
@@ -66,11 +117,19 @@ export class MetricsTier extends pulumi.ComponentResource {
       { parent: this },
     ).result;
 
+    const grafanaTls = tls && serverTls(tls, 'grafana', '/etc/grafana/tls');
     this.grafana = platform.deploy(
       {
         name: 'grafana',
         image: { kind: 'external', name: config.images.grafana },
         env: {
+          ...(grafanaTls
+            ? {
+                GF_SERVER_PROTOCOL: 'https',
+                GF_SERVER_CERT_FILE: grafanaTls.certFile.path,
+                GF_SERVER_CERT_KEY: grafanaTls.keyPath,
+              }
+            : {}),
           GF_SECURITY_ADMIN_USER: GRAFANA_ADMIN,
           GF_USERS_ALLOW_SIGN_UP: 'false',
           // No calls home: the stack may run on an air-gapped host.
@@ -84,17 +143,15 @@ export class MetricsTier extends pulumi.ComponentResource {
             value: this.grafanaAdminPassword,
             fileEnv: 'GF_SECURITY_ADMIN_PASSWORD__FILE',
           },
+          ...(grafanaTls ? [grafanaTls.keySecret] : []),
         ],
-        files: grafanaProvisioning({ alertThresholdVolts: config.alertThreshold }),
-        ports: [{ name: 'http', port: GRAFANA_PORT, publish: config.ports.grafana }],
+        files: [
+          ...grafanaProvisioning({ alertThresholdVolts: config.alertThreshold }, tls?.caCertificate),
+          ...(grafanaTls ? [grafanaTls.certFile] : []),
+        ],
+        ports: [{ name: scheme, port: GRAFANA_PORT, publish: config.ports.grafana, tls: !!tls }],
         volumes: [{ name: 'data', path: '/var/lib/grafana' }],
-        healthCheck: {
-          command: ['wget', '-q', '-O', '/dev/null', `http://127.0.0.1:${GRAFANA_PORT}/api/health`],
-          intervalSeconds: 10,
-          timeoutSeconds: 5,
-          retries: 6,
-          startPeriodSeconds: 30,
-        },
+        healthCheck: httpCheck(GRAFANA_PORT, '/api/health', !!tls, 30),
         dependsOn: [this.prometheus],
       },
       { parent: this },
@@ -104,20 +161,30 @@ export class MetricsTier extends pulumi.ComponentResource {
   }
 }
 
-/** prometheus.yml: Prometheus itself plus the platform's scrape configs for the deployed services. */
-export function prometheusYaml(scrapeConfigs: readonly ScrapeConfig[]): string {
+/**
+ * prometheus.yml: Prometheus itself plus the platform's scrape configs for the deployed services. With
+ * `caFile`, Prometheus serves TLS and scrapes itself over HTTPS, trusting that CA.
+ */
+export function prometheusYaml(scrapeConfigs: readonly ScrapeConfig[], caFile?: string): string {
+  const self = caFile ? { scheme: 'https', tls_config: { ca_file: caFile } } : {};
   return stringify({
     global: { scrape_interval: '10s', evaluation_interval: '10s' },
     scrape_configs: [
-      { job_name: 'prometheus', static_configs: [{ targets: [`127.0.0.1:${PROMETHEUS_PORT}`] }] },
+      { job_name: 'prometheus', ...self, static_configs: [{ targets: [`127.0.0.1:${PROMETHEUS_PORT}`] }] },
       ...scrapeConfigs,
     ],
   });
 }
 
-/** Grafana's provisioning: the Prometheus data source, a file dashboard provider, one JSON file per dashboard. */
-export function grafanaProvisioning(dashboards: DashboardOptions = {}): FileSpec[] {
-  const datasources = {
+/**
+ * Grafana's provisioning: the Prometheus data source, a file dashboard provider, one JSON file per
+ * dashboard. With `prometheusCa` (PEM), Prometheus serves TLS: the data source speaks HTTPS and trusts it.
+ */
+export function grafanaProvisioning(
+  dashboards: DashboardOptions = {},
+  prometheusCa?: pulumi.Input<string>,
+): FileSpec[] {
+  const datasource = (ca?: string) => ({
     apiVersion: 1,
     datasources: [
       {
@@ -125,12 +192,13 @@ export function grafanaProvisioning(dashboards: DashboardOptions = {}): FileSpec
         uid: 'prometheus',
         type: 'prometheus',
         access: 'proxy',
-        url: `http://prometheus:${PROMETHEUS_PORT}`,
+        url: `${ca ? 'https' : 'http'}://prometheus:${PROMETHEUS_PORT}`,
         isDefault: true,
         editable: false,
+        ...(ca ? { jsonData: { tlsAuthWithCACert: true }, secureJsonData: { tlsCACert: ca } } : {}),
       },
     ],
-  };
+  });
   const providers = {
     apiVersion: 1,
     providers: [
@@ -145,7 +213,13 @@ export function grafanaProvisioning(dashboards: DashboardOptions = {}): FileSpec
     ],
   };
   return [
-    { path: '/etc/grafana/provisioning/datasources/smartmeter.yaml', content: stringify(datasources) },
+    {
+      path: '/etc/grafana/provisioning/datasources/smartmeter.yaml',
+      content:
+        prometheusCa === undefined
+          ? stringify(datasource())
+          : pulumi.output(prometheusCa).apply((ca) => stringify(datasource(ca))),
+    },
     { path: '/etc/grafana/provisioning/dashboards/smartmeter.yaml', content: stringify(providers) },
     ...allDashboards(dashboards).map((d) => {
       // The uid names the file; Grafana allows at most 40 characters.

@@ -188,7 +188,9 @@ export async function runProgram(
     pulumi.runtime.setAllConfig(
       Object.fromEntries(Object.entries(config).map(([k, v]) => [`smartmeter:${k}`, v])),
     );
-    const program = (await import('../../index')) as Record<string, unknown>;
+    // require, not import(): the program's module.exports exactly, what Pulumi takes as the outputs.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const program = require('../../index') as Record<string, unknown>;
     const outputs: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(program)) outputs[key] = unwrap(await resolve(pulumi, value));
     await pulumi.runtime.disconnect(); // drains the registrations: `resources` is complete

@@ -1,13 +1,16 @@
 // The aws platform's Swarm services on a real single-node swarm: the Pulumi program (stack `aws`, with
 // Pulumi.aws.yaml) runs under mocks; its AWS resources are only mocked, and its docker.Network, Secrets,
 // ServiceConfigs and Services are created on this engine's swarm (`docker swarm init` on loopback, left
-// again if this run made it). Checks: configured replicas run, secrets are files and in no environment.
+// again if this run made it). Checks: configured replicas run, secrets are files and in no environment,
+// Prometheus serves TLS only (a certificate from the stack's CA, which the tls mocks made for real with
+// openssl) and scrapes itself over HTTPS.
+import * as https from 'node:https';
 import type Docker from 'dockerode';
 
-import { awsMocks, stackFileConfig, TEST_SSH_KEY } from '../pulumi/aws-mocks';
+import { awsMocks, stackFileConfig, TEST_SSH_KEY, tlsOutputs } from '../pulumi/aws-mocks';
 import { Deployment, T } from './engine';
 import { Declared, ProgramRun, runProgram } from './program';
-import { engine, localImages, report } from './support';
+import { engine, eventually, localImages, report } from './support';
 
 const CONFIG = {
   ...stackFileConfig('Pulumi.aws.yaml'),
@@ -173,4 +176,107 @@ test(
     );
   },
   10 * 60_000,
+);
+
+/**
+ * GET over HTTPS, trusting only `ca` and checking the certificate for `name` (one of its names);
+ * resolves with the status and body.
+ */
+function httpsGet(
+  host: string,
+  port: number,
+  path: string,
+  ca: string,
+  name = 'localhost',
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = https.get({ host, port, path, ca, servername: name, timeout: 10_000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('timeout', () => req.destroy(new Error(`GET https://${host}:${port}${path}: timed out`)));
+    req.on('error', reject);
+  });
+}
+
+/** The first task container of `service`. */
+async function taskContainer(service: string): Promise<string> {
+  const [c] = await docker.listContainers({
+    filters: { label: [`com.docker.swarm.service.name=${service}`] },
+  });
+  if (!c) throw new Error(`no running container of ${service}`);
+  return c.Id;
+}
+
+/** Runs `cmd` in the first task container of `service`; resolves with its exit code and output. */
+async function execIn(service: string, cmd: string[]): Promise<{ code: number; output: string }> {
+  const exec = await docker
+    .getContainer(await taskContainer(service))
+    .exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
+  const stream = await exec.start({ hijack: true, stdin: false });
+  let output = '';
+  stream.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  await new Promise((res) => stream.on('end', res));
+  const { ExitCode } = await exec.inspect();
+  return { code: ExitCode ?? -1, output };
+}
+
+test(
+  "Prometheus serves TLS only, with a certificate from the stack's CA, and scrapes itself over HTTPS",
+  async () => {
+    const ca = String(run.outputs.caCertificate);
+    expect(ca).toMatch(/^-----BEGIN CERTIFICATE-----/);
+    expect(String(run.outputs.prometheusUrl)).toMatch(new RegExp(`^https://[^/]+:${CONFIG.prometheusPort}$`));
+    // The routing mesh does not forward published ports on this machine (its virtual IPs do not answer),
+    // so the suite reaches the task's port, the one the mesh forwards to, through the bridge Swarm
+    // gives every task to the host (docker_gwbridge). The user's own view, with the exported CA:
+    const id = await taskContainer('prometheus-0');
+    const gw = (await docker.getNetwork('docker_gwbridge').inspect()) as {
+      Containers: Record<string, { IPv4Address: string }>;
+    };
+    const host = gw.Containers[id].IPv4Address.split('/')[0];
+    const ready = await httpsGet(host, 9090, '/-/ready', ca);
+    expect(ready.status).toBe(200);
+    // Trusting another CA fails: the request above did verify the certificate.
+    const { privateKeyPem } = tlsOutputs('tls:index/privateKey:PrivateKey', {
+      algorithm: 'ECDSA',
+      ecdsaCurve: 'P256',
+    });
+    const { certPem: otherCa } = tlsOutputs('tls:index/selfSignedCert:SelfSignedCert', {
+      privateKeyPem,
+      isCaCertificate: true,
+      subject: { commonName: 'another CA' },
+      validityPeriodHours: 24,
+    });
+    await expect(httpsGet(host, 9090, '/-/ready', String(otherCa))).rejects.toThrow(/certificate/i);
+    // Plain HTTP gets no page: the server speaks TLS only (Go answers such a request with a 400).
+    const plain = await fetch(`http://${host}:9090/-/ready`).then((r) => r.status);
+    expect(plain).toBe(400);
+    // Inside the swarm, by a swarm name with the CA, as Grafana's data source calls it (`prometheus`, the
+    // service's virtual IP, does not answer on this machine; `prometheus-0` resolves to the task).
+    const inside = await execIn('prometheus-0', [
+      'wget',
+      '-q',
+      '-O',
+      '-',
+      '--ca-certificate=/etc/prometheus/ca.pem',
+      'https://prometheus-0:9090/-/ready',
+    ]);
+    expect(inside).toMatchObject({ code: 0 });
+    // The self-scrape job reaches https://127.0.0.1:9090 and trusts the CA: its target is up.
+    const up = await eventually('up{job="prometheus"} == 1', 120, async () => {
+      const res = await httpsGet(host, 9090, '/api/v1/query?query=up%7Bjob%3D%22prometheus%22%7D', ca);
+      const result = (JSON.parse(res.body) as { data: { result: { value: [number, string] }[] } }).data
+        .result;
+      return result[0]?.value[1] === '1' ? result : undefined;
+    });
+    expect(up).toHaveLength(1);
+    report(
+      `swarm TLS: Prometheus answers https on its task port with the stack's CA (another CA refused, plain HTTP ${plain}), ` +
+        'in-swarm https with the CA ok, self-scrape over HTTPS up',
+    );
+  },
+  5 * 60_000,
 );

@@ -57,8 +57,16 @@ test('sshPublicKey is required and must look like an OpenSSH public key', () => 
   );
 });
 
-test('region, instance types and the VPC range are checked', () => {
-  expect(() => load({ region: 'mars-1' })).toThrow(/smartmeter:region must be an AWS region/);
+test('smartmeter:region is retired: a stack that still sets it is told to move it to aws:region', () => {
+  for (const region of ['eu-west-3', 'us-east-1']) {
+    expect(() => load({ region })).toThrow(
+      `smartmeter:region is no longer read: the region is the AWS provider's own aws:region key, as in every ` +
+        `Pulumi AWS program. Move it: pulumi config rm smartmeter:region && pulumi config set aws:region ${region}`,
+    );
+  }
+});
+
+test('instance types and the VPC range are checked', () => {
   expect(() => load({ workerInstanceType: 'big' })).toThrow(
     /smartmeter:workerInstanceType must be an EC2 instance type/,
   );

@@ -1,8 +1,13 @@
-// Pulumi mocks for the AWS stack: every resource is recorded with its inputs, and the outputs the
-// program reads (IPs, ARNs, the repository URL, the image digest, the docker host) are returned, so
-// no Output is left unresolved. `call` answers only the invokes the program makes and throws on any
-// other token, so nothing silently becomes undefined.
+// Pulumi mocks for the AWS stack: every resource is recorded with its inputs (and its provider), and
+// the outputs the program reads (IPs, ARNs, the repository URL, the image digest, the docker host, the
+// TLS keys and certificates) are returned, so no Output is left unresolved. `call` answers only the
+// invokes the program makes and throws on any other token, so nothing silently becomes undefined.
+// The TLS resources get real keys and certificates (node:crypto and the `openssl` CLI, as the tls
+// provider would make them): the e2e suite serves HTTPS with them.
+import { execFileSync } from 'node:child_process';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as pulumi from '@pulumi/pulumi';
 import { parse as parseYaml } from 'yaml';
@@ -13,12 +18,20 @@ export interface Recorded {
   readonly type: string;
   readonly name: string;
   readonly inputs: Record<string, unknown>;
+  /** The provider reference (`<urn>::<id>`) the resource was registered with, if explicit. */
+  readonly provider?: string;
 }
 
 export const ECR_PASSWORD = 'ecr-password-from-mock';
 export const REGISTRY = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
 
-const CALLS: Record<string, (inputs: Record<string, unknown>) => Record<string, unknown>> = {
+type Call = (inputs: Record<string, unknown>, provider: Recorded | undefined) => Record<string, unknown>;
+const CALLS: Record<string, Call> = {
+  // The region the provider was configured with, as the real provider answers; its own default otherwise.
+  'aws:index/getRegion:getRegion': (_inputs, provider) => {
+    const region = String(provider?.inputs.region ?? 'us-east-1');
+    return { id: region, name: region, region, endpoint: `ec2.${region}.amazonaws.com`, description: region };
+  },
   'aws:ec2/getAmi:getAmi': () => ({
     id: 'ami-0abcdef1234567890',
     imageId: 'ami-0abcdef1234567890',
@@ -51,11 +64,13 @@ function outputsFor(
   if (type === SIMULATION_CLOCK_TYPE)
     return { ...createClock(inputs as unknown as ClockInputs, Date.now() / 1000) };
   if (type.startsWith('pulumi-nodejs:dynamic')) return { dockerHost: `ssh://${String(inputs.target)}` };
+  if (type.startsWith('tls:')) return tlsOutputs(type, inputs);
   switch (type) {
     case 'aws:ec2/instance:Instance':
       return {
         privateIp: `10.42.${n % 16}.${10 + n}`,
         publicIp: `198.51.100.${n}`,
+        publicDns: `ec2-198-51-100-${n}.compute-1.amazonaws.com`,
         arn: `arn:aws:ec2:us-east-1:123456789012:instance/i-${n}`,
       };
     case 'aws:ssm/parameter:Parameter':
@@ -89,7 +104,7 @@ export function awsMocks(recorded: Recorded[]): pulumi.runtime.Mocks {
   return {
     newResource(args) {
       const n = recorded.length + 1;
-      recorded.push({ type: args.type, name: args.name, inputs: args.inputs });
+      recorded.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider });
       return {
         id: `${args.name}-id`,
         state: { ...args.inputs, ...outputsFor(args.type, args.name, args.inputs, n) },
@@ -98,7 +113,7 @@ export function awsMocks(recorded: Recorded[]): pulumi.runtime.Mocks {
     call(args) {
       const answer = CALLS[args.token];
       if (!answer) throw new Error(`unmocked invoke ${args.token}`);
-      return answer(args.inputs);
+      return answer(args.inputs, providerOf(recorded, args.provider));
     },
   };
 }
@@ -118,12 +133,22 @@ export interface AwsProgramRun {
   readonly resources: Recorded[];
 }
 
+/** The recorded provider a `<urn>::<id>` reference points at (the mocks' ids are `<name>-id`). */
+function providerOf(recorded: readonly Recorded[], ref: string | undefined): Recorded | undefined {
+  const id = ref?.split('::').pop();
+  return recorded.find((r) => r.type.startsWith('pulumi:providers:') && `${r.name}-id` === id);
+}
+
 /**
  * Loads a fresh copy of the whole program (index.ts) under the mocks, stack `aws`, with the stack's
- * Pulumi.aws.yaml settings plus `config` (keys without `smartmeter:`); resolves once every
- * registration has drained. Throws what the program throws.
+ * Pulumi.aws.yaml settings plus `config` (keys without `smartmeter:`) and `awsKeys` (the `aws:*` keys,
+ * without `aws:`); resolves once every registration has drained. Throws what the program throws.
+ * `outputs` is the program's module.exports: what Pulumi takes as the stack outputs.
  */
-export async function runAwsProgram(config: Record<string, string> = {}): Promise<AwsProgramRun> {
+export async function runAwsProgram(
+  config: Record<string, string> = {},
+  awsKeys: Record<string, string> = {},
+): Promise<AwsProgramRun> {
   jest.resetModules();
   const fresh = (await import('@pulumi/pulumi')) as typeof pulumi;
   const resources: Recorded[] = [];
@@ -134,22 +159,29 @@ export async function runAwsProgram(config: Record<string, string> = {}): Promis
     sshPublicKey: TEST_SSH_KEY,
     ...config,
   };
-  fresh.runtime.setAllConfig(
-    Object.fromEntries(Object.entries(settings).map(([k, v]) => [`smartmeter:${k}`, v])),
-  );
-  const outputs = (await import('../../index')) as Record<string, unknown>;
+  fresh.runtime.setAllConfig({
+    ...Object.fromEntries(Object.entries(settings).map(([k, v]) => [`smartmeter:${k}`, v])),
+    ...Object.fromEntries(
+      Object.entries({ ...stackFileConfig('Pulumi.aws.yaml', 'aws'), ...awsKeys }).map(([k, v]) => [
+        `aws:${k}`,
+        v,
+      ]),
+    ),
+  });
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const outputs = require('../../index') as Record<string, unknown>;
   await fresh.runtime.disconnect(); // drains the registrations: `resources` is complete
   return { pulumi: fresh, outputs, resources };
 }
 
-/** The `smartmeter:*` settings of a stack file, keys without the namespace. */
-export function stackFileConfig(file: string): Record<string, string> {
+/** The `<namespace>:*` settings of a stack file, keys without the namespace. */
+export function stackFileConfig(file: string, namespace = 'smartmeter'): Record<string, string> {
   const text = fs.readFileSync(path.join(__dirname, '..', '..', file), 'utf8');
   const entries = Object.entries((parseYaml(text).config ?? {}) as Record<string, unknown>);
   return Object.fromEntries(
     entries
-      .filter(([k]) => k.startsWith('smartmeter:'))
-      .map(([k, v]) => [k.slice('smartmeter:'.length), String(v)]),
+      .filter(([k]) => k.startsWith(`${namespace}:`))
+      .map(([k, v]) => [k.slice(namespace.length + 1), typeof v === 'string' ? v : JSON.stringify(v)]),
   );
 }
 
@@ -195,4 +227,126 @@ export function isSecretInput(value: unknown): boolean {
 /** The plain value inside a recorded secret input. */
 export function secretValue(value: unknown): unknown {
   return isSecretInput(value) ? (value as { value: unknown }).value : value;
+}
+
+// --- TLS: what the tls provider returns, made for real ---
+
+function plain(value: unknown): string {
+  return String(secretValue(value));
+}
+
+function openssl(args: string[], files: Record<string, string>): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'smartmeter-tls-'));
+  try {
+    for (const [name, content] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), content);
+    return execFileSync('openssl', args, { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function subject(inputs: Record<string, unknown>): string {
+  const s = (inputs.subject ?? {}) as { commonName?: string; organization?: string };
+  return `${s.organization ? `/O=${s.organization}` : ''}/CN=${s.commonName ?? 'unnamed'}`;
+}
+
+const days = (inputs: Record<string, unknown>) => String(Math.ceil(Number(inputs.validityPeriodHours) / 24));
+
+/** The outputs of the tls provider's resources the program reads: PEMs that openssl and TLS servers accept. */
+export function tlsOutputs(type: string, inputs: Record<string, unknown>): Record<string, unknown> {
+  switch (type) {
+    case 'tls:index/privateKey:PrivateKey': {
+      if (inputs.algorithm !== 'ECDSA' || inputs.ecdsaCurve !== 'P256')
+        throw new Error(`the tls mock makes ECDSA P256 keys, not ${String(inputs.algorithm)}`);
+      const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+      return {
+        privateKeyPem: privateKey.export({ type: 'sec1', format: 'pem' }),
+        privateKeyPemPkcs8: privateKey.export({ type: 'pkcs8', format: 'pem' }),
+        publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }),
+      };
+    }
+    case 'tls:index/selfSignedCert:SelfSignedCert': {
+      if (inputs.isCaCertificate !== true)
+        throw new Error('the tls mock makes self-signed CA certificates only');
+      const certPem = openssl(
+        [
+          'req',
+          '-x509',
+          '-new',
+          '-key',
+          'ca.key',
+          '-subj',
+          subject(inputs),
+          '-days',
+          days(inputs),
+          '-addext',
+          'basicConstraints=critical,CA:TRUE',
+          '-addext',
+          'keyUsage=critical,keyCertSign,cRLSign',
+        ],
+        { 'ca.key': plain(inputs.privateKeyPem) },
+      );
+      return { certPem };
+    }
+    case 'tls:index/certRequest:CertRequest': {
+      const names = [
+        ...((inputs.dnsNames as string[] | undefined) ?? []).map((d) => `DNS:${d}`),
+        ...((inputs.ipAddresses as string[] | undefined) ?? []).map((ip) => `IP:${ip}`),
+      ];
+      const certRequestPem = openssl(
+        [
+          'req',
+          '-new',
+          '-key',
+          'server.key',
+          '-subj',
+          subject(inputs),
+          ...(names.length ? ['-addext', `subjectAltName=${names.join(',')}`] : []),
+        ],
+        { 'server.key': plain(inputs.privateKeyPem) },
+      );
+      return { certRequestPem };
+    }
+    case 'tls:index/locallySignedCert:LocallySignedCert': {
+      const uses = (inputs.allowedUses as string[] | undefined) ?? [];
+      const keyUsage = [
+        ...(uses.includes('digital_signature') ? ['digitalSignature'] : []),
+        ...(uses.includes('key_encipherment') ? ['keyEncipherment'] : []),
+      ];
+      const ext = [
+        'basicConstraints=CA:FALSE',
+        ...(keyUsage.length ? [`keyUsage=critical,${keyUsage.join(',')}`] : []),
+        ...(uses.includes('server_auth') ? ['extendedKeyUsage=serverAuth'] : []),
+      ].join('\n');
+      const certPem = openssl(
+        [
+          'x509',
+          '-req',
+          '-in',
+          'server.csr',
+          '-CA',
+          'ca.crt',
+          '-CAkey',
+          'ca.key',
+          '-days',
+          days(inputs),
+          '-set_serial',
+          `0x${randomBytes(16).toString('hex')}`,
+          '-copy_extensions',
+          'copyall',
+          '-extfile',
+          'ext.cnf',
+        ],
+        {
+          'server.csr': plain(inputs.certRequestPem),
+          'ca.crt': plain(inputs.caCertPem),
+          'ca.key': plain(inputs.caPrivateKeyPem),
+          'ext.cnf': `${ext}\n`,
+        },
+      );
+      return { certPem, readyForRenewal: false };
+    }
+    default:
+      throw new Error(`the tls mock does not know ${type}`);
+  }
 }

@@ -197,19 +197,20 @@ describe('aws stack with the defaults of Pulumi.aws.yaml', () => {
     expect(ready.inputs).toMatchObject({ nodes: 4 });
   });
 
-  test('Grafana is reachable from the allowed CIDR only, through the routing mesh', async () => {
+  test('Grafana is reachable from the allowed CIDR only, through the routing mesh, over HTTPS', async () => {
     const grafana = byName(run, 'grafana-0');
     expect(grafana.inputs.endpointSpec).toEqual({
       mode: 'vip',
       ports: [
-        { name: 'http', targetPort: 3000, publishedPort: 3000, protocol: 'tcp', publishMode: 'ingress' },
+        { name: 'https', targetPort: 3000, publishedPort: 3000, protocol: 'tcp', publishMode: 'ingress' },
       ],
     });
     const rule = ofType(run, 'aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule').find(
       (r) => r.inputs.toPort === 3000,
     ) as Recorded;
     expect(rule.inputs.cidrIpv4).toBe('203.0.113.7/32');
-    expect((await outputValue(run, 'grafanaUrl')).value).toMatch(/^http:\/\/198\.51\.100\.\d+:3000$/);
+    expect((await outputValue(run, 'grafanaUrl')).value).toMatch(/^https:\/\/198\.51\.100\.\d+:3000$/);
+    expect((await outputValue(run, 'prometheusUrl')).value).toMatch(/^https:\/\/198\.51\.100\.\d+:9090$/);
   });
 
   test('no ingress from 0.0.0.0/0 or ::/0 anywhere', () => {
@@ -263,6 +264,7 @@ describe('aws stack with the defaults of Pulumi.aws.yaml', () => {
       );
       expect(grafana.secrets).toEqual([
         expect.objectContaining({ fileName: '/run/secrets/grafana_admin_password' }),
+        expect.objectContaining({ fileName: '/run/secrets/grafana_tls_key' }),
       ]);
       for (const secret of ofType(run, 'docker:index/secret:Secret')) {
         expect(isSecretInput(secret.inputs.data)).toBe(true);
@@ -320,18 +322,17 @@ describe.each([
   });
 });
 
-test("a port published by a clustered service goes out on its first member's node, to the allowed CIDR", async () => {
-  const run = await runAwsProgram({ natsPort: '4222' });
-  expect(byName(run, 'nats-0').inputs.endpointSpec).toEqual({
-    mode: 'dnsrr',
-    ports: [{ name: 'client', targetPort: 4222, publishedPort: 4222, protocol: 'tcp', publishMode: 'host' }],
-  });
-  expect(byName(run, 'nats-1').inputs.endpointSpec).toEqual({ mode: 'dnsrr', ports: [] });
-  const rules = ofType(run, 'aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule').filter(
-    (r) => r.inputs.toPort === 4222,
-  );
-  expect(rules.map((r) => r.inputs.cidrIpv4)).toEqual(['203.0.113.7/32']);
-}, 60_000);
+test.each(['natsPort', 'natsMonitoringPort', 'cassandraPort'])(
+  '%s other than 0 is refused: the aws stack publishes only what it serves over TLS',
+  async (key) => {
+    await expect(runAwsProgram({ [key]: '4222' })).rejects.toThrow(
+      new RegExp(
+        `smartmeter:${key} must be 0 on the aws stack, got 4222: the stack publishes only what it serves over TLS`,
+      ),
+    );
+  },
+  60_000,
+);
 
 test('bad AWS configuration fails with a message naming the key', async () => {
   await expect(runAwsProgram({ allowedCidr: '0.0.0.0/0' })).rejects.toThrow(

@@ -7,7 +7,8 @@ import * as pulumi from '@pulumi/pulumi';
 import { renderSwarmNodeUserData, SwarmRole } from './userData';
 
 export interface SwarmClusterArgs {
-  readonly region: string;
+  /** The region the provider works in: the nodes' AWS CLI calls (SSM) go there. */
+  readonly region: pulumi.Input<string>;
   readonly subnetIds: pulumi.Input<string>[];
   readonly securityGroupId: pulumi.Input<string>;
   readonly managers: 1 | 3;
@@ -18,6 +19,8 @@ export interface SwarmClusterArgs {
   readonly sshPublicKey: string;
   /** Prefix of the SSM parameter names, e.g. `/smartmeter/aws/swarm`. */
   readonly parameterPrefix: string;
+  /** Tags of the root volumes: the provider's default tags do not reach volumes an instance creates. */
+  readonly volumeTags?: Record<string, string>;
 }
 
 /** Amazon Linux 2023, x86_64, newest at deploy time. */
@@ -32,6 +35,9 @@ export class SwarmCluster extends pulumi.ComponentResource {
   public readonly managerPublicIp: pulumi.Output<string>;
   public readonly managerPrivateIps: pulumi.Output<string>[];
   public readonly workerPrivateIps: pulumi.Output<string>[];
+  /** Every node's public IP and DNS name: the routing mesh answers published ports on each of them. */
+  public readonly publicIps: pulumi.Output<string>[];
+  public readonly publicDnsNames: pulumi.Output<string>[];
   public readonly instances: aws.ec2.Instance[] = [];
 
   constructor(name: string, args: SwarmClusterArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -105,10 +111,10 @@ export class SwarmCluster extends pulumi.ComponentResource {
           vpcSecurityGroupIds: [args.securityGroupId],
           keyName: keyPair.keyName,
           iamInstanceProfile: profile.name,
-          userData: pulumi.output(managerAddr).apply((addr) =>
+          userData: pulumi.all([managerAddr, args.region]).apply(([addr, region]) =>
             renderSwarmNodeUserData({
               role: swarmRole,
-              region: args.region,
+              region,
               managerTokenParam: `${args.parameterPrefix}/manager-token`,
               workerTokenParam: `${args.parameterPrefix}/worker-token`,
               managerAddr: addr,
@@ -122,6 +128,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
             volumeType: 'gp3',
             volumeSize: args.rootVolumeGiB,
             deleteOnTermination: true,
+            tags: { ...args.volumeTags, Name: nodeName },
           },
           tags: { Name: nodeName, 'smartmeter:swarm-role': swarmRole },
         },
@@ -141,6 +148,8 @@ export class SwarmCluster extends pulumi.ComponentResource {
     this.managerPublicIp = first.publicIp;
     this.managerPrivateIps = this.instances.slice(0, args.managers).map((n) => n.privateIp);
     this.workerPrivateIps = this.instances.slice(args.managers).map((n) => n.privateIp);
+    this.publicIps = this.instances.map((n) => n.publicIp);
+    this.publicDnsNames = this.instances.map((n) => n.publicDns);
     this.registerOutputs({
       managerPublicIp: this.managerPublicIp,
       managerPrivateIps: this.managerPrivateIps,

@@ -1,9 +1,17 @@
 // The AWS stack's own keys (`smartmeter:*`), validated like the rest of the configuration
 // (components/config.ts): a bad value throws a ConfigError that names the key and what is allowed.
-import { ConfigError, ConfigReader, ConfigSource, NAMESPACE, pulumiConfigSource } from '../../config';
+// Where AWS itself is reached (region, profile, credentials, tags) is the standard `aws:*` keys' job
+// (./provider.ts), not these.
+import {
+  ConfigError,
+  ConfigReader,
+  ConfigSource,
+  NAMESPACE,
+  pulumiConfigSource,
+  type PublishedPorts,
+} from '../../config';
 
 export interface AwsConfig {
-  readonly region: string;
   /** The only source admitted from outside the cluster (SSH, Grafana): required, never the world. */
   readonly allowedCidr: string;
   readonly sshPublicKey: string;
@@ -20,7 +28,6 @@ export interface AwsConfig {
 }
 
 export const AWS_DEFAULTS = {
-  region: 'us-east-1',
   sshUser: 'ec2-user',
   managers: 1,
   workers: 3,
@@ -31,7 +38,6 @@ export const AWS_DEFAULTS = {
   availabilityZones: 2,
 } as const;
 
-const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
 const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.[a-z0-9]+$/;
 const SSH_PUBLIC_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,3}( [^\n]*)?$/;
 const IPV4_CIDR =
@@ -56,13 +62,20 @@ export function checkAllowedCidr(value: string | undefined): string {
 }
 
 export function loadAwsConfig(source: ConfigSource = pulumiConfigSource()): AwsConfig {
+  const retired = source('region');
+  if (retired !== undefined) {
+    throw new ConfigError(
+      `${NAMESPACE}:region is no longer read: the region is the AWS provider's own aws:region key, as in ` +
+        `every Pulumi AWS program. Move it: pulumi config rm ${NAMESPACE}:region && ` +
+        `pulumi config set aws:region ${retired.trim() || '<region>'}`,
+    );
+  }
   const read = new ConfigReader(source);
   const vpcCidr = read.matching('vpcCidr', IPV4_CIDR, 'an IPv4 CIDR of /16 to /24', AWS_DEFAULTS.vpcCidr);
   const vpcPrefix = Number(vpcCidr.split('/')[1]);
   if (vpcPrefix < 16 || vpcPrefix > 24) read.fail('vpcCidr', 'an IPv4 CIDR of /16 to /24', vpcCidr);
   const sshPrivateKeyPath = source('sshPrivateKeyPath')?.trim();
   return {
-    region: read.matching('region', REGION, 'an AWS region such as us-east-1', AWS_DEFAULTS.region),
     allowedCidr: checkAllowedCidr(source('allowedCidr')),
     sshPublicKey: read.matching(
       'sshPublicKey',
@@ -89,4 +102,19 @@ export function loadAwsConfig(source: ConfigSource = pulumiConfigSource()): AwsC
     vpcCidr,
     availabilityZones: read.integer('availabilityZones', AWS_DEFAULTS.availabilityZones, { min: 2, max: 6 }),
   };
+}
+
+/**
+ * The aws stack publishes over TLS only (Grafana, Prometheus). NATS, its monitoring and Cassandra are
+ * not served over TLS here, so their ports stay inside the swarm.
+ */
+export function checkPublishedPorts(ports: PublishedPorts): void {
+  for (const name of ['nats', 'natsMonitoring', 'cassandra'] as const) {
+    if (ports[name] !== 0) {
+      throw new ConfigError(
+        `${NAMESPACE}:${name}Port must be 0 on the aws stack, got ${ports[name]}: the stack publishes only ` +
+          'what it serves over TLS (Grafana, Prometheus); reach the others from the manager (ssh, then docker exec)',
+      );
+    }
+  }
 }

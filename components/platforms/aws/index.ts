@@ -1,22 +1,33 @@
 // The AWS platform: a Docker Swarm cluster on EC2 that runs the tiers' declarations as swarm services.
+//   provider.ts  the AWS provider from the standard aws:* stack keys, with the stack's default tags
 //   network.ts   VPC, public subnets in >= 2 zones, internet gateway, security group
 //   cluster.ts   managers and workers; join tokens through SSM Parameter Store
 //   registry.ts  ECR repository and the services image pushed to it
 //   swarmReady.ts waits over SSH until every node has joined
+//   tls.ts       a CA and the certificates of the published services (the stack publishes TLS only)
 //   swarm.ts     ServiceSpec -> docker.Service / Secret / ServiceConfig on an encrypted overlay
 import * as aws from '@pulumi/aws';
 import * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';
 
 import type { StackConfig } from '../../config';
-import type { DeployedService, DeployOptions, Platform, ScrapeConfig, ServiceSpec } from '../../spec';
+import type {
+  DeployedService,
+  DeployOptions,
+  Platform,
+  PlatformTls,
+  ScrapeConfig,
+  ServiceSpec,
+} from '../../spec';
 import { REPO_ROOT, servicesImageBuild } from '../services-image';
 import { SwarmCluster } from './cluster';
-import { AwsConfig, loadAwsConfig } from './config';
+import { AwsConfig, checkPublishedPorts, loadAwsConfig } from './config';
 import { SwarmNetwork } from './network';
+import { awsProviderArgs, awsStackKeys } from './provider';
 import { ServicesRegistry } from './registry';
 import { SwarmServices } from './swarm';
 import { SwarmReady } from './swarmReady';
+import { ClusterTls } from './tls';
 
 export { loadAwsConfig } from './config';
 export type { AwsConfig } from './config';
@@ -34,11 +45,13 @@ export class AwsPlatform extends pulumi.ComponentResource implements Platform {
   public readonly managerPublicIp: pulumi.Output<string>;
   public readonly repositoryUrl: pulumi.Output<string>;
   public readonly nodes: number;
+  public readonly tls: PlatformTls;
   private readonly swarm: SwarmServices;
 
   constructor(name: string, args: AwsPlatformArgs, opts?: pulumi.ComponentResourceOptions) {
     super('smartmeter:platform:Aws', name, {}, opts);
     const cfg = args.aws ?? loadAwsConfig();
+    checkPublishedPorts(args.config.ports);
     const repoRoot = args.repoRoot ?? REPO_ROOT;
     const members = Math.max(args.config.natsNodes, args.config.cassandraNodes);
     if (cfg.workers < members) {
@@ -48,8 +61,11 @@ export class AwsPlatform extends pulumi.ComponentResource implements Platform {
         this,
       );
     }
-    const region = new aws.Provider(`${name}-aws`, { region: cfg.region as aws.Region }, { parent: this });
-    const onAws = { parent: this, providers: { aws: region } };
+    const providerArgs = awsProviderArgs(awsStackKeys());
+    const provider = new aws.Provider(`${name}-aws`, providerArgs, { parent: this });
+    const onAws = { parent: this, providers: { aws: provider } };
+    // The region the provider ended up with (aws:region, AWS_REGION or the profile's): the nodes' too.
+    const region = aws.getRegionOutput({}, { parent: this, provider }).region;
 
     const network = new SwarmNetwork(
       name,
@@ -59,7 +75,7 @@ export class AwsPlatform extends pulumi.ComponentResource implements Platform {
     const cluster = new SwarmCluster(
       name,
       {
-        region: cfg.region,
+        region,
         subnetIds: network.subnetIds,
         securityGroupId: network.securityGroupId,
         managers: cfg.managers,
@@ -69,6 +85,7 @@ export class AwsPlatform extends pulumi.ComponentResource implements Platform {
         rootVolumeGiB: cfg.rootVolumeGiB,
         sshPublicKey: cfg.sshPublicKey,
         parameterPrefix: `/smartmeter/${pulumi.getStack()}/swarm`,
+        volumeTags: (providerArgs.defaultTags as { tags: Record<string, string> }).tags,
       },
       onAws,
     );
@@ -104,6 +121,17 @@ export class AwsPlatform extends pulumi.ComponentResource implements Platform {
       { parent: this, provider: swarmProvider },
     );
 
+    const certificates = new ClusterTls(
+      `${name}-tls`,
+      { publicIps: cluster.publicIps, publicDnsNames: cluster.publicDnsNames },
+      { parent: this },
+    );
+    this.tls = {
+      caCertificate: certificates.caCertificate,
+      serverCertificate: (service) =>
+        certificates.serverCertificate(service, [service, this.replicaHost(service, 0)]),
+    };
+
     this.managerPublicIp = cluster.managerPublicIp;
     this.publicHost = cluster.managerPublicIp;
     this.repositoryUrl = registry.repositoryUrl;
@@ -117,7 +145,11 @@ export class AwsPlatform extends pulumi.ComponentResource implements Platform {
         network.allowFromUser(`${service}-${port}`, port, `${service} from the allowed CIDR`),
       publicHost: this.publicHost,
     });
-    this.registerOutputs({ managerPublicIp: this.managerPublicIp, repositoryUrl: this.repositoryUrl });
+    this.registerOutputs({
+      managerPublicIp: this.managerPublicIp,
+      repositoryUrl: this.repositoryUrl,
+      caCertificate: this.tls.caCertificate,
+    });
   }
 
   deploy(spec: ServiceSpec, opts: DeployOptions): DeployedService {

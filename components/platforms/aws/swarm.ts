@@ -170,6 +170,9 @@ export class SwarmServices implements Platform {
     // Peers of a cluster must see each other's own addresses: no virtual IP in front of them.
     const peers = pinned && replicasOf(spec) > 1;
     const published = (spec.ports ?? []).filter((p) => (p.publish ?? 0) > 0 && (member ?? 0) === 0);
+    // The cluster is on the internet (if only to allowedCidr): what it publishes is encrypted.
+    const plain = published.find((p) => !p.tls);
+    if (plain) throw new Error(`service "${spec.name}": port ${plain.name} is published without TLS`);
     for (const p of published) this.args.onPublish(spec.name, p.publish as number);
     const isServicesImage = spec.image.kind === 'services';
 
