@@ -30,6 +30,7 @@ test('the aws stack exports what it has, and nothing undefined', async () => {
     'natsUser',
     'platformName',
     'prometheusUrl',
+    'simulationClock',
   ]);
 }, 60_000);
 
@@ -50,6 +51,7 @@ test('the local stack exports everything it publishes, and nothing undefined', a
     'natsUser',
     'platformName',
     'prometheusUrl',
+    'simulationClock',
   ]);
 }, 60_000);
 
