@@ -58,6 +58,8 @@ export const grafanaAdminPassword = metrics ? pulumi.secret(metrics.grafanaAdmin
 export const prometheusUrl = metrics
   ? published(config.ports.prometheus, (h) => `http://${h}:${config.ports.prometheus}`)
   : undefined;
+/** The injectors' simulated clock: sim = simulatedAtAnchor + (now − anchor)·acceleration. */
+export const simulationClock = streaming?.clock;
 export const natsEndpoint = messaging
   ? published(config.ports.nats, (h) => `nats://${h}:${config.ports.nats}`)
   : undefined;

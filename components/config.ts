@@ -61,6 +61,12 @@ export interface StackConfig {
   /** Readings per second per injector. */
   readonly injectRate: number;
   readonly injectSeed: number;
+  /**
+   * The injectors' simulated clock (components/simulation-clock.ts), epoch seconds. `anchor`
+   * (`smartmeter:clockAnchor`) replaces the anchor the stack keeps in its state; `simulationStart`
+   * (`smartmeter:simulationStart`) is the simulated time at the anchor (default: the anchor itself).
+   */
+  readonly clock: { readonly anchor?: number; readonly simulationStart?: number };
   readonly ingestReplicas: number;
   readonly natsNodes: number;
   readonly cassandraNodes: number;
@@ -187,6 +193,29 @@ export class ConfigReader {
     return [...new Set(items as T[])];
   }
 
+  /**
+   * An optional instant, as epoch seconds: whole seconds since 1970, or an ISO-8601 date (UTC) or date-time
+   * with its zone (`Z` or `±hh:mm`; a date-time without one would be read in the local zone).
+   */
+  instant(name: string): number | undefined {
+    const text = this.raw(name);
+    if (text === undefined) return undefined;
+    const iso = ISO_INSTANT.exec(text);
+    // Date.parse takes 2024-02-30 for March 1st: the calendar date must exist.
+    const day = iso && new Date(Date.UTC(Number(iso[1]), Number(iso[2]) - 1, Number(iso[3])));
+    const realDay = day && day.getUTCDate() === Number(iso[3]) && day.getUTCMonth() === Number(iso[2]) - 1;
+    const seconds = /^\d+$/.test(text) ? Number(text) : realDay ? Math.floor(Date.parse(text) / 1000) : NaN;
+    if (!(seconds >= 0 && seconds <= MAX_INSTANT)) {
+      this.fail(
+        name,
+        'epoch seconds or an ISO-8601 date or date-time with its zone, such as 2024-05-01T00:00:00Z, ' +
+          'between 1970 and 9999',
+        text,
+      );
+    }
+    return seconds;
+  }
+
   image(name: string, fallback: string): string {
     return this.matching(
       name,
@@ -197,6 +226,9 @@ export class ConfigReader {
   }
 }
 
+const ISO_INSTANT = /^(\d{4})-(\d{2})-(\d{2})(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2}))?$/;
+/** 9999-12-31T23:59:59Z, the last instant the wire codec can carry. */
+const MAX_INSTANT = 253_402_300_799;
 const IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
 const HEAP = /^[1-9][0-9]*[MG]$/;
 
@@ -226,6 +258,7 @@ export function loadConfig(source: ConfigSource = pulumiConfigSource()): StackCo
     injectors: read.integer('injectors', 1, { min: 0, max: 200 }),
     injectRate: read.number('injectRate', 50, { min: 0.001, max: 100_000 }),
     injectSeed: read.integer('injectSeed', 1, { min: 0, max: 2 ** 31 - 1 }),
+    clock: { anchor: read.instant('clockAnchor'), simulationStart: read.instant('simulationStart') },
     ingestReplicas: read.integer('ingestReplicas', 1, { min: 1, max: 50 }),
     natsNodes: read.integer('natsNodes', 1, { min: 1, max: 5 }),
     cassandraNodes,

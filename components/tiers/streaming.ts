@@ -1,8 +1,10 @@
 // Streaming tier: `inject` × smartmeter:injectors (simulated meters publishing to NATS), `ingest` × a
-// configured count (JetStream → Cassandra) and `stream` (windows, extracts and alerts).
+// configured count (JetStream → Cassandra) and `stream` (windows, extracts and alerts). Every injector
+// runs on the stack's one simulated clock (components/simulation-clock.ts).
 import * as pulumi from '@pulumi/pulumi';
 
 import type { StackConfig } from '../config';
+import { stackClock } from '../simulation-clock';
 import { DeployedService, Platform, replicaSlot } from '../spec';
 import { cassandraClient, CassandraConnection, natsClient, NatsConnection, roleService } from './shared';
 
@@ -13,14 +15,29 @@ export interface StreamingTierArgs {
   readonly cassandra: CassandraConnection;
 }
 
+/**
+ * Simulated seconds per real second (one real second = 15 simulated minutes, the original's pace). Not a
+ * stack key; a change here re-anchors the stack's clock so that simulated time keeps going forward.
+ */
+export const INJECT_ACCELERATION = 900;
+
 export class StreamingTier extends pulumi.ComponentResource {
   public readonly services: DeployedService[];
+  /** The injectors' clock: real instant and simulated time at it (ISO-8601), and the acceleration. */
+  public readonly clock: pulumi.Output<{ anchor: string; simulatedAtAnchor: string; acceleration: number }>;
 
   constructor(name: string, args: StreamingTierArgs, opts?: pulumi.ComponentResourceOptions) {
     super('smartmeter:streaming:Streaming', name, {}, opts);
     const { platform, config } = args;
     const nats = natsClient(args.nats);
     const cassandra = cassandraClient(args.cassandra);
+    const clock = stackClock(config, INJECT_ACCELERATION, { parent: this });
+    const iso = (seconds: string) => new Date(Number(seconds) * 1000).toISOString().replace('.000Z', 'Z');
+    this.clock = pulumi.all([clock.INJECT_CLOCK_ANCHOR, clock.INJECT_START]).apply(([anchor, start]) => ({
+      anchor: iso(anchor),
+      simulatedAtAnchor: iso(start),
+      acceleration: INJECT_ACCELERATION,
+    }));
     // Injectors only publish; they start once NATS is up and the schema exists (ingest keeps up from the start).
     const inject = roleService('inject', config, [nats], {
       replicas: config.injectors,
@@ -28,6 +45,7 @@ export class StreamingTier extends pulumi.ComponentResource {
         INJECT_SLOT: replicaSlot(),
         INJECT_RATE: String(config.injectRate),
         INJECT_SEED: String(config.injectSeed),
+        ...clock,
       },
     });
     this.services = [

@@ -6,9 +6,19 @@
 // The mocks answer what the real providers would: generated passwords are real random strings (they
 // reach the real containers), an image's digest is its name (so a container's `image` is something the
 // engine can run), a container's exit code is 0 (the harness checks the real one before dependents start).
+// The stack's simulation clock is kept across runs of a stack, as the engine keeps it in the state.
 import { randomBytes } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import type * as pulumiType from '@pulumi/pulumi';
+
+import {
+  ClockInputs,
+  ClockState,
+  clockChanges,
+  createClock,
+  reanchorClock,
+  SIMULATION_CLOCK_TYPE,
+} from '../../components/simulation-clock';
 
 export interface Declared {
   readonly urn: string;
@@ -74,6 +84,21 @@ const dockerState: StateFor = (type, name, inputs) => {
       return {};
   }
 };
+
+// Per stack: created by the provider's own functions on the first run, then diffed and updated on later
+// runs as the engine would (unchanged inputs: the same anchor, so the injectors are not replaced).
+const clocks = new Map<string, ClockState>();
+function keptClock(stack: string, inputs: ClockInputs): ClockState {
+  const now = Date.now() / 1000;
+  const old = clocks.get(stack);
+  const clock = !old
+    ? createClock(inputs, now)
+    : clockChanges(old, inputs, now)
+      ? reanchorClock(old, inputs, now)
+      : old;
+  clocks.set(stack, clock);
+  return clock;
+}
 
 async function resolve(pulumi: typeof pulumiType, value: unknown): Promise<unknown> {
   if (pulumi.Output.isInstance(value)) {
@@ -147,6 +172,12 @@ export async function runProgram(
     await pulumi.runtime.setMocks(
       {
         newResource: (args) => {
+          if (args.type === SIMULATION_CLOCK_TYPE) {
+            return {
+              id: `${args.name}-id`,
+              state: { ...args.inputs, ...keptClock(stack, args.inputs as unknown as ClockInputs) },
+            };
+          }
           const key = `${args.type}::${args.name}`;
           const kept = others.memory?.get(key);
           const state =

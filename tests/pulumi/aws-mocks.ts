@@ -7,6 +7,8 @@ import * as path from 'node:path';
 import * as pulumi from '@pulumi/pulumi';
 import { parse as parseYaml } from 'yaml';
 
+import { ClockInputs, createClock, SIMULATION_CLOCK_TYPE } from '../../components/simulation-clock';
+
 export interface Recorded {
   readonly type: string;
   readonly name: string;
@@ -46,6 +48,8 @@ function outputsFor(
   n: number,
 ): Record<string, unknown> {
   // A dynamic resource's type is pulumi-nodejs:dynamic/<module>:<name>.
+  if (type === SIMULATION_CLOCK_TYPE)
+    return { ...createClock(inputs as unknown as ClockInputs, Date.now() / 1000) };
   if (type.startsWith('pulumi-nodejs:dynamic')) return { dockerHost: `ssh://${String(inputs.target)}` };
   switch (type) {
     case 'aws:ec2/instance:Instance':

@@ -37,8 +37,27 @@ describe('stack config', () => {
     expect(load({ natsImage: 'mirror.local/nats:2.11' }).images.nats).toBe('mirror.local/nats:2.11');
   });
 
+  it('reads the clock keys as epoch seconds or ISO-8601 instants; both unset by default', () => {
+    expect(load({}).clock).toEqual({ anchor: undefined, simulationStart: undefined });
+    expect(load({ clockAnchor: '1714557600', simulationStart: '2019-03-17' }).clock).toEqual({
+      anchor: 1_714_557_600,
+      simulationStart: 1_552_780_800,
+    });
+    expect(load({ clockAnchor: '2024-05-01T12:00:00+02:00' }).clock.anchor).toBe(1_714_557_600);
+    expect(load({ simulationStart: '2024-05-01T10:00:00.750Z' }).clock.simulationStart).toBe(1_714_557_600);
+  });
+
   it.each([
     [{ platform: undefined as unknown as string }, 'smartmeter:platform is required (one of local, aws)'],
+    [
+      { clockAnchor: 'at the first deploy' },
+      'smartmeter:clockAnchor must be epoch seconds or an ISO-8601 date or date-time with its zone',
+    ],
+    // Without a zone a date-time would be read in the local zone of whoever runs `pulumi up`.
+    [{ simulationStart: '2019-03-17T00:00:00' }, 'smartmeter:simulationStart must be epoch seconds'],
+    [{ simulationStart: '-5' }, 'smartmeter:simulationStart must be epoch seconds'],
+    [{ clockAnchor: '2024-02-30T00:00:00Z' }, 'got "2024-02-30T00:00:00Z"'],
+    [{ simulationStart: '253402300800' }, 'between 1970 and 9999, got "253402300800"'],
     [{ injectors: '1.5' }, 'smartmeter:injectors must be an integer >= 0 and <= 200, got "1.5"'],
     [{ ingestReplicas: '0' }, 'smartmeter:ingestReplicas must be an integer >= 1 and <= 50, got "0"'],
     [{ injectRate: 'fast' }, 'smartmeter:injectRate must be a number >= 0.001 and <= 100000, got "fast"'],

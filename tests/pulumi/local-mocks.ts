@@ -1,8 +1,11 @@
 // Runs the whole Pulumi program (index.ts) against pulumi.runtime.setMocks for project `smartmeter`,
 // stack `local`, with the given `smartmeter:*` config. Every resource is recorded with its inputs, and
 // every output the program reads is given a state (image digests, container exit codes, generated
-// passwords), so no Output is left unresolved. `call` throws: the local program makes no invokes.
+// passwords, the simulation clock's anchor), so no Output is left unresolved. `call` throws: the local
+// program makes no invokes.
 import type * as pulumiType from '@pulumi/pulumi';
+
+import { ClockInputs, createClock, SIMULATION_CLOCK_TYPE } from '../../components/simulation-clock';
 
 export interface Recorded {
   readonly type: string;
@@ -11,6 +14,8 @@ export interface Recorded {
   readonly inputs: Record<string, unknown>;
   /** The top-level input keys that reached the engine as secrets. */
   readonly secretKeys: string[];
+  /** What the mock provider answered (inputs and outputs), secrets unwrapped. */
+  readonly state: Record<string, unknown>;
 }
 
 // How the SDK marks a secret value on the wire (sdk/nodejs/runtime/rpc.ts `specialSigKey`).
@@ -47,6 +52,9 @@ function stateFor(type: string, name: string, inputs: Record<string, unknown>): 
     case 'docker:index/container:Container':
       // Jobs ran to completion, with success.
       return { exitCode: 0 };
+    case SIMULATION_CLOCK_TYPE:
+      // What its provider's create does at the first deploy: anchored now.
+      return { ...createClock(inputs as unknown as ClockInputs, Date.now() / 1000) };
     default:
       return {};
   }
@@ -63,16 +71,15 @@ export async function runLocalProgram(config: Record<string, string>): Promise<P
   await pulumi.runtime.setMocks(
     {
       newResource: (args) => {
+        const state = { ...args.inputs, ...stateFor(args.type, args.name, args.inputs) };
         resources.push({
           type: args.type,
           name: args.name,
           inputs: unwrap(args.inputs) as Record<string, unknown>,
           secretKeys: Object.keys(args.inputs).filter((k) => isSecretValue(args.inputs[k])),
+          state: unwrap(state) as Record<string, unknown>,
         });
-        return {
-          id: `${args.name}-id`,
-          state: { ...args.inputs, ...stateFor(args.type, args.name, args.inputs) },
-        };
+        return { id: `${args.name}-id`, state };
       },
       call: (args) => {
         throw new Error(`unexpected invoke ${args.token}`);

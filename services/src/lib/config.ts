@@ -87,8 +87,13 @@ export class EnvReader {
 
   /** An instant as epoch seconds: either a number of seconds or an ISO-8601 date. */
   epochSeconds(name: string, fallback: number): number {
+    return this.optionalEpochSeconds(name) ?? fallback;
+  }
+
+  /** epochSeconds, or undefined when the variable is not set. */
+  optionalEpochSeconds(name: string): number | undefined {
     const text = this.raw(name);
-    if (text === undefined) return fallback;
+    if (text === undefined) return undefined;
     const value = /^\d+$/.test(text) ? Number(text) : Date.parse(text) / 1000;
     if (!Number.isFinite(value))
       throw new ConfigError(`${name} must be epoch seconds or an ISO-8601 date, got "${text}"`);

@@ -5,9 +5,12 @@
 //   INJECT_SLOT                  injector slot, 0…12: meters on lines 10·slot+1… (default 1)
 //   INJECT_LINES, INJECT_TRANSFORMERS, INJECT_USAGEPOINTS  explicit topology (all three or none;
 //                                default derived from the rate: 500 → 1×7×71)
-//   INJECT_START                 simulated origin and real-time anchor, epoch seconds or ISO-8601 (default now)
+//   INJECT_CLOCK_ANCHOR          real instant at which the simulated clock reads INJECT_START, epoch seconds or
+//                                ISO-8601 (default INJECT_START); the same on every replica of a stack
+//   INJECT_START                 simulated time at the anchor, epoch seconds or ISO-8601 (default the anchor,
+//                                or now when neither is set): sim = START + (real − ANCHOR)·ACCELERATION
 //   INJECT_ACCELERATION          simulated seconds per real second (default 900: 1 s = 15 simulated minutes)
-//   INJECT_SEED                  PRNG seed, 0…2^32−1 (default 1): same seed, start and topology, same readings
+//   INJECT_SEED                  PRNG seed, 0…2^32−1 (default 1): same seed, clock and topology, same readings
 //   INJECT_OVERVOLTAGE_RATE      over-voltage events per meter per simulated day (default 0: off)
 //   INJECT_OVERVOLTAGE_MINUTES   length of an event in simulated minutes (default 45)
 //   INJECT_DURATION_S            stop after this many seconds (default 0: run until SIGTERM)

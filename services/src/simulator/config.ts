@@ -40,15 +40,20 @@ export function injectConfig(env: EnvReader, now = Date.now() / 1000): InjectCon
   rethrow(given.length ? `${TOPOLOGY_VARS.join('/')}, INJECT_SLOT` : 'INJECT_RATE, INJECT_SLOT', () =>
     validateTopology(topology, slot),
   );
-  const start = env.epochSeconds('INJECT_START', Math.floor(now));
+  // The clock: INJECT_START is the simulated time at the real instant INJECT_CLOCK_ANCHOR. Given one, the
+  // other defaults to it (INJECT_START alone: the original's "simulated origin and real-time anchor"); given
+  // neither, both are now. A stack sets both, the same on every replica (schedule.ts).
+  const anchorGiven = env.optionalEpochSeconds('INJECT_CLOCK_ANCHOR');
+  const start = env.epochSeconds('INJECT_START', anchorGiven ?? Math.floor(now));
+  const anchor = anchorGiven ?? start;
   const acceleration = env.number('INJECT_ACCELERATION', 900, { min: 1, max: 10_000_000 });
-  rethrow('INJECT_RATE, INJECT_ACCELERATION, INJECT_START', () => {
+  rethrow('INJECT_RATE, INJECT_ACCELERATION, INJECT_START, INJECT_CLOCK_ANCHOR', () => {
     new CycleSchedule({
       start,
+      anchor,
       acceleration,
-      realStart: now,
       cycleRealSeconds: (meterCount(topology) + 2) / rate,
-    });
+    }).checkRange(now);
   });
   const perDay = env.number('INJECT_OVERVOLTAGE_RATE', 0, { min: 0 });
   const minutes = env.integer('INJECT_OVERVOLTAGE_MINUTES', 45, { min: 1, max: 1440 });
@@ -77,6 +82,7 @@ export function injectConfig(env: EnvReader, now = Date.now() / 1000): InjectCon
     injector: {
       rate,
       start,
+      anchor,
       acceleration,
       durationSeconds: duration || undefined,
       maxReadings: maxReadings || undefined,

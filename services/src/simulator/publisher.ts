@@ -1,6 +1,11 @@
 // The real-time injector: walks the simulator's cycles on the CycleSchedule and publishes every reading
 // with core NATS on the original subjects and wire format, paced to `rate` messages per second. Every
 // message counts toward the rate: the temperature, the forecast and one voltage per meter of each cycle.
+// It waits for the next cycle boundary of the shared grid (at most one cycle) and starts there, so its
+// cycles are the other replicas' cycles, with the same epochs, due at the same real instants.
+// Every injector publishes the temperature and forecast of its cycles: both are pure functions of the seed
+// and the epoch, so replicas publish identical duplicates (the temperature table is keyed by epoch, and
+// the stream job keeps the max per epoch: duplicates change nothing).
 // Publishes go out in bursts (at most `burstMax` per tick) and the connection is flushed every
 // `flushIntervalMs`, which round-trips to the server and so bounds what sits in the client's buffers.
 // Metrics are updated once per burst, not per message, to keep the hot path short.
@@ -11,17 +16,14 @@ import { sleep } from '../lib/retry';
 import { SUBJECTS } from '../wire/subjects';
 import { encodeTemperature, encodeVoltage } from '../wire/codec';
 import { Pacer } from './pacer';
-import { CycleSchedule } from './schedule';
+import { CycleSchedule, SimulatedClock } from './schedule';
 import { FORECAST_CYCLES, Simulator } from './simulator';
 import { zeroed } from '../lib/metrics';
 
-export interface InjectorSettings {
+/** The clock (start, anchor, acceleration: schedule.ts) and the pace. */
+export interface InjectorSettings extends SimulatedClock {
   /** Messages per second (voltages + temperatures + forecasts). */
   rate: number;
-  /** Simulated origin and real-time anchor, epoch seconds. */
-  start: number;
-  /** Simulated seconds per real second. */
-  acceleration: number;
   /** Stop after this many real seconds (default: run until stopped). */
   durationSeconds?: number;
   /** Stop after this many messages (default: no bound). */
@@ -42,7 +44,8 @@ export interface InjectorStats {
   cycles: number;
   overVoltageReadings: number;
   overVoltageEvents: number;
-  /** Epoch of the last cycle published (NaN before the first). */
+  /** Epochs of the first and the last cycle published (NaN before the first). */
+  firstEpoch: number;
   lastEpoch: number;
   elapsedSeconds: number;
 }
@@ -142,10 +145,13 @@ export async function runInjector(
   const cycleLength = sim.meters.length + 2;
   const schedule = new CycleSchedule({
     start: settings.start,
+    anchor: settings.anchor,
     acceleration: settings.acceleration,
-    realStart: Date.now() / 1000,
     cycleRealSeconds: cycleLength / rate,
   });
+  const startedAt = Date.now() / 1000;
+  schedule.checkRange(startedAt);
+  const firstCycle = schedule.firstCycle(startedAt);
   const windowS = sim.overVoltageWindowSeconds;
   const subjects = rootedSubjects(settings.subjectRoot ?? 'smartmeter', sim);
   const stats: InjectorStats = {
@@ -154,6 +160,7 @@ export async function runInjector(
     cycles: 0,
     overVoltageReadings: 0,
     overVoltageEvents: 0,
+    firstEpoch: NaN,
     lastEpoch: NaN,
     elapsedSeconds: 0,
   };
@@ -162,7 +169,7 @@ export async function runInjector(
   metrics?.meters.set(sim.meters.length);
 
   // The cycle being published and the position in it: 0 temperature, 1 forecast, 2… voltages.
-  let cycle = -1;
+  let cycle = firstCycle - 1;
   let position = cycleLength;
   let epoch = NaN;
   let temperatureC = NaN;
@@ -181,6 +188,7 @@ export async function runInjector(
     forecastPayload = encodeTemperature(sim.temperatureAt(schedule.epochOf(cycle + FORECAST_CYCLES)));
     // An over-voltage reading starts an event when its window differs from the previous cycle's.
     eventsStart = windowS > 0 && !(Math.floor(previous / windowS) === Math.floor(epoch / windowS));
+    if (stats.cycles === 0) stats.firstEpoch = epoch;
     stats.cycles++;
     stats.lastEpoch = epoch;
   };
@@ -221,17 +229,30 @@ export async function runInjector(
     if (Number.isFinite(stats.lastEpoch)) metrics.simulatedEpoch.set(stats.lastEpoch);
   };
 
-  const pacer = new Pacer(rate);
-  let lastFlush = 0;
-  let rateWindow = { at: 0, count: 0 };
   log?.info('injecting', {
     rate,
     meters: sim.meters.length,
     topology: sim.topology,
     slot: sim.slot,
-    firstEpoch: schedule.epochOf(0),
+    clock: {
+      start: settings.start,
+      anchor: settings.anchor ?? settings.start,
+      acceleration: settings.acceleration,
+    },
+    firstCycle,
+    firstEpoch: schedule.epochOf(firstCycle),
     simulatedSecondsPerCycle: schedule.simulatedSecondsPerCycle,
   });
+  // Wait for the first cycle's instant on the shared grid (at most one cycle away), in slices so that a
+  // stop is not held up.
+  const firstDue = schedule.dueAt(firstCycle);
+  while (!stopping() && Date.now() / 1000 < firstDue) {
+    await sleep(Math.max(1, Math.min(firstDue - Date.now() / 1000, 0.25) * 1000));
+  }
+
+  const pacer = new Pacer(rate);
+  let lastFlush = 0;
+  let rateWindow = { at: 0, count: 0 };
 
   // A bounded run stops at its duration, after publishing what fell due within it (n/rate < duration)
   // that a late last tick missed, for at most LATE_GRACE_S: a publisher further behind stops short.

@@ -1,40 +1,55 @@
-// Simulated time for the real-time injector: sim = start + (real − start)·acceleration (900 by default:
-// one real second is 15 simulated minutes), like the original, without its −18 h offset. `start` is both
-// the simulated origin and the real-time anchor, so replicas given the same start share one simulated clock.
+// The injectors' simulated clock and cycle grid.
 //
-// Cycle k is due, by the pacer, at realStart + k·cycleRealSeconds; its epoch is that instant's simulated
-// time floored to the simulated minute. Because raw_data's key is (meter, simulated minute) and each meter
-// reports once per cycle, two cycles must never fall in the same simulated minute, or a reading would
-// overwrite another: the schedule therefore requires cycleRealSeconds·acceleration ≥ 60, which makes
-// consecutive epochs at least one minute apart (floor((x+d)/60) − floor(x/60) ≥ 1 when d ≥ 60). Epochs
-// come from the nominal schedule, not the jittery clock, so the epoch of cycle k+12 (the forecast's) is
-// known at cycle k.
+// Clock: sim(real) = start + (real − anchor)·acceleration, where `anchor` is a real instant and `start` the
+// simulated time at that instant (900× by default: one real second is 15 simulated minutes), like the
+// original without its −18 h offset. A stack hands every injector the same anchor, start and acceleration
+// (components/simulation-clock.ts), so replicas started at any time, anywhere, read the same simulated time
+// at the same real instant. Without an anchor (dev, tests, bench) the anchor is `start` itself.
+//
+// Grid: cycle k (any integer) is due at real time anchor + k·cycleRealSeconds, and its epoch is the simulated
+// time at that instant floored to the minute: floor((start + k·cycleRealSeconds·acceleration)/60)·60, a
+// function of k and the clock alone. Replicas with the same clock and cycle length (the same rate and
+// topology, as a stack's injectors have) therefore give cycle k the same epoch, and the stream job's
+// per-epoch windows hold the readings of all of them. An injector begins at the first cycle due at or after
+// it starts (firstCycle): a restarted or rescheduled one continues after every cycle its predecessor began,
+// so simulated time never goes backwards, and it never publishes a (meter, minute) twice.
+//
+// Because raw_data's key is (meter, simulated minute) and each meter reports once per cycle, two cycles
+// must never fall in the same simulated minute, or a reading would overwrite another: the schedule therefore
+// requires cycleRealSeconds·acceleration ≥ 60, which makes consecutive epochs at least one minute apart
+// (floor((x+d)/60) − floor(x/60) ≥ 1 when d ≥ 60). Epochs come from the nominal grid, not the jittery
+// clock, so the epoch of cycle k+12 (the forecast's) is known at cycle k.
 
 /** The largest epoch the wire codec accepts (9999-12-31T23:59:59Z). */
 export const MAX_SIMULATED_EPOCH = 253_402_300_799;
 
-export interface ScheduleOptions {
-  /** Simulated origin and real-time anchor, epoch seconds. */
+export interface SimulatedClock {
+  /** Simulated epoch seconds at the anchor. */
   start: number;
+  /** Real epoch seconds at which the simulated clock reads `start` (default: `start`). */
+  anchor?: number;
   /** Simulated seconds per real second. */
   acceleration: number;
-  /** Wall-clock epoch seconds at which cycle 0 is due. */
-  realStart: number;
+}
+
+export interface ScheduleOptions extends SimulatedClock {
   /** Real seconds between cycles: messages per cycle / rate. */
   cycleRealSeconds: number;
 }
 
-export function simulatedTime(realSeconds: number, start: number, acceleration: number): number {
-  return start + (realSeconds - start) * acceleration;
+export function simulatedTime(realSeconds: number, clock: SimulatedClock): number {
+  return clock.start + (realSeconds - (clock.anchor ?? clock.start)) * clock.acceleration;
 }
 
 export class CycleSchedule {
   /** Simulated seconds between consecutive cycles (before flooring to minutes). */
   readonly simulatedSecondsPerCycle: number;
+  private readonly anchor: number;
 
   constructor(private readonly options: ScheduleOptions) {
     const { acceleration, cycleRealSeconds } = options;
     if (!(acceleration > 0)) throw new RangeError(`acceleration must be > 0, got ${acceleration}`);
+    this.anchor = options.anchor ?? options.start;
     this.simulatedSecondsPerCycle = cycleRealSeconds * acceleration;
     if (!(this.simulatedSecondsPerCycle >= 60)) {
       throw new RangeError(
@@ -43,16 +58,30 @@ export class CycleSchedule {
           `twice in one simulated minute: lower the rate, raise the acceleration or add meters`,
       );
     }
-    const first = this.epochOf(0);
-    if (first < 0 || first > MAX_SIMULATED_EPOCH) {
-      throw new RangeError(`the simulated time at start (${first}) is outside 1970 … 9999: check the start`);
-    }
+  }
+
+  /** The first cycle due at or after the real instant `realSeconds`. */
+  firstCycle(realSeconds: number): number {
+    return Math.ceil((realSeconds - this.anchor) / this.options.cycleRealSeconds);
+  }
+
+  /** Real epoch seconds at which cycle k is due. */
+  dueAt(k: number): number {
+    return this.anchor + k * this.options.cycleRealSeconds;
   }
 
   /** Epoch (whole simulated minutes) of cycle k. */
   epochOf(k: number): number {
-    const { start, acceleration, realStart, cycleRealSeconds } = this.options;
-    const sim = simulatedTime(realStart + k * cycleRealSeconds, start, acceleration);
-    return Math.floor(sim / 60) * 60;
+    return Math.floor((this.options.start + k * this.simulatedSecondsPerCycle) / 60) * 60;
+  }
+
+  /** Throws unless the cycles an injector starting at `realSeconds` publishes first lie in 1970 … 9999. */
+  checkRange(realSeconds: number): void {
+    const first = this.epochOf(this.firstCycle(realSeconds));
+    if (!(first >= 0 && first <= MAX_SIMULATED_EPOCH)) {
+      throw new RangeError(
+        `the simulated time now (${first}) is outside 1970 … 9999: check the start and anchor`,
+      );
+    }
   }
 }

@@ -2,7 +2,9 @@
 // production: over a 3 s run a subscriber on the original subjects receives the configured rate within
 // ±5 % (a count, not a timing), decodable and with no (meter, simulated minute) twice; a bounded run
 // exits 0 after exactly its readings; SIGTERM stops it, flushes and drains, so every reading it counted
-// as published reaches a subscriber, and it exits 0.
+// as published reaches a subscriber, and it exits 0. On one stack clock (INJECT_CLOCK_ANCHOR, INJECT_START),
+// injectors started seconds apart publish the same epochs, and a restarted one continues after its
+// predecessor on the same grid.
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -28,14 +30,50 @@ afterAll(async () => {
   await nc?.drain();
 });
 
-interface Run {
+interface Summary {
+  total: number;
+  published: Record<string, number>;
+  cycles: number;
+  firstEpoch: number;
+  lastEpoch: number;
+}
+
+interface Process {
   child: ChildProcess;
+  exit: Promise<number | null>;
+  /** The injector's closing log line. */
+  summary: () => Summary | undefined;
+}
+
+interface Run extends Process {
   received: () => number;
   /** Received messages by kind, and voltage readings that repeated a (meter, simulated minute). */
   kinds: Record<'voltage' | 'temperature' | 'forecast', number> & { duplicates: number };
-  exit: Promise<number | null>;
-  /** The injector's closing log line. */
-  summary: () => { total: number; published: Record<string, number>; cycles: number } | undefined;
+}
+
+/** `node dist/main.js inject` publishing under `root`, with the backing NATS and `extra` settings. */
+function spawnInjector(root: string, extra: Record<string, string>): Process {
+  const child = spawn(process.execPath, [MAIN, 'inject'], {
+    env: {
+      ...roleProcessEnv(env),
+      INJECT_SUBJECT_ROOT: root,
+      METRICS_PORT: '0',
+      ...extra,
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let summary: Summary | undefined;
+  let buffered = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString();
+    for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
+      const line = JSON.parse(buffered.slice(0, nl));
+      buffered = buffered.slice(nl + 1);
+      if (line.msg === 'injection stopped') summary = line;
+    }
+  });
+  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, exit, summary: () => summary };
 }
 
 async function startInjector(root: string, extra: Record<string, string>, decode = false): Promise<Run> {
@@ -61,28 +99,9 @@ async function startInjector(root: string, extra: Record<string, string>, decode
     },
   });
   await nc.flush();
-  const child = spawn(process.execPath, [MAIN, 'inject'], {
-    env: {
-      ...roleProcessEnv(env),
-      INJECT_SUBJECT_ROOT: root,
-      METRICS_PORT: '0',
-      ...extra,
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let summary: ReturnType<Run['summary']>;
-  let buffered = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
-    buffered += chunk.toString();
-    for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
-      const line = JSON.parse(buffered.slice(0, nl));
-      buffered = buffered.slice(nl + 1);
-      if (line.msg === 'injection stopped') summary = line;
-    }
-  });
-  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  exit.then(() => sub.unsubscribe()).catch(() => undefined);
-  return { child, received: () => received, kinds, exit, summary: () => summary };
+  const run = spawnInjector(root, extra);
+  run.exit.then(() => sub.unsubscribe()).catch(() => undefined);
+  return { ...run, received: () => received, kinds };
 }
 
 async function until(condition: () => boolean, timeoutMs: number): Promise<void> {
@@ -154,3 +173,91 @@ test('a bad setting stops the role with an error naming the variable', async () 
   expect(code).toBe(1);
   expect(out).toMatch(/INJECT_RATE must be a number >= 1/);
 });
+
+test('on one stack clock, injectors started apart share the epochs, and a restart continues forward', async () => {
+  // As a stack deployed a minute ago hands it to every injector. 3 meters at 50/s: a cycle (5 messages)
+  // every 0.1 real s, at 9000× 900 simulated s, so every epoch lies on START + k·900.
+  const root = `injclock-${randomUUID().slice(0, 8)}`;
+  const START = Date.parse('2024-05-01T00:00:00Z') / 1000;
+  const ANCHOR = Math.floor(Date.now() / 1000) - 60;
+  const clock = {
+    INJECT_CLOCK_ANCHOR: String(ANCHOR),
+    INJECT_START: String(START),
+    INJECT_ACCELERATION: '9000',
+    INJECT_RATE: '50',
+    INJECT_LINES: '1',
+    INJECT_TRANSFORMERS: '1',
+    INJECT_USAGEPOINTS: '3',
+  };
+  const simulatedNow = () => START + (Date.now() / 1000 - ANCHOR) * 9000;
+
+  // Epochs by line (slot s: line 10·s + 1), and every temperature and forecast value by epoch.
+  const epochs = new Map<number, number[]>();
+  const temperatures = new Map<number, number[]>();
+  const forecasts = new Map<number, number[]>();
+  const seen = new Set<string>();
+  let duplicates = 0;
+  const sub = nc.subscribe(`${root}.raw.>`, {
+    callback: (_err, msg) => {
+      const subject = 'smartmeter' + msg.subject.slice(root.length);
+      const add = (map: Map<number, number[]>, key: number, value: number) =>
+        map.set(key, [...(map.get(key) ?? []), value]);
+      if (subject === SUBJECTS.temperature || subject === SUBJECTS.forecast) {
+        const t = decodeTemperature(msg.data);
+        add(subject === SUBJECTS.temperature ? temperatures : forecasts, t.epoch, t.temperature);
+        return;
+      }
+      const m = parseVoltageSubject(subject);
+      const { epoch } = decodeVoltage(msg.data);
+      const key = `${m.line}.${m.transformer}.${m.usagePoint}@${epoch}`;
+      if (seen.has(key)) duplicates++;
+      seen.add(key);
+      if (m.transformer === 1 && m.usagePoint === 1) add(epochs, m.line, epoch);
+    },
+  });
+  await nc.flush();
+
+  const first = spawnInjector(root, { ...clock, INJECT_SLOT: '1', INJECT_DURATION_S: '10' });
+  await until(() => (epochs.get(11)?.length ?? 0) >= 10, 30_000);
+  const scaledUpAt = simulatedNow();
+  const scaledUp = spawnInjector(root, { ...clock, INJECT_SLOT: '2', INJECT_DURATION_S: '3' });
+  expect(await scaledUp.exit).toBe(0);
+  expect(await first.exit).toBe(0);
+  const stoppedAt = simulatedNow();
+  const restarted = spawnInjector(root, { ...clock, INJECT_SLOT: '1', INJECT_DURATION_S: '2' });
+  expect(await restarted.exit).toBe(0);
+  await nc.flush();
+  sub.unsubscribe();
+
+  const [a, b, again] = [first, scaledUp, restarted].map((p) => p.summary()!);
+  const slot1 = epochs.get(11)!;
+  const slot2 = epochs.get(21)!;
+  const all = [...slot1, ...slot2, ...temperatures.keys(), ...forecasts.keys()];
+  for (const epoch of all) expect((epoch - START) % 900).toBe(0); // one grid for everyone
+  expect(duplicates).toBe(0);
+
+  // The injector started later joined the first one's cycles at the shared clock's time, not behind it.
+  expect(b.firstEpoch).toBeGreaterThanOrEqual(Math.floor(scaledUpAt / 900) * 900);
+  const shared = slot2.filter((e) => e <= a.lastEpoch);
+  expect(shared.length).toBeGreaterThanOrEqual(20);
+  for (const epoch of shared) expect(slot1).toContain(epoch);
+  // … and both published the same temperature for each of those epochs (pure in seed and epoch).
+  for (const epoch of shared) {
+    const values = temperatures.get(epoch)!;
+    expect(values).toHaveLength(2);
+    expect(values[1]).toBe(values[0]);
+  }
+  // The forecast of a cycle is the temperature published when its epoch comes, by whichever injector.
+  let matched = 0;
+  for (const [epoch, values] of forecasts) {
+    for (const v of temperatures.get(epoch) ?? []) {
+      expect(values.every((f) => f === v)).toBe(true);
+      matched++;
+    }
+  }
+  expect(matched).toBeGreaterThan(0);
+
+  // The restart went on after the last cycle of its predecessor: forward, never a (meter, minute) again.
+  expect(again.firstEpoch).toBeGreaterThan(a.lastEpoch);
+  expect(again.firstEpoch).toBeGreaterThanOrEqual(Math.floor(stoppedAt / 900) * 900);
+}, 60_000);

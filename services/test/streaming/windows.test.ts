@@ -33,6 +33,25 @@ test('max per epoch overall and per line, temperature per epoch, daily average p
   expect([avg.start, avg.end, avg.sum / avg.count, avg.count]).toEqual([DAY, DAY + 86_400, 114.5, 2]);
 });
 
+test('several injectors on one clock: one max_voltage per epoch, their identical temperatures change nothing', () => {
+  // Slots 1 and 2 publish the same epochs, each with the same temperature (a function of seed and epoch).
+  const s = new WindowState(rules);
+  s.addTemperature(DAY, 4.5);
+  s.addVoltage(m(11, 1), DAY, 115);
+  const [temperature] = byKind(s, 'temperature');
+  temperature.written = temperature.version;
+  s.addTemperature(DAY, 4.5);
+  s.addVoltage(m(21, 1), DAY, 118);
+  s.addVoltage(m(11, 1), DAY + 900, 114);
+  expect(s.addTemperature(DAY, 4.5)).toBe('late'); // a third injector, a cycle behind the others
+  expect(byKind(s, 'max_voltage').map((w) => [w.start, w.max])).toEqual([
+    [DAY, 118],
+    [DAY + 900, 114],
+  ]);
+  expect(byKind(s, 'temperature').map((w) => [w.start, w.max])).toEqual([[DAY, 4.5]]);
+  expect(s.needsWrite(temperature)).toBe(false); // written once, not again for each duplicate
+});
+
 test('outcomes: on time, late within the allowed lateness, dropped beyond it', () => {
   const s = new WindowState(rules);
   expect(s.addVoltage(m(1, 1), DAY + 1800, 115)).toBe('on_time');
