@@ -131,20 +131,17 @@ export class LocalPlatform extends pulumi.ComponentResource implements Platform 
     return `${service}-${index}`;
   }
 
+  /**
+   * Prometheus finds the replicas of a service by its network alias (Docker's DNS answers every
+   * container that has it), so scaling changes no input of the Prometheus container: it is not replaced.
+   */
   scrapeConfigs(services: readonly DeployedService[]): ScrapeConfig[] {
     return services
       .filter((s) => s.spec.scrape && replicasOf(s.spec) > 0)
       .map(({ spec }) => ({
         job_name: spec.name,
         metrics_path: spec.scrape?.path ?? '/metrics',
-        static_configs: [
-          {
-            targets: Array.from(
-              { length: replicasOf(spec) },
-              (_, i) => `${this.replicaHost(spec.name, i)}:${spec.scrape?.port}`,
-            ),
-          },
-        ],
+        dns_sd_configs: [{ names: [spec.name], type: 'A', port: spec.scrape?.port, refresh_interval: '10s' }],
       }));
   }
 

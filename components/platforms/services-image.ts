@@ -15,7 +15,9 @@ export function servicesImageBuild(
     context: repoRoot,
     dockerfile: path.join(repoRoot, 'services', 'Dockerfile'),
     args: { NODE_IMAGE: config.images.nodeBase },
-    // The classic builder needs no buildx plugin on the host.
-    builderVersion: 'BuilderV1',
+    // BuildKit, the engine's own (the provider talks to the Engine API; no buildx plugin needed). The
+    // classic builder is not an option: the provider does not ask it to remove its intermediate
+    // containers (no `rm`), so every build left one per step run, which `pulumi destroy` never removes.
+    builderVersion: 'BuilderBuildKit',
   };
 }

@@ -9,18 +9,12 @@ import * as path from 'node:path';
 import Docker from 'dockerode';
 
 import type { Declared } from './program';
-import { buildContext, tar } from './tar';
+import { describe as describePlan, plan, Step } from './plan';
+import { containerReadBack, perpetualDiffs } from './readback';
+import { buildContext, contextDigest, tar } from './tar';
+import { T } from './types';
 
-export const T = {
-  network: 'docker:index/network:Network',
-  volume: 'docker:index/volume:Volume',
-  remoteImage: 'docker:index/remoteImage:RemoteImage',
-  image: 'docker:index/image:Image',
-  container: 'docker:index/container:Container',
-  service: 'docker:index/service:Service',
-  secret: 'docker:index/secret:Secret',
-  config: 'docker:index/serviceConfig:ServiceConfig',
-} as const;
+export { T };
 const DOCKER_TYPES = new Set<string>(Object.values(T));
 const DEPENDENCY_FAILED = 'not created: a dependency failed';
 
@@ -39,6 +33,8 @@ export interface DeployOptions {
    */
   readonly singleNode?: boolean;
   readonly log?: (line: string) => void;
+  /** The docker.Images were built while declaring the stack (buildImages): creating one is a no-op. */
+  readonly prebuilt?: boolean;
 }
 
 type Inputs = Record<string, unknown>;
@@ -74,6 +70,7 @@ function onlyKnown(r: Declared, inputs: Inputs, known: readonly string[]) {
 
 const CONTAINER_INPUTS = [
   'name',
+  'networkMode',
   'hostname',
   'image',
   'entrypoints',
@@ -112,7 +109,6 @@ export function containerBody(r: Declared): Docker.ContainerCreateOptions {
       HostPort: p.external ? String(p.external) : '',
     });
   }
-  const networks = list<{ name: string; aliases?: string[] }>(i.networksAdvanced);
   const health = i.healthcheck as Inputs | undefined;
   return {
     name: str(i.name),
@@ -127,7 +123,6 @@ export function containerBody(r: Declared): Docker.ContainerCreateOptions {
       list<{ label: string; value: string }>(i.labels).map((l) => [l.label, l.value]),
     ),
     ExposedPorts: exposed,
-    StopTimeout: i.destroyGraceSeconds === undefined ? undefined : Number(i.destroyGraceSeconds),
     Healthcheck: health
       ? {
           Test: list<string>(health.tests),
@@ -139,7 +134,8 @@ export function containerBody(r: Declared): Docker.ContainerCreateOptions {
       : undefined,
     HostConfig: {
       PortBindings: bindings,
-      NetworkMode: networks[0]?.name,
+      // As the provider does: created on `networkMode` (default bridge), then moved to networksAdvanced.
+      NetworkMode: str(i.networkMode) ?? 'bridge',
       Mounts: list<{ volumeName: string; containerPath: string; readOnly?: boolean }>(i.volumes).map((v) => ({
         Type: 'volume' as const,
         Source: v.volumeName,
@@ -148,9 +144,6 @@ export function containerBody(r: Declared): Docker.ContainerCreateOptions {
       })),
       RestartPolicy: { Name: String(i.restart ?? 'no') },
       Memory: i.memory === undefined ? undefined : Number(i.memory) * 1024 * 1024,
-    },
-    NetworkingConfig: {
-      EndpointsConfig: Object.fromEntries(networks.map((n) => [n.name, { Aliases: n.aliases ?? [] }])),
     },
   };
 }
@@ -181,11 +174,11 @@ export class Deployment {
   /** Declared name → container id, for the tests (docker exec, stop/start). */
   readonly containers = new Map<string, Docker.Container>();
   private readonly ready = new Map<string, Promise<void>>();
-  private readonly byUrn: Map<string, Declared>;
+  private byUrn: Map<string, Declared>;
   /** The mocks' ids (what inputs refer to) → the engine's ids. */
   private readonly realIds = new Map<string, string>();
   private readonly log: (line: string) => void;
-  readonly excluded: Declared[];
+  excluded: Declared[];
   readonly timings: { name: string; seconds: number }[] = [];
   /** Service name → the placement constraints left out on a single-node swarm. */
   readonly droppedConstraints = new Map<string, string[]>();
@@ -196,7 +189,8 @@ export class Deployment {
 
   constructor(
     readonly docker: Docker,
-    readonly declared: readonly Declared[],
+    /** What the stack holds: the declarations last applied (the state `pulumi up` compares with). */
+    public declared: readonly Declared[],
     private readonly opts: DeployOptions = {},
   ) {
     this.byUrn = new Map(declared.map((r) => [r.urn, r]));
@@ -217,6 +211,105 @@ export class Deployment {
         res.status === 'rejected' ? `${wanted[k].name}: ${(res.reason as Error).message}` : '',
       )
       .filter((m) => m && !m.includes(DEPENDENCY_FAILED));
+  }
+
+  /** What `pulumi up` would do to take the held declarations to `next` (excluded resources left out). */
+  planTo(next: readonly Declared[]): Step[] {
+    const wanted = (rs: readonly Declared[], excluded: readonly Declared[]) =>
+      dockerResources(rs).filter((r) => !excluded.includes(r));
+    return plan(wanted(this.declared, this.excluded), wanted(next, this.excludedResources(next)));
+  }
+
+  /**
+   * `pulumi up` with a new run of the program: what is deleted or replaced goes first (a container's
+   * replacement is created only after the old one is removed: its name is fixed), then what is created
+   * or replaced is created in dependency order; unchanged resources are left alone. Returns the steps.
+   */
+  async apply(next: readonly Declared[]): Promise<Step[]> {
+    const steps = this.planTo(next);
+    // Images were built while declaring; a Swarm service is updated in place (Swarm rolls its tasks).
+    const updates = steps.filter((s) => s.action === 'update' && s.type !== T.image && s.type !== T.service);
+    if (updates.length)
+      throw new Error(`in-place updates are not modelled: ${describePlan(updates).join('; ')}`);
+    const old = this.byUrn;
+    for (const s of steps.filter((x) => x.action === 'delete' || x.action === 'replace').reverse()) {
+      await this.remove(old.get(s.urn) as Declared);
+    }
+    this.declared = next;
+    this.byUrn = new Map(next.map((r) => [r.urn, r]));
+    this.excluded = this.excludedResources();
+    const todo = new Set(
+      steps.filter((x) => x.action === 'create' || x.action === 'replace').map((x) => x.urn),
+    );
+    this.ready.clear();
+    for (const r of dockerResources(next)) if (!todo.has(r.urn)) this.ready.set(r.urn, Promise.resolve());
+    const wanted = [...todo].map((u) => this.byUrn.get(u) as Declared);
+    const results = await Promise.allSettled(wanted.map((r) => this.readyOf(r)));
+    const failed = results
+      .map((res, k) =>
+        res.status === 'rejected' ? `${wanted[k].name}: ${(res.reason as Error).message}` : '',
+      )
+      .filter((m) => m && !m.includes(DEPENDENCY_FAILED));
+    if (failed.length) throw new Error(`pulumi up failed:\n${failed.join('\n')}`);
+    for (const s of steps.filter((x) => x.action === 'update' && x.type === T.service)) {
+      await this.updateService(this.byUrn.get(s.urn) as Declared);
+    }
+    return steps;
+  }
+
+  /** A docker.Service updated in place with its new spec; with convergeConfig, until its tasks run. */
+  private async updateService(r: Declared): Promise<void> {
+    const spec = this.serviceSpec(r);
+    const name = String(spec.Name);
+    const service = this.docker.getService(name);
+    const info = (await service.inspect()) as { Version: { Index: number } };
+    // The spec in the body, the version it replaces in the query (docker-modem's _body/_query).
+    await service.update({ _query: { version: info.Version.Index }, _body: spec });
+    this.log(`service ${name} updated`);
+    const converge = r.inputs.convergeConfig as Inputs | undefined;
+    if (!converge) return;
+    const replicas = Number(((r.inputs.mode as Inputs)?.replicated as Inputs | undefined)?.replicas ?? 1);
+    await this.waitServiceRunning(name, replicas, (nanoseconds(converge.timeout) ?? 300e9) / 1e9);
+  }
+
+  /** Deletes one resource as the provider does (a container: stopped within its grace period, then removed). */
+  private async remove(r: Declared): Promise<void> {
+    const name = String(r.inputs.name ?? r.name);
+    const kind = { [T.container]: 'container', [T.volume]: 'volume', [T.network]: 'network' }[r.type];
+    if (!kind) throw new Error(`${r.type} ${r.name}: deleting it is not modelled`);
+    const entry = this.created.find((c) => c.kind === kind && c.name === name);
+    if (!entry) return; // never created (excluded)
+    if (kind === 'container') {
+      const c = this.docker.getContainer(entry.id);
+      const grace = r.inputs.destroyGraceSeconds;
+      if (grace !== undefined) await c.stop({ t: Number(grace) }).catch(() => undefined);
+      await c.remove({ force: true, v: true });
+      this.containers.delete(name);
+    } else if (kind === 'volume') {
+      await this.docker.getVolume(entry.id).remove();
+    } else {
+      await this.docker.getNetwork(entry.id).remove();
+    }
+    this.created.splice(this.created.indexOf(entry), 1);
+    this.log(`${kind} ${name} deleted`);
+  }
+
+  /**
+   * What `pulumi preview --refresh` would plan: every created container read back as the provider reads
+   * it, compared with its declaration; one `<name> <field>: engine → declared` line per perpetual diff.
+   */
+  async refreshDiffs(): Promise<string[]> {
+    const diffs: string[] = [];
+    for (const r of dockerResources(this.declared).filter(
+      (x) => x.type === T.container && !this.excluded.includes(x),
+    )) {
+      const entry = this.created.find((c) => c.kind === 'container' && c.name === String(r.inputs.name));
+      if (!entry) continue;
+      const info = await this.docker.getContainer(entry.id).inspect();
+      for (const d of perpetualDiffs(r.inputs, containerReadBack(info, r.inputs)))
+        diffs.push(`${r.name} ${d}`);
+    }
+    return diffs;
   }
 
   /**
@@ -280,8 +373,8 @@ export class Deployment {
    * The excluded resources and what only they need (their volumes and images): a resource is left out
    * when it is excluded, or when every docker resource depending on it is left out.
    */
-  private excludedResources(): Declared[] {
-    const docker = dockerResources(this.declared);
+  private excludedResources(declared: readonly Declared[] = this.declared): Declared[] {
+    const docker = dockerResources(declared);
     const out = new Set(docker.filter((r) => this.opts.exclude?.(r)));
     let changed = true;
     while (changed) {
@@ -602,44 +695,8 @@ export class Deployment {
   }
 
   private async buildImage(r: Declared) {
-    // buildOnPreview only matters to `pulumi preview`.
-    onlyKnown(r, r.inputs, ['imageName', 'build', 'skipPush', 'registry', 'buildOnPreview']);
-    const build = r.inputs.build as Inputs;
-    onlyKnown(r, build, ['context', 'dockerfile', 'args', 'builderVersion', 'target', 'platform']);
-    const context = String(build.context);
-    const dockerfile = path.relative(
-      context,
-      path.resolve(context, String(build.dockerfile ?? 'Dockerfile')),
-    );
-    const t0 = Date.now();
-    const stream = await this.docker.buildImage(
-      buildContext(context, dockerfile) as unknown as NodeJS.ReadableStream,
-      {
-        t: String(r.inputs.imageName),
-        dockerfile,
-        buildargs: (build.args as Record<string, string>) ?? {},
-        target: str(build.target),
-        platform: str(build.platform),
-        version: build.builderVersion === 'BuilderBuildKit' ? '2' : '1',
-        rm: true,
-      },
-    );
-    const output: string[] = [];
-    await new Promise<void>((resolve, reject) =>
-      this.docker.modem.followProgress(
-        stream,
-        (err: Error | null, res: { error?: string; stream?: string }[]) => {
-          const failed = err?.message ?? res.find((e) => e.error)?.error;
-          if (failed)
-            reject(
-              new Error(`building ${r.inputs.imageName} failed: ${failed}\n${output.slice(-30).join('')}`),
-            );
-          else resolve();
-        },
-        (event: { stream?: string }) => event.stream && output.push(event.stream),
-      ),
-    );
-    this.log(`image ${r.inputs.imageName} built in ${((Date.now() - t0) / 1000).toFixed(0)}s`);
+    if (this.opts.prebuilt) return; // built while declaring (buildImages)
+    await buildImage(this.docker, r, this.log);
   }
 
   private async createContainer(r: Declared) {
@@ -654,6 +711,15 @@ export class Deployment {
       const c = await this.docker.createContainer(body);
       this.created.push({ kind: 'container', id: c.id, name });
       this.containers.set(name, c);
+      const networks = list<{ name: string; aliases?: string[] }>(r.inputs.networksAdvanced);
+      if (networks.length) {
+        await this.docker.getNetwork('bridge').disconnect({ Container: c.id });
+        for (const n of networks) {
+          await this.docker
+            .getNetwork(n.name)
+            .connect({ Container: c.id, EndpointConfig: { Aliases: n.aliases ?? [] } });
+        }
+      }
       const archive = uploadsArchive(r);
       if (archive) await c.putArchive(archive, { path: '/' });
       await c.start();
@@ -759,4 +825,87 @@ export class Deployment {
     }
     return failures;
   }
+}
+
+/** An image the harness built: its engine ID and the digest of its context (the provider's contextDigest). */
+export interface Built {
+  readonly id: string;
+  readonly contextDigest: string;
+}
+
+/**
+ * Builds a docker.Image from its declared context and Dockerfile with what the provider sends the build
+ * endpoint (pulumi-docker provider/image.go): BuildKit (version 2) or the classic builder (version 1)
+ * WITHOUT `rm` (its build options leave Remove unset, so the client sends rm=0 and every step's
+ * container stays behind). `context` replaces the declared context (a modified copy of the sources).
+ */
+export async function buildImage(
+  docker: Docker,
+  r: Declared,
+  log: (line: string) => void,
+  context?: string,
+): Promise<Built> {
+  // buildOnPreview only matters to `pulumi preview`.
+  onlyKnown(r, r.inputs, ['imageName', 'build', 'skipPush', 'registry', 'buildOnPreview']);
+  const build = r.inputs.build as Inputs;
+  onlyKnown(r, build, [
+    'context',
+    'dockerfile',
+    'args',
+    'builderVersion',
+    'target',
+    'platform',
+    'contextDigest',
+  ]);
+  const declaredContext = String(build.context);
+  const dir = context ?? declaredContext;
+  const dockerfile = path.relative(
+    declaredContext,
+    path.resolve(declaredContext, String(build.dockerfile ?? 'Dockerfile')),
+  );
+  const archive = buildContext(dir, dockerfile);
+  const t0 = Date.now();
+  const buildKit = (build.builderVersion ?? 'BuilderBuildKit') === 'BuilderBuildKit';
+  const stream = await docker.buildImage(archive as unknown as NodeJS.ReadableStream, {
+    t: String(r.inputs.imageName),
+    dockerfile,
+    buildargs: (build.args as Record<string, string>) ?? {},
+    target: str(build.target),
+    platform: str(build.platform),
+    version: buildKit ? '2' : '1',
+    rm: false,
+  });
+  const output: string[] = [];
+  await new Promise<void>((resolve, reject) =>
+    docker.modem.followProgress(
+      stream,
+      (err: Error | null, res: { error?: string; stream?: string }[]) => {
+        const failed = err?.message ?? res.find((e) => e.error)?.error;
+        if (failed)
+          reject(
+            new Error(`building ${r.inputs.imageName} failed: ${failed}\n${output.slice(-30).join('')}`),
+          );
+        else resolve();
+      },
+      (event: { stream?: string }) => event.stream && output.push(event.stream),
+    ),
+  );
+  // With skipPush the provider's repoDigest is the built image's ID.
+  const { Id } = await docker.getImage(String(r.inputs.imageName)).inspect();
+  log(`image ${r.inputs.imageName} built in ${((Date.now() - t0) / 1000).toFixed(0)}s: ${Id.slice(0, 19)}`);
+  return { id: Id, contextDigest: contextDigest(dir, dockerfile) };
+}
+
+/** Builds every docker.Image a run declares; image name → what was built. */
+export async function buildImages(
+  docker: Docker,
+  resources: readonly Declared[],
+  log: (line: string) => void,
+  context?: string,
+): Promise<Map<string, Built>> {
+  const built = new Map<string, Built>();
+  for (const r of resources.filter((x) => x.type === T.image)) {
+    built.set(String(r.inputs.imageName), await buildImage(docker, r, log, context));
+  }
+  return built;
 }

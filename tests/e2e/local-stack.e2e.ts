@@ -2,12 +2,16 @@
 // the docker resources it declares are created on the engine (tests/e2e/engine.ts), then the stack is fed,
 // looked at, broken and torn down. Needs: scripts/docker-engine.sh up && scripts/build-images.sh.
 // Figures (throughput, fault results) are printed and appended to $SMARTMETER_DOCKER_STATE/e2e-report.txt.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import type Docker from 'dockerode';
 import { auth as cassandraAuth, Client, policies } from 'cassandra-driver';
 import { connect, JSONCodec, NatsConnection } from 'nats';
 import { parse as parseYaml } from 'yaml';
 
-import { Deployment, T } from './engine';
+import { buildImages, Deployment, T } from './engine';
+import { describe as describePlan, Step } from './plan';
 import { Declared, ProgramRun, runProgram } from './program';
 import { engine, eventually, localImages, panelQueries, prometheus, report, sleep } from './support';
 import { parseVoltageSubject } from '../../services/src/wire/codec';
@@ -19,7 +23,8 @@ import { shutdownAfterRestart } from '../../services/test/support/backing';
 const PORTS = { nats: 14222, natsMonitoring: 18222, cassandra: 19042, prometheus: 19090, grafana: 13000 };
 const CONFIG = {
   platform: 'local',
-  injectors: '2',
+  // The lifetime below scales to 3 and back (tests/e2e/README.md).
+  injectors: '1',
   injectRate: '50',
   // Below the simulator's daily peaks (~119-121 V), so alerts happen within minutes.
   alertThreshold: '118',
@@ -36,7 +41,13 @@ const serviceOf = (r: Declared) =>
   )?.value;
 
 let docker: Docker;
+/** The declarations the stack holds now (updated by every redeploy of the lifetime). */
 let run: ProgramRun;
+/** The stack's state between program runs (generated passwords are kept, as Pulumi keeps them). */
+const memory: NonNullable<Parameters<typeof runProgram>[2]>['memory'] = new Map();
+/** Containers, volumes and networks on the engine before the run: after teardown nothing else is left. */
+let engineBefore: Set<string>;
+const runStarted = Date.now();
 let stack: Deployment;
 let nc: NatsConnection;
 let cql: Client;
@@ -47,15 +58,50 @@ let upFailures: string[] = [];
 const containersOf = (service: string) =>
   run.resources.filter((r) => r.type === T.container && serviceOf(r) === service);
 
+/** What is on the engine: every container (build containers included), volume and network, by id. */
+async function engineObjects(): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const c of await docker.listContainers({ all: true }))
+    out.set(c.Id, `container ${c.Names[0]} (${c.Command})`);
+  for (const v of (await docker.listVolumes()).Volumes ?? []) out.set(`volume:${v.Name}`, `volume ${v.Name}`);
+  for (const n of await docker.listNetworks()) out.set(n.Id, `network ${n.Name}`);
+  return out;
+}
+
+/**
+ * One `pulumi up`'s view of the program: it runs under mocks, its docker.Image is built (from `context`
+ * instead of the declared one, if given), and it runs again with the built image's ID as repoDigest (what
+ * the provider returns for an image it does not push), so a code change reaches the containers' inputs.
+ */
+async function declare(config: Record<string, string>, context?: string): Promise<ProgramRun> {
+  const full = { ...config, ...localImages() };
+  const first = await runProgram('local', full, { memory });
+  const built = await buildImages(docker, first.resources, (line) => report(line), context);
+  const declared = await runProgram('local', full, {
+    memory,
+    state: (type, _name, inputs) =>
+      type === T.image ? { repoDigest: built.get(String(inputs.imageName))?.id } : {},
+  });
+  for (const r of declared.resources.filter((x) => x.type === T.image)) {
+    // The provider's Check adds the context's digest to the inputs: a changed file updates the image.
+    (r.inputs.build as Record<string, unknown>).contextDigest = built.get(
+      String(r.inputs.imageName),
+    )?.contextDigest;
+  }
+  return declared;
+}
+
 beforeAll(async () => {
   docker = await engine();
+  engineBefore = new Set((await engineObjects()).keys());
   const t0 = Date.now();
-  run = await runProgram('local', { ...CONFIG, ...localImages() });
+  run = await declare(CONFIG);
   report(`program (stack local) declared ${run.resources.length} resources`);
   // Grafana's image cannot be built here: left out of the run, its provisioning checked below.
   stack = new Deployment(docker, run.resources, {
     exclude: (r) => r.type === T.container && serviceOf(r) === 'grafana',
     log: (line) => report(line),
+    prebuilt: true,
   });
   upFailures = await stack.up();
   for (const f of upFailures) report(`FAILED ${f.split('\n')[0]}`);
@@ -91,9 +137,13 @@ afterAll(async () => {
     const failures = await stack.down();
     report(`teardown: removed ${stack.created.length - failures.length}/${stack.created.length} objects`);
     if (failures.length) throw new Error(`teardown left:\n${failures.join('\n')}`);
-    // Nothing the run created is left on the engine.
-    const left = await docker.listContainers({ all: true, filters: { label: ['smartmeter.service'] } });
-    expect(left.map((c) => c.Names[0])).toEqual([]);
+    // Nothing the run created is left on the engine: no container (an image build's included), volume
+    // or network that was not there before.
+    const left = [...(await engineObjects())].filter(([id]) => !engineBefore.has(id)).map(([, what]) => what);
+    report(
+      `after teardown: ${left.length} object(s) left that the run created${left.length ? `: ${left.join('; ')}` : ''}`,
+    );
+    expect(left).toEqual([]);
   }
 }, 10 * 60_000);
 
@@ -424,6 +474,161 @@ test(
       expect(r.rows).toBe(r.distinct);
       await resume();
     }
+  },
+  40 * 60_000,
+);
+
+/** Container name → engine id, for every container the stack runs now. */
+function containerIds(): Map<string, string> {
+  return new Map(stack.created.filter((c) => c.kind === 'container').map((c) => [c.name, c.id]));
+}
+
+/** A copy of the services image's build context with a harmless change to a built source file. */
+function changedServicesContext(): string {
+  const image = run.resources.find((r) => r.type === T.image);
+  const root = String((image?.inputs.build as { context: string }).context);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'smartmeter-upgrade-'));
+  const parts = [
+    '.dockerignore',
+    'package.json',
+    'package-lock.json',
+    'tsconfig.base.json',
+    'services/package.json',
+  ];
+  for (const p of [...parts, 'services/tsconfig.json', 'services/Dockerfile', 'services/src']) {
+    fs.cpSync(path.join(root, p), path.join(dir, p), { recursive: true });
+  }
+  const main = path.join(dir, 'services/src/main.ts');
+  fs.appendFileSync(main, `\n// Upgraded by the e2e lifetime at ${new Date().toISOString()}.\n`);
+  return dir;
+}
+
+/** The slot (1-based injector replica) a line belongs to: slot s publishes lines 10s+1 … 10s+10. */
+const slotOfLine = (line: number) => Math.floor((line - 1) / 10);
+
+async function slotsIn(table: 'max_voltage_by_line' | 'voltage_alerts'): Promise<number[]> {
+  const rs = await cql.execute(
+    `SELECT DISTINCT line${table === 'voltage_alerts' ? ', transformer' : ''} FROM smartmeter.${table}`,
+  );
+  return [...new Set(rs.rows.map((r) => slotOfLine(Number(r.get('line')))))].sort();
+}
+
+test(
+  'a lifetime: scale 1→3→1, restart an injector, redeploy unchanged, upgrade the services under load',
+  async () => {
+    const rows: { step: string; plan: string; replaced: string; refresh: string; seconds: number }[] = [];
+    let slotsWhileScaled = { maxVoltage: [] as number[], alerts: [] as number[] };
+    /** One step: what it did (a redeploy's plan), which containers changed id, and what a refresh would plan. */
+    const step = async (name: string, action: () => Promise<readonly Step[] | undefined>) => {
+      const before = containerIds();
+      const t0 = Date.now();
+      const steps = (await action()) ?? [];
+      const after = containerIds();
+      const replaced = [...before].filter(([n, id]) => after.has(n) && after.get(n) !== id).map(([n]) => n);
+      const planned = steps
+        .filter((x) => x.action === 'replace' && x.type === T.container)
+        .map((x) => x.name);
+      const refresh = await stack.refreshDiffs();
+      rows.push({
+        step: name,
+        plan: steps.length ? describePlan(steps).join('; ') : '(no change)',
+        replaced: replaced.length ? replaced.sort().join(', ') : 'none',
+        refresh: refresh.length ? refresh.join('; ') : 'no change',
+        seconds: (Date.now() - t0) / 1000,
+      });
+      report(`lifetime ${name}: ${rows[rows.length - 1].plan}; replaced ${rows[rows.length - 1].replaced}`);
+      // A container changes id only when the plan replaced it; a refresh plans nothing.
+      expect({ name, replaced: replaced.sort() }).toEqual({ name, replaced: planned.sort() });
+      expect({ name, refresh }).toEqual({ name, refresh: [] });
+      return steps;
+    };
+    const redeploy = async (config: Record<string, string>, context?: string) => {
+      const next = await declare(config, context);
+      const steps = await stack.apply(next.resources);
+      run = next;
+      return steps;
+    };
+
+    await step('deployed (injectors=1)', async () => undefined);
+    const scaleUp = await step('scale injectors 1→3', () => redeploy({ ...CONFIG, injectors: '3' }));
+    expect(scaleUp.map((x) => `${x.action} ${x.name}`).sort()).toEqual([
+      'create inject-1',
+      'create inject-2',
+    ]);
+    await sleep(150_000);
+    slotsWhileScaled = {
+      maxVoltage: await slotsIn('max_voltage_by_line'),
+      alerts: await slotsIn('voltage_alerts'),
+    };
+    const scaleDown = await step('scale injectors 3→1', () => redeploy(CONFIG));
+    expect(scaleDown.map((x) => `${x.action} ${x.name}`).sort()).toEqual([
+      'delete inject-1',
+      'delete inject-2',
+    ]);
+    await sleep(30_000);
+    await step('restart inject-0', async () => {
+      const inject = docker.getContainer('inject-0');
+      await inject.restart({ t: 10 });
+      await stack.waitHealthy(inject, 'inject-0', 120);
+      return undefined;
+    });
+    await sleep(30_000);
+    const unchanged = await step('redeploy, no change', () => redeploy(CONFIG));
+    expect(unchanged).toEqual([]);
+    const imageBefore = run.resources.find((r) => r.type === T.image);
+    const context = changedServicesContext();
+    let upgrade: readonly Step[] = [];
+    try {
+      upgrade = await step('upgrade the services code', () => redeploy(CONFIG, context));
+    } finally {
+      fs.rmSync(context, { recursive: true, force: true });
+    }
+    // The image changed; exactly the containers running it were replaced; NATS, Cassandra, Prometheus
+    // (and the exporter, the auth job) kept theirs.
+    const builtId = (run.resources.find((r) => r.type === T.image)?.inputs.build as { contextDigest: string })
+      .contextDigest;
+    expect(builtId).not.toBe((imageBefore?.inputs.build as { contextDigest: string }).contextDigest);
+    const onServicesImage = run.resources
+      .filter((r) => r.type === T.container && r.dependencies.includes(imageBefore?.urn ?? '-'))
+      .map((r) => r.name);
+    expect(
+      upgrade
+        .filter((x) => x.action === 'replace')
+        .map((x) => x.name)
+        .sort(),
+    ).toEqual(onServicesImage.sort());
+    expect(upgrade.filter((x) => x.action === 'update').map((x) => x.name)).toEqual([imageBefore?.name]);
+    for (const stateful of ['nats-0', 'cassandra-0', 'prometheus-0'])
+      expect(onServicesImage).not.toContain(stateful);
+    await sleep(60_000);
+
+    // Over the whole run: nothing dropped by the stream job, every accepted reading stored once, and the
+    // analytics covered every injector slot while it ran.
+    const seconds = Math.ceil((Date.now() - runStarted) / 1000);
+    const dropped = await prometheus<{ result: { value: [number, string] }[] }>(
+      PROMETHEUS,
+      `/api/v1/query?query=${encodeURIComponent(`sum(increase(smartmeter_stream_messages_total{outcome="dropped"}[${seconds}s]))`)}`,
+    );
+    const droppedCount = Number(dropped.result[0]?.value[1] ?? NaN);
+    await quiesce();
+    const r = await eventually('reconciliation', 180, reconcile, 5000);
+    report('lifetime steps:');
+    report(`| step | plan | containers replaced | refresh plans | s |`);
+    for (const x of rows)
+      report(`| ${x.step} | ${x.plan} | ${x.replaced} | ${x.refresh} | ${x.seconds.toFixed(0)} |`);
+    report(
+      `lifetime totals: ${droppedCount} readings dropped by the stream job over ${seconds}s; ${r.accepted} accepted, ` +
+        `${r.distinct} distinct meter-minutes, ${r.rows} rows, ${r.missing} missing, ${r.extra} extra; slots while scaled: ` +
+        `max_voltage_by_line ${slotsWhileScaled.maxVoltage.join(',')}, voltage_alerts ${slotsWhileScaled.alerts.join(',')}`,
+    );
+    expect(droppedCount).toBe(0);
+    expect({ missing: r.missing, extra: r.extra, rows: r.rows }).toEqual({
+      missing: 0,
+      extra: 0,
+      rows: r.distinct,
+    });
+    expect(slotsWhileScaled.maxVoltage).toEqual(expect.arrayContaining([1, 2, 3]));
+    expect(slotsWhileScaled.alerts).toEqual(expect.arrayContaining([1, 2, 3]));
   },
   40 * 60_000,
 );

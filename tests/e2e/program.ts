@@ -8,6 +8,7 @@
 // engine can run), a container's exit code is 0 (the harness checks the real one before dependents start).
 // The stack's simulation clock is kept across runs of a stack, as the engine keeps it in the state.
 import { randomBytes } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import type * as pulumiType from '@pulumi/pulumi';
 
 import {
@@ -108,7 +109,13 @@ async function resolve(pulumi: typeof pulumiType, value: unknown): Promise<unkno
 
 /** Answers for other providers (AWS on the aws stack): resource states and invokes. */
 export interface OtherProviders {
+  /** Answers applied over the docker ones (e.g. a built image's real ID as its repoDigest). */
   readonly state?: StateFor;
+  /**
+   * The stack's state between runs: a resource declared again with the same inputs gets the outputs it
+   * got before (a generated password stays the same), as Pulumi keeps them in the stack's state.
+   */
+  readonly memory?: Map<string, { inputs: Record<string, unknown>; state: Record<string, unknown> }>;
   readonly call?: (token: string, inputs: Record<string, unknown>) => Record<string, unknown> | undefined;
 }
 
@@ -164,17 +171,25 @@ export async function runProgram(
   try {
     await pulumi.runtime.setMocks(
       {
-        newResource: (args) => ({
-          id: `${args.name}-id`,
-          state:
-            args.type === SIMULATION_CLOCK_TYPE
-              ? { ...args.inputs, ...keptClock(stack, args.inputs as unknown as ClockInputs) }
-              : {
-                  ...args.inputs,
-                  ...dockerState(args.type, args.name, args.inputs),
-                  ...others.state?.(args.type, args.name, args.inputs),
-                },
-        }),
+        newResource: (args) => {
+          if (args.type === SIMULATION_CLOCK_TYPE) {
+            return {
+              id: `${args.name}-id`,
+              state: { ...args.inputs, ...keptClock(stack, args.inputs as unknown as ClockInputs) },
+            };
+          }
+          const key = `${args.type}::${args.name}`;
+          const kept = others.memory?.get(key);
+          const state =
+            kept && isDeepStrictEqual(kept.inputs, args.inputs)
+              ? kept.state
+              : { ...args.inputs, ...dockerState(args.type, args.name, args.inputs) };
+          others.memory?.set(key, { inputs: args.inputs, state });
+          return {
+            id: `${args.name}-id`,
+            state: { ...state, ...others.state?.(args.type, args.name, args.inputs) },
+          };
+        },
         call: (args) => {
           const answer = others.call?.(args.token, args.inputs);
           if (!answer) throw new Error(`the e2e harness does not answer invoke ${args.token}`);

@@ -9,6 +9,7 @@ import type Docker from 'dockerode';
 
 import { awsMocks, stackFileConfig, TEST_SSH_KEY, tlsOutputs } from '../pulumi/aws-mocks';
 import { Deployment, T } from './engine';
+import { describe as describePlan } from './plan';
 import { Declared, ProgramRun, runProgram } from './program';
 import { engine, eventually, localImages, report } from './support';
 
@@ -44,20 +45,7 @@ beforeAll(async () => {
     report('swarm initialised on 127.0.0.1 (single node)');
   }
   const t0 = Date.now();
-  run = await runProgram(
-    'aws',
-    { ...CONFIG, ...localImages() },
-    {
-      // Only the AWS side comes from the aws stack's mocks; docker and random resources are answered as
-      // the real providers would (tests/e2e/program.ts).
-      state: (type, name, inputs) =>
-        type.startsWith('docker:') || type.startsWith('random:')
-          ? {}
-          : (aws.newResource({ type, name, inputs, custom: true }) as { state: Record<string, unknown> })
-              .state,
-      call: (token, inputs) => aws.call({ token, inputs }) as Record<string, unknown>,
-    },
-  );
+  run = await declareAws(CONFIG);
   report(
     `program (stack aws) declared ${run.resources.length} resources, ${services().length} swarm services`,
   );
@@ -70,6 +58,28 @@ beforeAll(async () => {
   for (const f of upFailures) report(`FAILED ${f.split('\n')[0]}`);
   report(`swarm services up in ${((Date.now() - t0) / 1000).toFixed(0)}s`);
 }, 40 * 60_000);
+
+/** The stack's state between program runs (generated passwords and secret names are kept). */
+const memory: NonNullable<Parameters<typeof runProgram>[2]>['memory'] = new Map();
+
+/** One run of the program for the aws stack with the given config. */
+function declareAws(config: Record<string, string>): Promise<ProgramRun> {
+  return runProgram(
+    'aws',
+    { ...config, ...localImages() },
+    {
+      memory,
+      // Only the AWS side comes from the aws stack's mocks; docker and random resources are answered as
+      // the real providers would (tests/e2e/program.ts).
+      state: (type, name, inputs) =>
+        type.startsWith('docker:') || type.startsWith('random:')
+          ? {}
+          : (aws.newResource({ type, name, inputs, custom: true }) as { state: Record<string, unknown> })
+              .state,
+      call: (token, inputs) => aws.call({ token, inputs }) as Record<string, unknown>,
+    },
+  );
+}
 
 afterAll(async () => {
   if (stack) {
@@ -279,4 +289,29 @@ test(
     );
   },
   5 * 60_000,
+);
+
+/** Scale the injectors up and back through a redeploy: only the inject service is updated, in place. */
+async function scaleInjectors(to: number): Promise<string[]> {
+  const next = await declareAws({ ...CONFIG, injectors: String(to) });
+  const steps = describePlan(await stack.apply(next.resources));
+  run = next;
+  await stack.waitServiceRunning('inject', to, 600);
+  return steps;
+}
+
+test(
+  'day two on the swarm: scale the injectors 2→3→2, then a redeploy with no change plans nothing',
+  async () => {
+    const up = await scaleInjectors(Number(CONFIG.injectors) + 1);
+    const down = await scaleInjectors(Number(CONFIG.injectors));
+    const unchanged = describePlan(stack.planTo((await declareAws(CONFIG)).resources));
+    report(
+      `swarm lifetime: scale up [${up.join('; ')}], down [${down.join('; ')}], unchanged [${unchanged.join('; ')}]`,
+    );
+    expect(up).toEqual(['~ inject (mode)']);
+    expect(down).toEqual(['~ inject (mode)']);
+    expect(unchanged).toEqual([]);
+  },
+  20 * 60_000,
 );

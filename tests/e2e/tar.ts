@@ -1,5 +1,6 @@
 // Tar archives for the Engine API: files uploaded into a container (PUT /containers/{id}/archive) and
 // an image's build context (POST /build), the way the docker provider and CLI send them.
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -89,6 +90,22 @@ export function dockerignore(text: string) {
 
 /** The build context of `dir` as a tar, honouring its .dockerignore (the Dockerfile is always sent). */
 export function buildContext(dir: string, dockerfile: string): Buffer {
+  return tar(contextEntries(dir, dockerfile));
+}
+
+/**
+ * A digest of what the context holds (paths, modes, contents; not the archive's times), as the provider's
+ * contextDigest: it changes exactly when a file the build can see changes.
+ */
+export function contextDigest(dir: string, dockerfile: string): string {
+  const hash = createHash('sha256');
+  for (const e of contextEntries(dir, dockerfile)) {
+    hash.update(`${e.name}\0${e.mode}\0${e.content.length}\0`).update(e.content);
+  }
+  return hash.digest('hex');
+}
+
+function contextEntries(dir: string, dockerfile: string): TarEntry[] {
   const ignoreFile = path.join(dir, '.dockerignore');
   const rules = dockerignore(fs.existsSync(ignoreFile) ? fs.readFileSync(ignoreFile, 'utf8') : '');
   const entries: TarEntry[] = [];
@@ -104,5 +121,5 @@ export function buildContext(dir: string, dockerfile: string): Buffer {
     }
   };
   walk('');
-  return tar(entries);
+  return entries;
 }

@@ -1,5 +1,7 @@
 // The local stack's resource graph, under Pulumi mocks: each tier's resources, the injector count,
 // where secrets go, and configuration errors that name their key.
+import { parse as parseYaml } from 'yaml';
+
 import { containers, envOf, ProgramRun, runLocalProgram, valueOf } from './local-mocks';
 
 const names = (run: ProgramRun, type: string) =>
@@ -145,21 +147,36 @@ describe('local stack (mocks)', () => {
     expect(byName.get('cassandra-0')!.inputs).toMatchObject({ wait: true });
   });
 
-  it('scrapes every replica that exports metrics, by its DNS name', () => {
-    const prometheus = containers(run).find((c) => c.name === 'prometheus-0')!;
+  const prometheusYml = (r: ProgramRun) => {
+    const prometheus = containers(r).find((c) => c.name === 'prometheus-0')!;
     const uploads = prometheus.inputs.uploads as { file: string; content: string }[];
-    const yml = uploads.find((u) => u.file === '/etc/prometheus/prometheus.yml')!.content;
-    for (const target of [
-      'inject-0:9464',
-      'inject-1:9464',
-      'ingest-0:9464',
-      'stream-0:9464',
-      'train-0:9464',
-    ]) {
-      expect(yml).toContain(target);
-    }
-    expect(yml).toContain('nats-exporter-0:7777');
-    expect(yml).not.toContain('migrate');
+    return uploads.find((u) => u.file === '/etc/prometheus/prometheus.yml')!.content;
+  };
+
+  it('scrapes every replica that exports metrics, found by its service name in DNS', () => {
+    const yml = parseYaml(prometheusYml(run)) as {
+      scrape_configs: { job_name: string; dns_sd_configs?: { names: string[]; port: number }[] }[];
+    };
+    const discovered = Object.fromEntries(
+      yml.scrape_configs
+        .filter((j) => j.dns_sd_configs)
+        .map((j) => [j.job_name, j.dns_sd_configs!.map((d) => `${d.names.join(',')}:${d.port}`)]),
+    );
+    expect(discovered).toMatchObject({
+      inject: ['inject:9464'],
+      ingest: ['ingest:9464'],
+      stream: ['stream:9464'],
+      train: ['train:9464'],
+      predict: ['predict:9464'],
+      'nats-exporter': ['nats-exporter:7777'],
+    });
+    expect(Object.keys(discovered)).not.toContain('migrate');
+  });
+
+  it('scaling changes no input of the Prometheus container (it is not replaced, its data stays)', async () => {
+    const scaled = await runLocalProgram({ injectors: '3', ingestReplicas: '2' });
+    const inputsOf = (r: ProgramRun) => containers(r).find((c) => c.name === 'prometheus-0')!.inputs;
+    expect(inputsOf(scaled)).toEqual(inputsOf(run));
   });
 
   it('provisions Grafana with the Prometheus data source and the dashboard provider', () => {

@@ -195,7 +195,7 @@ export class SwarmServices implements Platform {
               target: v.path,
               source: `smartmeter-${spec.name}-${v.name}-${member}`,
             })),
-            healthcheck: spec.healthCheck ? dockerHealthcheck(spec.healthCheck) : undefined,
+            healthcheck: spec.healthCheck ? dockerHealthcheck(spec.healthCheck, 'service') : undefined,
             user: spec.user,
             stopGracePeriod: '30s',
           },
