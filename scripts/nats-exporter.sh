@@ -14,18 +14,9 @@ BIN=$DIR/prometheus-nats-exporter
 
 [[ ${1:-} == --version ]] && { echo "$VERSION"; exit 0; }
 
-die() { printf '[nats-exporter] ERROR: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=scripts/go-module-build.sh
+source "$(dirname "${BASH_SOURCE[0]}")/go-module-build.sh"
 
-if [[ ! -x $BIN ]]; then
-  command -v go >/dev/null || die "go not installed (run scripts/install-deps.sh)"
-  # `go install module@version` asks the proxy for the version list, which some proxies refuse: fetch
-  # this exact version and build it in its own module directory instead.
-  module=github.com/nats-io/prometheus-nats-exporter@v$VERSION
-  printf '[nats-exporter] building %s with %s\n' "$module" "$(go version | awk '{print $3}')" >&2
-  src=$(go mod download -json "$module" | sed -nE 's/^\s*"Dir": "(.*)",?$/\1/p')
-  [[ -d $src ]] || die "could not download $module from the Go module proxy"
-  mkdir -p "$DIR.partial"
-  (cd "$src" && CGO_ENABLED=0 go build -trimpath -o "$DIR.partial/prometheus-nats-exporter" .)
-  rm -rf "$DIR" && mv "$DIR.partial" "$DIR"
-fi
+[[ -x $BIN ]] || go_module_build nats-exporter "github.com/nats-io/prometheus-nats-exporter@v$VERSION" "$DIR" \
+  -o "$DIR.partial/prometheus-nats-exporter" .
 echo "$BIN"

@@ -15,18 +15,8 @@ BIN=$DIR/nats-server
 
 [[ ${1:-} == --version ]] && { echo "$VERSION"; exit 0; }
 
-die() { printf '[nats-server] ERROR: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=scripts/go-module-build.sh
+source "$(dirname "${BASH_SOURCE[0]}")/go-module-build.sh"
 
-if [[ ! -x $BIN ]]; then
-  command -v go >/dev/null || die "go not installed (see the README's prerequisites)"
-  # Fetch this exact version and build it in its own module directory (as scripts/nats-exporter.sh),
-  # so its go.mod pins every dependency.
-  module=github.com/nats-io/nats-server/v2@v$VERSION
-  printf '[nats-server] building %s with %s\n' "$module" "$(go version | awk '{print $3}')" >&2
-  src=$(go mod download -json "$module" | sed -nE 's/^\s*"Dir": "(.*)",?$/\1/p')
-  [[ -d $src ]] || die "could not download $module from the Go module proxy"
-  mkdir -p "$DIR.partial"
-  (cd "$src" && CGO_ENABLED=0 go build -trimpath -o "$DIR.partial/nats-server" .)
-  rm -rf "$DIR" && mv "$DIR.partial" "$DIR"
-fi
+[[ -x $BIN ]] || go_module_build nats-server "github.com/nats-io/nats-server/v2@v$VERSION" "$DIR" -o "$DIR.partial/nats-server" .
 echo "$BIN"

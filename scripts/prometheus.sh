@@ -18,20 +18,13 @@ DIR=$CACHE/prometheus-$VERSION
 
 [[ ${1:-} == --version ]] && { echo "$VERSION"; exit 0; }
 
-die() { printf '[prometheus] ERROR: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=scripts/go-module-build.sh
+source "$(dirname "${BASH_SOURCE[0]}")/go-module-build.sh"
 
+# Flags as upstream's .promu.yml, minus `builtinassets` (several minutes the first time).
 if [[ ! -x $DIR/prometheus || ! -x $DIR/promtool ]]; then
-  command -v go >/dev/null || die "go not installed (see the README's prerequisites)"
-  # This exact version, built in its own module directory (as scripts/nats-exporter.sh), so its go.mod
-  # pins every dependency; flags as upstream's .promu.yml, minus `builtinassets`.
-  module=github.com/prometheus/prometheus@$MODULE_VERSION
-  printf '[prometheus] building %s with %s (several minutes the first time)\n' "$module" "$(go version | awk '{print $3}')" >&2
-  src=$(go mod download -json "$module" | sed -nE 's/^\s*"Dir": "(.*)",?$/\1/p')
-  [[ -d $src ]] || die "could not download $module from the Go module proxy"
-  mkdir -p "$DIR.partial"
-  (cd "$src" && CGO_ENABLED=0 go build -trimpath -tags netgo \
+  go_module_build prometheus "github.com/prometheus/prometheus@$MODULE_VERSION" "$DIR" -tags netgo \
     -ldflags "-s -w -X github.com/prometheus/common/version.Version=$VERSION" \
-    -o "$DIR.partial/" ./cmd/prometheus ./cmd/promtool)
-  rm -rf "$DIR" && mv "$DIR.partial" "$DIR"
+    -o "$DIR.partial/" ./cmd/prometheus ./cmd/promtool
 fi
 echo "$DIR"

@@ -1,22 +1,8 @@
 // What ingest writes: a voltage reading becomes one raw_data row keyed by (meter, simulated UTC minute),
 // a temperature reading one temperature row keyed by its epoch. Both are idempotent upserts, so a
 // redelivered message rewrites the same row instead of adding one.
+import { RAW_DATA_COLUMNS } from '../storage/schema';
 import { MeterId, TemperatureReading, VoltageReading } from '../wire/codec';
-
-const RAW_DATA_COLUMNS = [
-  'line',
-  'transformer',
-  'usagepoint',
-  'year',
-  'month',
-  'day',
-  'hour',
-  'minute',
-  'day_of_week',
-  'demand',
-  ...Array.from({ length: 10 }, (_, i) => `val${i + 3}`),
-  'voltage',
-];
 
 export function rawDataInsert(keyspace: string): string {
   const marks = RAW_DATA_COLUMNS.map(() => '?').join(', ');

@@ -17,24 +17,15 @@
 import { Client, types } from 'cassandra-driver';
 import { Logger } from '../lib/log';
 import { sleep } from '../lib/retry';
-import { LEGACY_RAW_DATA_PARTITION_KEY, RAW_DATA_PARTITION_KEY, rawDataStatement, TABLES } from './schema';
+import {
+  LEGACY_RAW_DATA_PARTITION_KEY,
+  RAW_DATA_COLUMNS as COLUMNS,
+  RAW_DATA_PARTITION_KEY,
+  rawDataStatement,
+  TABLES,
+} from './schema';
 
 export const STAGING_TABLE = 'raw_data_rekey';
-
-const COLUMNS = [
-  'line',
-  'transformer',
-  'usagepoint',
-  'year',
-  'month',
-  'day',
-  'hour',
-  'minute',
-  'day_of_week',
-  'demand',
-  ...Array.from({ length: 10 }, (_, i) => `val${i + 3}`),
-  'voltage',
-];
 
 // Every replica answers: a reading written at ONE to a single replica is still copied; a replica down
 // makes the step fail (and a re-run finish it) rather than copy less.

@@ -18,11 +18,23 @@ export function keyspaceStatement(
   return `${verb} ${keyspace} WITH replication = {'class': 'NetworkTopologyStrategy', '${dataCenter}': ${replicationFactor}}`;
 }
 
-const RAW_DATA_COLUMNS = `line int, transformer int, usagepoint int,
-      year smallint, month tinyint, day tinyint, hour tinyint, minute tinyint,
-      day_of_week tinyint, demand float,
-      val3 float, val4 float, val5 float, val6 float, val7 float, val8 float, val9 float, val10 float, val11 float, val12 float,
-      voltage float`;
+/** raw_data's columns in the original README's order, with their CQL types. */
+const RAW_DATA_COLUMN_TYPES: [string, string][] = [
+  ['line', 'int'],
+  ['transformer', 'int'],
+  ['usagepoint', 'int'],
+  ['year', 'smallint'],
+  ['month', 'tinyint'],
+  ['day', 'tinyint'],
+  ['hour', 'tinyint'],
+  ['minute', 'tinyint'],
+  ['day_of_week', 'tinyint'],
+  ['demand', 'float'],
+  ...Array.from({ length: 10 }, (_, i): [string, string] => [`val${i + 3}`, 'float']),
+  ['voltage', 'float'],
+];
+export const RAW_DATA_COLUMNS = RAW_DATA_COLUMN_TYPES.map(([name]) => name);
+const RAW_DATA_COLUMN_DEFS = RAW_DATA_COLUMN_TYPES.map(([name, type]) => `${name} ${type}`).join(', ');
 
 /** raw_data's key: one partition per meter and simulated day, newest minute first. */
 export const RAW_DATA_PARTITION_KEY = ['line', 'transformer', 'usagepoint', 'year', 'month', 'day'];
@@ -32,7 +44,7 @@ export const LEGACY_RAW_DATA_PARTITION_KEY = ['line', 'transformer', 'usagepoint
 
 export function rawDataStatement(ks: string, table = 'raw_data'): string {
   return `CREATE TABLE IF NOT EXISTS ${ks}.${table} (
-      ${RAW_DATA_COLUMNS},
+      ${RAW_DATA_COLUMN_DEFS},
       PRIMARY KEY ((${RAW_DATA_PARTITION_KEY.join(', ')}), ${RAW_DATA_CLUSTERING.join(', ')})
     ) WITH CLUSTERING ORDER BY (hour DESC, minute DESC)`;
 }
@@ -40,7 +52,7 @@ export function rawDataStatement(ks: string, table = 'raw_data'): string {
 /** The raw_data of earlier versions, for the migration tests. */
 export function legacyRawDataStatement(ks: string): string {
   return `CREATE TABLE IF NOT EXISTS ${ks}.raw_data (
-      ${RAW_DATA_COLUMNS},
+      ${RAW_DATA_COLUMN_DEFS},
       PRIMARY KEY ((line, transformer, usagepoint), year, month, day, hour, minute)
     ) WITH CLUSTERING ORDER BY (year DESC, month DESC, day DESC, hour DESC, minute DESC)`;
 }
