@@ -517,7 +517,6 @@ test(
   'a lifetime: scale 1→3→1, restart an injector, redeploy unchanged, upgrade the services under load',
   async () => {
     const rows: { step: string; plan: string; replaced: string; refresh: string; seconds: number }[] = [];
-    let slotsWhileScaled = { maxVoltage: [] as number[], alerts: [] as number[] };
     /** One step: what it did (a redeploy's plan), which containers changed id, and what a refresh would plan. */
     const step = async (name: string, action: () => Promise<readonly Step[] | undefined>) => {
       const before = containerIds();
@@ -556,7 +555,7 @@ test(
       'create inject-2',
     ]);
     await sleep(150_000);
-    slotsWhileScaled = {
+    const slotsWhileScaled = {
       maxVoltage: await slotsIn('max_voltage_by_line'),
       alerts: await slotsIn('voltage_alerts'),
     };
@@ -577,7 +576,7 @@ test(
     expect(unchanged).toEqual([]);
     const imageBefore = run.resources.find((r) => r.type === T.image);
     const context = changedServicesContext();
-    let upgrade: readonly Step[] = [];
+    let upgrade: readonly Step[];
     try {
       upgrade = await step('upgrade the services code', () => redeploy(CONFIG, context));
     } finally {
