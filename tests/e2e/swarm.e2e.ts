@@ -61,6 +61,8 @@ beforeAll(async () => {
 
 /** The stack's state between program runs (generated passwords and secret names are kept). */
 const memory: NonNullable<Parameters<typeof runProgram>[2]>['memory'] = new Map();
+/** The outputs of the AWS and tls resources, kept between program runs like the state keeps them. */
+const kept = new Map<string, Record<string, unknown>>();
 
 /** One run of the program for the aws stack with the given config. */
 function declareAws(config: Record<string, string>): Promise<ProgramRun> {
@@ -71,11 +73,20 @@ function declareAws(config: Record<string, string>): Promise<ProgramRun> {
       memory,
       // Only the AWS side comes from the aws stack's mocks; docker and random resources are answered as
       // the real providers would (tests/e2e/program.ts).
-      state: (type, name, inputs) =>
-        type.startsWith('docker:') || type.startsWith('random:')
-          ? {}
-          : (aws.newResource({ type, name, inputs, custom: true }) as { state: Record<string, unknown> })
-              .state,
+      state: (type, name, inputs) => {
+        if (type.startsWith('docker:') || type.startsWith('random:')) return {};
+        // What the state keeps: a resource declared again with the same inputs keeps its outputs (the tls
+        // mocks would otherwise issue new keys and certificates on every run, and replace what holds them).
+        const key = `${type}::${name}::${JSON.stringify(inputs)}`;
+        let state = kept.get(key);
+        if (!state) {
+          state = (
+            aws.newResource({ type, name, inputs, custom: true }) as { state: Record<string, unknown> }
+          ).state;
+          kept.set(key, state);
+        }
+        return state;
+      },
       call: (token, inputs) => aws.call({ token, inputs }) as Record<string, unknown>,
     },
   );
