@@ -250,6 +250,18 @@ cmd_env() {
   sed -e "s/^\([A-Z_]*\)=\(.*\)$/export \1='\2'/" "$STATE/backing.env"
 }
 
+# nodetool over the loopback JMX port, from the same jars (flush, tablestats, status, ...).
+cmd_nodetool() {
+  ensure_settings
+  running cassandra || die "cassandra is not running; start it with: $0 up cassandra"
+  local opts
+  mapfile -t opts <"$HERE/cassandra/jvm17.options" # the tools need the server's module exports too
+  mkdir -p "$STATE/cassandra/logs/tools"
+  java -Xmx256m "${opts[@]}" -Dlogback.configurationFile="$HERE/cassandra/logback.xml" \
+    -Dcassandra.logdir="$STATE/cassandra/logs/tools" -cp "$CASSANDRA_LIB/*" \
+    org.apache.cassandra.tools.NodeTool -h 127.0.0.1 -p "$CASSANDRA_JMX_PORT" "$@"
+}
+
 cmd_status() {
   for svc in "${ALL_SERVICES[@]}"; do
     if running "$svc"; then echo "$svc: running (pid $(cat "$(pidfile "$svc")"))"; else echo "$svc: stopped"; fi
@@ -263,5 +275,6 @@ case ${1:-} in
   down) cmd_down ;;
   env) cmd_env ;;
   status) cmd_status ;;
-  *) die "usage: $0 up [service...] | stop <service...> | down | status | env" ;;
+  nodetool) shift; cmd_nodetool "$@" ;;
+  *) die "usage: $0 up [service...] | stop <service...> | down | status | env | nodetool <args...>" ;;
 esac
