@@ -1,0 +1,73 @@
+// Role processes for the bench: `node services/dist/main.js <role>` against the backing services,
+// exactly as deployed (the role's own defaults unless the bench's caller sets its variables).
+import { ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { resolve } from 'node:path';
+import { BackingEnv, roleProcessEnv } from '../test/support/backing';
+
+/** Extra node flags for the role processes, e.g. BENCH_PROFILE_DIR=/tmp/prof for --cpu-prof. */
+function nodeFlags(role: string): string[] {
+  const dir = process.env.BENCH_PROFILE_DIR;
+  return dir
+    ? ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${role}-${Date.now()}.cpuprofile`]
+    : [];
+}
+
+/** The variables a caller may set to measure another configuration than the defaults. */
+function passThrough(prefix: string): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(process.env).filter(
+      (e): e is [string, string] => e[0].startsWith(prefix) && e[1] !== undefined,
+    ),
+  );
+}
+
+export function startRole(
+  role: 'ingest' | 'stream',
+  env: BackingEnv,
+  keyspace: string,
+  vars: Record<string, string>,
+): ChildProcess {
+  const main = resolve(__dirname, '../src/main.js');
+  return spawn(process.execPath, [...nodeFlags(role), main, role], {
+    env: {
+      ...roleProcessEnv(env, keyspace),
+      ...passThrough(role === 'ingest' ? 'INGEST_' : 'STREAM_'),
+      METRICS_PORT: '0',
+      LOG_LEVEL: 'warn',
+      ...vars,
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+}
+
+/** Exits once every process is gone; SIGKILL for any still running after `graceS`. */
+export async function stopAll(procs: ChildProcess[], graceS: number): Promise<void> {
+  const running = procs.filter((p) => p.exitCode === null && p.signalCode === null);
+  const exits = running.map((p) => new Promise((res) => p.once('exit', res)));
+  for (const p of running) p.kill('SIGTERM');
+  const timer = setTimeout(() => running.forEach((p) => p.kill('SIGKILL')), graceS * 1000);
+  await Promise.all(exits);
+  clearTimeout(timer);
+}
+
+/** A loopback port free right now, for a role's metrics endpoint the bench reads. */
+export function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const server = createServer();
+    server.once('error', rej);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => res(port));
+    });
+  });
+}
+
+/** Sum of a counter's series in a Prometheus text exposition. */
+export function counterSum(exposition: string, name: string): number {
+  let sum = 0;
+  for (const line of exposition.split('\n')) {
+    if (line.startsWith(name + '{') || line.startsWith(name + ' ')) sum += Number(line.split(' ').pop());
+  }
+  return sum;
+}

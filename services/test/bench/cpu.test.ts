@@ -1,0 +1,25 @@
+// The bench's CPU counters: /proc/<pid>/stat must agree with the process's own process.cpuUsage().
+import { processCpuUs, selfCpuUs, totalCpuUs } from '../../bench/cpu';
+
+function burn(ms: number) {
+  const end = Date.now() + ms;
+  let x = 0;
+  while (Date.now() < end) x += Math.sqrt(x + 1);
+  return x;
+}
+
+test('/proc counters of this process match process.cpuUsage within a clock tick or two', () => {
+  burn(300);
+  const fromProc = processCpuUs(process.pid)!;
+  const own = selfCpuUs();
+  expect(fromProc).toBeGreaterThan(250_000);
+  // /proc counts in clock ticks (10 ms at 100 Hz) and is read a moment before cpuUsage.
+  expect(Math.abs(own - fromProc)).toBeLessThan(30_000);
+});
+
+test('an unreadable process gives undefined, and so does a total that includes one', () => {
+  expect(processCpuUs(undefined)).toBeUndefined();
+  expect(processCpuUs(2 ** 22 + 12345)).toBeUndefined();
+  expect(totalCpuUs([process.pid, 2 ** 22 + 12345])).toBeUndefined();
+  expect(totalCpuUs([process.pid, process.pid])).toBeGreaterThan(0);
+});
