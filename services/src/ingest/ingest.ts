@@ -18,7 +18,7 @@ import { backoffDelay, retryWithBackoff, sleep } from '../lib/retry';
 import { decodeTemperature, decodeVoltage, parseVoltageSubject, WireError } from '../wire/codec';
 import { SUBJECTS } from '../wire/subjects';
 import { ensureIngestConsumer } from './consumer';
-import { createIngestMetrics } from './metrics';
+import { createIngestMetrics, IngestTally } from './metrics';
 import { rawDataInsert, rawDataParams, temperatureInsert, temperatureParams } from './rows';
 import { IngestSettings } from './settings';
 
@@ -47,35 +47,46 @@ interface Write {
   params: number[];
 }
 
+/** The subjects ingest reads under its root, built once. */
+function rawSubjects(root: string) {
+  const canonical = (subject: string) => subject.replace(/^smartmeter\./, `${root}.`);
+  return {
+    raw: `${root}.raw.`,
+    voltage: canonical(SUBJECTS.voltagePrefix),
+    temperature: canonical(SUBJECTS.temperature),
+    forecast: canonical(SUBJECTS.forecast),
+  };
+}
+
 /** What a message becomes: a write, nothing (forecasts are not stored raw), or a WireError thrown. */
 function toWrite(
   subject: string,
   data: Uint8Array,
-  root: string,
+  subjects: ReturnType<typeof rawSubjects>,
   queries: { raw: string; temperature: string },
 ): Write | undefined {
-  const rawPrefix = `${root}.raw.`;
-  if (!subject.startsWith(rawPrefix)) throw new WireError('subject', `not a raw subject: ${subject}`);
-  // Map `<root>.raw.…` onto the canonical `smartmeter.raw.…` the codec knows.
-  const canonical = `smartmeter.raw.${subject.slice(rawPrefix.length)}`;
-  if (canonical.startsWith(SUBJECTS.voltagePrefix + '.')) {
-    const meter = parseVoltageSubject(canonical);
+  if (subject.startsWith(subjects.voltage)) {
+    const meter = parseVoltageSubject(subject, subjects.voltage);
     return { query: queries.raw, params: rawDataParams(meter, decodeVoltage(data)) };
   }
-  if (canonical === SUBJECTS.temperature) {
+  if (subject === subjects.temperature) {
     return { query: queries.temperature, params: temperatureParams(decodeTemperature(data)) };
   }
-  if (canonical === SUBJECTS.forecast) {
+  if (subject === subjects.forecast) {
     decodeTemperature(data); // validated, so a broken forecast is dead-lettered like any other message
     return undefined;
   }
-  throw new WireError('subject', `unknown raw subject: ${subject}`);
+  const what = subject.startsWith(subjects.raw) ? 'unknown raw subject' : 'not a raw subject';
+  throw new WireError('subject', `${what}: ${subject}`);
 }
 
 export async function startIngest(deps: IngestDeps, settings: IngestSettings): Promise<Ingest> {
   const { nc, cassandra, keyspace, log } = deps;
-  const metrics = createIngestMetrics(deps.registry);
+  // Counted as plain numbers on the hot path; the metrics read them when scraped.
+  const tally: IngestTally = { stored: 0, ignored: 0, inFlight: 0 };
+  const metrics = createIngestMetrics(deps.registry, tally);
   const root = settings.subjectRoot;
+  const subjects = rawSubjects(root);
   const queries = { raw: rawDataInsert(keyspace), temperature: temperatureInsert(keyspace) };
 
   const jsm = await nc.jetstreamManager();
@@ -92,10 +103,9 @@ export async function startIngest(deps: IngestDeps, settings: IngestSettings): P
 
   let stopping = false;
   let abortWrites = false;
-  let inFlight = 0;
-  let stored = 0;
-  let slotFreed: () => void = () => undefined;
-  const inFlightDone = new Set<Promise<void>>();
+  // Set while someone waits: the fetch loop for free slots, stop() for the last in-flight message.
+  let slotsFreed: (() => void) | undefined;
+  let idle: (() => void) | undefined;
 
   let lastRetryLog = 0;
   let retriesSinceLog = 0;
@@ -114,37 +124,26 @@ export async function startIngest(deps: IngestDeps, settings: IngestSettings): P
     }
   };
 
-  // The first attempt is made directly: the retry loop and its closures are only built once a write
-  // failed, since this runs once per reading on the hot path.
-  async function store(write: Write, msg: JsMsg): Promise<boolean> {
-    const end = metrics.writeSeconds.startTimer();
-    try {
-      await cassandra.execute(write.query, write.params, EXECUTE_OPTIONS);
-      end();
-      return true;
-    } catch (err) {
-      return retryStore(write, msg, err);
-    }
+  const wrote = (startedMs: number) => metrics.writeSeconds.observe((performance.now() - startedMs) / 1000);
+  /** One attempt; its latency is recorded when it succeeds. */
+  async function write(w: Write): Promise<void> {
+    const started = performance.now();
+    await cassandra.execute(w.query, w.params, EXECUTE_OPTIONS);
+    wrote(started);
   }
 
-  async function retryStore(write: Write, msg: JsMsg, firstError: unknown): Promise<boolean> {
+  /** After a failed first attempt: retried with backoff until it succeeds, or false once aborted. */
+  async function retryStore(w: Write, msg: JsMsg, firstError: unknown): Promise<boolean> {
     const lastWorking = { at: Date.now() };
     if (abortWrites) return false;
     onWriteRetry(firstError, msg, lastWorking);
     await sleep(backoffDelay(1, RETRY.initialMs, RETRY.maxMs));
     try {
-      await retryWithBackoff(
-        async () => {
-          const end = metrics.writeSeconds.startTimer();
-          await cassandra.execute(write.query, write.params, EXECUTE_OPTIONS);
-          end();
-        },
-        {
-          ...RETRY,
-          aborted: () => abortWrites,
-          onRetry: (err) => onWriteRetry(err, msg, lastWorking),
-        },
-      );
+      await retryWithBackoff(() => write(w), {
+        ...RETRY,
+        aborted: () => abortWrites,
+        onRetry: (err) => onWriteRetry(err, msg, lastWorking),
+      });
       return true;
     } catch {
       return false; // only when aborted at shutdown
@@ -166,56 +165,72 @@ export async function startIngest(deps: IngestDeps, settings: IngestSettings): P
     msg.term(); // published first on the same connection, so the server sees the dead letter before this
   }
 
-  async function handle(msg: JsMsg): Promise<void> {
-    if (msg.redelivered) metrics.redeliveries.inc();
-    let write: Write | undefined;
-    try {
-      write = toWrite(msg.subject, msg.data, root, queries);
-    } catch (err) {
-      if (err instanceof WireError) return deadLetter(msg, err);
-      throw err;
-    }
-    if (!write) {
-      msg.ack();
-      metrics.messages.inc({ outcome: 'ignored' });
-      return;
-    }
-    if (await store(write, msg)) {
-      msg.ack();
-      stored++;
-      metrics.messages.inc({ outcome: 'stored' });
-    } else {
-      msg.nak(); // shutting down with Cassandra unreachable: hand it to another replica now
-    }
+  // Free slots are handed to the fetch loop only once a quarter of them is free, to keep fetches
+  // reasonably large; the last one wakes stop().
+  const minFetch = Math.max(1, Math.min(settings.batch, Math.ceil(settings.concurrency / 4)));
+  function settled() {
+    tally.inFlight--;
+    if (slotsFreed && settings.concurrency - tally.inFlight >= minFetch) slotsFreed();
+    if (idle && tally.inFlight === 0) idle();
   }
 
-  function start(msg: JsMsg) {
-    inFlight++;
-    metrics.inFlight.set(inFlight);
-    const done = handle(msg)
-      .catch((err) => {
-        log.error('unexpected error handling a message; it will be redelivered', { err });
-        msg.nak(1000);
+  function unexpected(msg: JsMsg, err: unknown) {
+    log.error('unexpected error handling a message; it will be redelivered', { err });
+    msg.nak(1000);
+    settled();
+  }
+
+  // Runs once per reading: one promise chain per write, no per-message closures beyond it. The first
+  // attempt is made directly; the retry loop is only built once a write failed.
+  function handle(msg: JsMsg): void {
+    tally.inFlight++;
+    if (msg.redelivered) metrics.redeliveries.inc();
+    let w: Write | undefined;
+    try {
+      w = toWrite(msg.subject, msg.data, subjects, queries);
+    } catch (err) {
+      if (!(err instanceof WireError)) return unexpected(msg, err);
+      deadLetter(msg, err);
+      return settled();
+    }
+    if (!w) {
+      msg.ack();
+      tally.ignored++;
+      return settled();
+    }
+    const pending = w;
+    const started = performance.now();
+    cassandra
+      .execute(pending.query, pending.params, EXECUTE_OPTIONS)
+      .then(
+        () => {
+          wrote(started);
+          return true;
+        },
+        (err: unknown) => retryStore(pending, msg, err),
+      )
+      .then((stored) => {
+        if (stored) {
+          msg.ack();
+          tally.stored++;
+        } else {
+          msg.nak(); // shutting down with Cassandra unreachable: hand it to another replica now
+        }
+        settled();
       })
-      .finally(() => {
-        inFlight--;
-        metrics.inFlight.set(inFlight);
-        inFlightDone.delete(done);
-        slotFreed();
-      });
-    inFlightDone.add(done);
+      .catch((err: unknown) => unexpected(msg, err));
   }
 
   // Fetch only what free slots can take, so nothing waits unprocessed in a client buffer while its
-  // ack_wait runs; wait for a quarter of the slots to free up to keep fetches reasonably large.
-  const minFetch = Math.max(1, Math.min(settings.batch, Math.ceil(settings.concurrency / 4)));
+  // ack_wait runs.
   let current: ConsumerMessages | undefined;
   async function fetchLoop(): Promise<void> {
     let failures = 0;
     while (!stopping) {
-      const free = settings.concurrency - inFlight;
+      const free = settings.concurrency - tally.inFlight;
       if (free < minFetch) {
-        await new Promise<void>((resolve) => (slotFreed = resolve));
+        await new Promise<void>((resolve) => (slotsFreed = resolve));
+        slotsFreed = undefined;
         continue;
       }
       try {
@@ -223,7 +238,7 @@ export async function startIngest(deps: IngestDeps, settings: IngestSettings): P
           max_messages: Math.min(settings.batch, free),
           expires: FETCH_EXPIRES_MS,
         });
-        for await (const msg of current) start(msg);
+        for await (const msg of current) handle(msg);
         failures = 0;
       } catch (err) {
         failures++;
@@ -238,8 +253,8 @@ export async function startIngest(deps: IngestDeps, settings: IngestSettings): P
   let lastPoll = Date.now();
   const poll = setInterval(() => {
     const now = Date.now();
-    metrics.rate.set(((stored - lastStored) * 1000) / Math.max(1, now - lastPoll));
-    lastStored = stored;
+    metrics.rate.set(((tally.stored - lastStored) * 1000) / Math.max(1, now - lastPoll));
+    lastStored = tally.stored;
     lastPoll = now;
     consumer.info().then(
       (info) => {
@@ -256,7 +271,7 @@ export async function startIngest(deps: IngestDeps, settings: IngestSettings): P
     stop: () =>
       (stopPromise ??= (async () => {
         stopping = true;
-        slotFreed();
+        slotsFreed?.();
         // The current fetch ends within FETCH_EXPIRES_MS and its messages are handled; should the server
         // never answer (connection lost), stop waiting for it: undelivered messages stay in the stream.
         const stuck = setTimeout(() => current?.stop(), FETCH_EXPIRES_MS + 5000);
@@ -264,12 +279,13 @@ export async function startIngest(deps: IngestDeps, settings: IngestSettings): P
         clearTimeout(stuck);
         clearInterval(poll);
         const timer = setTimeout(() => {
-          if (inFlightDone.size) log.warn('drain timeout: handing back in-flight messages', { inFlight });
+          if (tally.inFlight)
+            log.warn('drain timeout: handing back in-flight messages', { inFlight: tally.inFlight });
           abortWrites = true;
         }, settings.drainTimeoutMs);
-        while (inFlightDone.size) await Promise.all([...inFlightDone]);
+        if (tally.inFlight) await new Promise<void>((resolve) => (idle = resolve));
         clearTimeout(timer);
-        log.info('ingest stopped', { stored });
+        log.info('ingest stopped', { stored: tally.stored });
       })()),
   };
 }

@@ -48,7 +48,7 @@ export function ingestSettings(env: EnvReader): IngestSettings {
     );
   }
   const rawStream = rawStreamSettings(env);
-  const concurrency = env.integer('INGEST_CONCURRENCY', 256, { min: 1, max: 4096 });
+  const concurrency = env.integer('INGEST_CONCURRENCY', 1024, { min: 1, max: 4096 });
   return {
     stream: jsName(env, 'INGEST_STREAM', RAW_STREAM),
     streamMaxAgeSeconds: rawStream.maxAgeSeconds,
@@ -57,7 +57,7 @@ export function ingestSettings(env: EnvReader): IngestSettings {
     consumer: jsName(env, 'INGEST_CONSUMER', 'ingest'),
     subjectRoot,
     concurrency,
-    batch: env.integer('INGEST_BATCH', 128, { min: 1, max: 4096 }),
+    batch: env.integer('INGEST_BATCH', 512, { min: 1, max: 4096 }),
     ackWaitMs: env.integer('INGEST_ACK_WAIT_MS', 60_000, { min: 5_000 }),
     maxAckPending: env.integer('INGEST_MAX_ACK_PENDING', 8192, { min: concurrency }),
     drainTimeoutMs: env.integer('INGEST_DRAIN_TIMEOUT_MS', 15_000, { min: 0, max: 20_000 }),

@@ -5,8 +5,8 @@
 //   INGEST_CONSUMER           durable pull consumer shared by all replicas (default ingest)
 //   INGEST_SUBJECT_ROOT       first subject token: reads <root>.raw.>, dead-letters to
 //                             <root>.deadletter.<reason> (default smartmeter)
-//   INGEST_CONCURRENCY        most messages in flight (being written) per replica (default 256)
-//   INGEST_BATCH              most messages per fetch (default 128)
+//   INGEST_CONCURRENCY        most messages in flight (being written) per replica (default 1024)
+//   INGEST_BATCH              most messages per fetch (default 512)
 //   INGEST_ACK_WAIT_MS        server redelivers an unacknowledged message after this (default 60000)
 //   INGEST_MAX_ACK_PENDING    unacknowledged messages allowed across replicas (default 8192)
 //   INGEST_DRAIN_TIMEOUT_MS   on SIGTERM, how long in-flight writes may retry before their messages

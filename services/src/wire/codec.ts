@@ -109,10 +109,12 @@ export function voltageSubject(id: MeterId): string {
 
 const ID_PART = /^(0|[1-9]\d{0,8})$/;
 
-/** The meter of a voltage subject; throws WireError('subject') for anything else. */
-export function parseVoltageSubject(subject: string): MeterId {
-  const prefix = SUBJECTS.voltagePrefix + '.';
-  const parts = subject.startsWith(prefix) ? subject.slice(prefix.length).split('.') : [];
+/**
+ * The meter of a voltage subject; throws WireError('subject') for anything else. A reader under another
+ * subject root passes its own `<root>.raw.voltage.data` prefix instead of rewriting every subject.
+ */
+export function parseVoltageSubject(subject: string, prefix: string = SUBJECTS.voltagePrefix): MeterId {
+  const parts = subject.startsWith(prefix + '.') ? subject.slice(prefix.length + 1).split('.') : [];
   if (parts.length !== 3 || !parts.every((p) => ID_PART.test(p))) {
     throw new WireError(
       'subject',

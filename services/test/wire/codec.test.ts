@@ -67,3 +67,14 @@ test('voltage subjects carry line, transformer and usage point', () => {
     expect(() => parseVoltageSubject(bad)).toThrow(WireError);
   }
 });
+
+test('a voltage subject under another root parses with that root prefix', () => {
+  expect(parseVoltageSubject('bench_1.raw.voltage.data.3.0.7', 'bench_1.raw.voltage.data')).toEqual({
+    line: 3,
+    transformer: 0,
+    usagePoint: 7,
+  });
+  expect(() => parseVoltageSubject('smartmeter.raw.voltage.data.3.0.7', 'bench_1.raw.voltage.data')).toThrow(
+    WireError,
+  );
+});
