@@ -78,6 +78,19 @@ export const DEFAULT_RETENTION = {
   prometheusRetentionSize: '1GB',
 } as const;
 
+/**
+ * The largest values the stack accepts for its sizes (the capacity planner, planner/, plans within them).
+ * `injectors`: each injector is a slot of the simulator, and slots 1…12 are all the meter lines a
+ * Cassandra tinyint holds (services/src/simulator/topology.ts: lines 10·slot+1 … ≤ 127).
+ */
+export const LIMITS = {
+  injectors: 12,
+  injectRate: 100_000,
+  ingestReplicas: 50,
+  natsNodes: 5,
+  cassandraNodes: 9,
+} as const;
+
 export interface StackConfig {
   readonly platform: PlatformName;
   /** Which tiers run; streaming and training need messaging and storage. */
@@ -301,16 +314,16 @@ export function loadConfig(source: ConfigSource = pulumiConfigSource()): StackCo
     }
   }
 
-  const cassandraNodes = read.integer('cassandraNodes', 1, { min: 1, max: 9 });
+  const cassandraNodes = read.integer('cassandraNodes', 1, { min: 1, max: LIMITS.cassandraNodes });
   const config: StackConfig = {
     platform: read.oneOf('platform', PLATFORMS),
     tiers,
-    injectors: read.integer('injectors', 1, { min: 0, max: 200 }),
-    injectRate: read.number('injectRate', 50, { min: 0.001, max: 100_000 }),
+    injectors: read.integer('injectors', 1, { min: 0, max: LIMITS.injectors }),
+    injectRate: read.number('injectRate', 50, { min: 0.001, max: LIMITS.injectRate }),
     injectSeed: read.integer('injectSeed', 1, { min: 0, max: 2 ** 31 - 1 }),
     clock: { anchor: read.instant('clockAnchor'), simulationStart: read.instant('simulationStart') },
-    ingestReplicas: read.integer('ingestReplicas', 1, { min: 1, max: 50 }),
-    natsNodes: read.integer('natsNodes', 1, { min: 1, max: 5 }),
+    ingestReplicas: read.integer('ingestReplicas', 1, { min: 1, max: LIMITS.ingestReplicas }),
+    natsNodes: read.integer('natsNodes', 1, { min: 1, max: LIMITS.natsNodes }),
     cassandraNodes,
     cassandraReplicationFactor: read.integer('cassandraReplicationFactor', Math.min(cassandraNodes, 3), {
       min: 1,
