@@ -14,10 +14,9 @@
 // active power in kW, val3…val7 the reactive power, intensity and the three sub-meterings, val8…val12 0.
 import { NatsConnection } from 'nats';
 import { Counter, Gauge, Registry } from 'prom-client';
-import { Logger } from '../lib/log';
 import { zeroed } from '../lib/metrics';
 import { sleep } from '../lib/retry';
-import { InjectorMetrics, rootedSubjects } from '../simulator/publisher';
+import { rootedSubjects, RunOptions } from '../simulator/publisher';
 import { Pacer } from '../simulator/pacer';
 import { MAX_SIMULATED_EPOCH, SimulatedClock } from '../simulator/schedule';
 import { createSimulator, FORECAST_CYCLES, Simulator } from '../simulator/simulator';
@@ -115,11 +114,8 @@ export function minuteGrid({ start, anchor = start, acceleration }: SimulatedClo
   };
 }
 
-export interface ReplayOptions {
-  metrics?: InjectorMetrics;
+export interface ReplayOptions extends RunOptions {
   replayMetrics?: ReplayMetrics;
-  log?: Logger;
-  stopping?: () => boolean;
 }
 
 export async function runReplay(

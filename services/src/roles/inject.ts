@@ -27,55 +27,50 @@
 //   there a second or two after it starts; INJECT_RATE does not apply (one recorded minute every 60/INJECT_ACCELERATION real seconds).
 // A bounded run exits 0 when done. On SIGTERM: stop publishing, flush, drain the connection, exit 0. A replay
 // that reaches the end of its files stays up, idle, until stopped (a restart would find nothing left).
+import { NatsConnection } from 'nats';
 import { natsSettings, connectNats } from '../lib/nats';
 import { ServiceContext } from '../lib/service';
 import { injectSource, replayConfig } from '../replay/config';
 import { createReplayMetrics, runReplay } from '../replay/replay';
 import { injectConfig } from '../simulator/config';
-import { createInjectorMetrics, runInjector } from '../simulator/publisher';
+import { createInjectorMetrics, runInjector, RunOptions } from '../simulator/publisher';
 import { createSimulator } from '../simulator/simulator';
 
-export async function run(ctx: ServiceContext): Promise<void> {
-  if (injectSource(ctx.env) === 'uci') return replay(ctx);
-  const config = injectConfig(ctx.env);
-  const sim = createSimulator(config.simulator);
-  const metrics = createInjectorMetrics(ctx.registry);
-  const nats = natsSettings(ctx.env, `inject-${config.simulator.slot}`);
-  const nc = await connectNats(nats, ctx.log, ctx.registry, () => ctx.stopping);
-  ctx.setReady(true);
-  const done = runInjector(nc, sim, config.injector, {
-    metrics,
-    log: ctx.log,
-    stopping: () => ctx.stopping,
-  });
-  ctx.onShutdown(async () => {
-    await done.catch(() => undefined);
-    await nc.drain();
-  });
-  await done;
+/** What the injector publishes from: its slot, and a run that resolves true when its data has ended. */
+interface Source {
+  slot: number;
+  run(nc: NatsConnection, options: RunOptions): Promise<boolean>;
 }
 
-async function replay(ctx: ServiceContext): Promise<void> {
+function simulated(ctx: ServiceContext): Source {
+  const config = injectConfig(ctx.env);
+  const sim = createSimulator(config.simulator);
+  return {
+    slot: config.simulator.slot,
+    run: async (nc, options) => (await runInjector(nc, sim, config.injector, options), false),
+  };
+}
+
+function replayed(ctx: ServiceContext): Source {
   const settings = replayConfig(ctx.env);
-  const metrics = createInjectorMetrics(ctx.registry);
   const replayMetrics = createReplayMetrics(ctx.registry);
-  const nc = await connectNats(
-    natsSettings(ctx.env, `inject-${settings.slot}`),
-    ctx.log,
-    ctx.registry,
-    () => ctx.stopping,
-  );
+  return {
+    slot: settings.slot,
+    run: async (nc, options) => (await runReplay(nc, settings, { ...options, replayMetrics })).ended,
+  };
+}
+
+export async function run(ctx: ServiceContext): Promise<void> {
+  const source = injectSource(ctx.env) === 'uci' ? replayed(ctx) : simulated(ctx);
+  const metrics = createInjectorMetrics(ctx.registry);
+  const nats = natsSettings(ctx.env, `inject-${source.slot}`);
+  const nc = await connectNats(nats, ctx.log, ctx.registry, () => ctx.stopping);
   ctx.setReady(true);
-  const done = runReplay(nc, settings, {
-    metrics,
-    replayMetrics,
-    log: ctx.log,
-    stopping: () => ctx.stopping,
-  });
+  const done = source.run(nc, { metrics, log: ctx.log, stopping: () => ctx.stopping });
   ctx.onShutdown(async () => {
     await done.catch(() => undefined);
     await nc.drain();
   });
-  const stats = await done;
-  if (stats.ended) await ctx.stopped;
+  // A replay at the end of its files stays up, idle: restarted, it would find nothing left to publish.
+  if (await done) await ctx.stopped;
 }
