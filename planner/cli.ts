@@ -215,14 +215,18 @@ export function runPlan(argv: string[], io: PlanIo): number {
   try {
     const options = parsePlanArgs(argv, io.root, io.cwd);
     const figures = readFigures(options.figuresPath);
-    const { fleet, workerType } = options;
+    // The raw stream keeps readings as long as the aws stack's rawStreamMaxAge says (24 h by default).
+    const stackFile = join(io.root, `Pulumi.${STACK}.yaml`);
+    const stackValues = readStackFile(stackFile);
+    const streamAgeSeconds = validateAwsValues(stackValues).config.retention.rawStreamMaxAgeSeconds;
+    const fleet = { ...options.fleet, streamAgeSeconds };
+    const { workerType } = options;
     const current = plan(fleet, figures, workerType);
     io.out(source(figures, options.figuresPath));
     io.out(report(fleet, current));
 
     const keys = planKeys(fleet, current.sizing, current.aws);
-    const stackFile = join(io.root, `Pulumi.${STACK}.yaml`);
-    const checked = validateAwsValues(withPlan(readStackFile(stackFile), keys));
+    const checked = validateAwsValues(withPlan(stackValues, keys));
     io.out(
       `the ${STACK} stack's keys pass its validation` +
         (checked.missing.length ? ` (still to set yourself: ${checked.missing.join(', ')})` : ''),

@@ -15,8 +15,6 @@ import { LIMITS } from '../components/config';
 
 /** Planned share of every measured rate and of every disk: 70 % leaves 30 % for spikes and compaction. */
 export const UTILISATION = 0.7;
-/** How long the raw JetStream stream keeps readings (the stack's `rawStreamMaxAge` default, 24 h). */
-export const STREAM_AGE_SECONDS = 86_400;
 /** NATS members: 3 for a JetStream quorum that survives one loss, 5 past one node's measured rate. */
 const NATS_SIZES = [3, 5] as const;
 
@@ -27,6 +25,8 @@ export interface Fleet {
   readonly replication: number;
   /** Peak readings/s over the average (1: readings spread evenly over the interval). */
   readonly peakFactor: number;
+  /** How long the raw JetStream stream keeps readings (the stack's `rawStreamMaxAge`; default 24 h). */
+  readonly streamAgeSeconds?: number;
 }
 
 /** One planned number and where it came from. */
@@ -72,6 +72,7 @@ export interface DiskBudget {
 
 export function planSizing(fleet: Fleet, figures: BenchFigures, disk?: DiskBudget): Sizing {
   const { meters, intervalSeconds, retentionDays, replication, peakFactor } = fleet;
+  const streamAge = fleet.streamAgeSeconds ?? 86_400;
   if (!(meters >= 1 && Number.isFinite(meters))) throw new RangeError(`meters must be >= 1, got ${meters}`);
   if (!(intervalSeconds >= 1)) throw new RangeError(`the interval must be >= 1 s, got ${intervalSeconds}`);
   if (!(replication >= 1 && Number.isInteger(replication))) {
@@ -128,7 +129,7 @@ export function planSizing(fleet: Fleet, figures: BenchFigures, disk?: DiskBudge
   const rows = average * 86_400 * retentionDays;
   const bpr = figures.storage.cassandraBytesPerRow;
   const cassandraTotal = (rows * bpr * replication) / UTILISATION;
-  const jetstreamBytes = (rps * figures.storage.jetstreamBytesPerMessage * STREAM_AGE_SECONDS) / UTILISATION;
+  const jetstreamBytes = (rps * figures.storage.jetstreamBytesPerMessage * streamAge) / UTILISATION;
 
   // Cassandra: enough nodes for the replica writes, for the disk, and at least one per copy.
   const cassandraPlanned = figures.cassandraCeiling.median * UTILISATION;
@@ -201,7 +202,7 @@ export function planSizing(fleet: Fleet, figures: BenchFigures, disk?: DiskBudge
       value: jetstreamBytes,
       basis:
         `${fmt(rps)} msg/s × ${figures.storage.jetstreamBytesPerMessage} B/msg (measured) × ` +
-        `${STREAM_AGE_SECONDS / 3600} h (rawStreamMaxAge) / ${pct} full`,
+        `${fmt(streamAge / 3600, 1)} h (rawStreamMaxAge) / ${pct} full`,
     },
     vcpus: {
       value: vcpus,

@@ -149,3 +149,16 @@ test('every plan over the chart’s fleets either passes the stack validation or
     }
   }
 });
+
+test('the raw stream is sized for the stack’s own rawStreamMaxAge', () => {
+  const box = sandbox();
+  const file = join(box.root, 'Pulumi.aws.yaml');
+  const doc = parseDocument(readFileSync(file, 'utf8'));
+  doc.setIn(['config', 'smartmeter:rawStreamMaxAge'], '6h');
+  writeFileSync(file, doc.toString());
+  expect(box.run('--meters', '1000000', '--figures', FIXTURE)).toBe(0);
+  // 1,111.1 msg/s × 140 B × 21,600 s / 0.7 = 4.8 GB = 4.5 GiB (24 h: 17.9 GiB).
+  expect(box.output()).toMatch(
+    /JetStream disk \(raw stream\) +4\.5 GiB +← 1,111 msg\/s × 140 B\/msg \(measured\) × 6 h/,
+  );
+});
