@@ -174,7 +174,7 @@ export function planSizing(fleet: Fleet, figures: BenchFigures, disk?: DiskBudge
     },
     injectRate: {
       value: Math.ceil(rps / injectors),
-      basis: `${fmt(rps)} readings/s / ${injectors} injectors`,
+      basis: `${fmt(rps)} readings/s / ${injectors} injector${injectors === 1 ? '' : 's'}`,
     },
     ingestReplicas: {
       value: ingestReplicas,
