@@ -78,6 +78,30 @@ export const DEFAULT_RETENTION = {
   prometheusRetentionSize: '1GB',
 } as const;
 
+/**
+ * The largest values the stack accepts for its sizes (the capacity planner, planner/, plans within them).
+ * `injectors`: each injector is a slot of the simulator, and slots 1…12 are all the meter lines a
+ * Cassandra tinyint holds (services/src/simulator/topology.ts: lines 10·slot+1 … ≤ 127).
+ */
+export const LIMITS = {
+  injectors: 12,
+  injectRate: 100_000,
+  ingestReplicas: 50,
+  natsNodes: 5,
+  cassandraNodes: 9,
+} as const;
+
+/** Recorded households the injectors replay instead of simulating meters (README, "Replay recorded meter data"). */
+export interface Replay {
+  /** Absolute paths of UCI-format files, one per household, on the host (local) or on every worker (aws). */
+  readonly files: readonly string[];
+  /** Meters each household is replayed as (`smartmeter:replayMetersPerHousehold`). */
+  readonly metersPerHousehold: number;
+  /** The recording's nominal voltage (230 V for the UCI set) and the stack's (120 V, as `alertThreshold`). */
+  readonly recordedNominalVoltage: number;
+  readonly nominalVoltage: number;
+}
+
 export interface StackConfig {
   readonly platform: PlatformName;
   /** Which tiers run; streaming and training need messaging and storage. */
@@ -108,6 +132,8 @@ export interface StackConfig {
   readonly bindAddress: string;
   readonly ports: PublishedPorts;
   readonly retention: Retention;
+  /** Set when the injectors replay recorded data (`smartmeter:replayFiles`); unset: they simulate. */
+  readonly replay?: Replay;
 }
 
 /** Reads `smartmeter:<key>` values as strings (pulumi.Config by default; tests pass a map). */
@@ -279,6 +305,44 @@ function byteSize(read: ConfigReader, name: string, fallback: string): number {
   return Number(m[1]) * BYTE_UNITS[m[2]];
 }
 
+const ABSOLUTE_PATH = /^\/[^,\n]*[^,\n/]$/;
+
+/** `smartmeter:replay*`: off unless `replayFiles` is set; a replay needs the clock set to the recording. */
+function readReplay(
+  read: ConfigReader,
+  source: ConfigSource,
+  clock: StackConfig['clock'],
+): Replay | undefined {
+  const text = source('replayFiles')?.trim();
+  if (!text) return undefined;
+  const allowed = 'absolute paths of files in the UCI household power format, comma-separated or a list';
+  let files: unknown;
+  try {
+    files = text.startsWith('[') ? JSON.parse(text) : text.split(',').map((f) => f.trim());
+  } catch {
+    return read.fail('replayFiles', allowed, text);
+  }
+  if (
+    !Array.isArray(files) ||
+    files.length === 0 ||
+    files.some((f) => typeof f !== 'string' || !ABSOLUTE_PATH.test(f))
+  ) {
+    return read.fail('replayFiles', allowed, text);
+  }
+  if (clock.simulationStart === undefined && clock.anchor === undefined) {
+    throw new ConfigError(
+      `${NAMESPACE}:simulationStart is required with ${NAMESPACE}:replayFiles: the recorded timestamps are the ` +
+        'simulated time, so start the clock where the recording starts (2006-12-16T17:24:00Z for the UCI data set)',
+    );
+  }
+  return {
+    files: [...new Set(files as string[])],
+    metersPerHousehold: read.integer('replayMetersPerHousehold', 1, { min: 1, max: 100_000 }),
+    recordedNominalVoltage: read.number('replayRecordedNominalVoltage', 230, { min: 1, max: 1000 }),
+    nominalVoltage: read.number('replayNominalVoltage', 120, { min: 1, max: 1000 }),
+  };
+}
+
 const IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
 const HEAP = /^[1-9][0-9]*[MG]$/;
 
@@ -301,16 +365,17 @@ export function loadConfig(source: ConfigSource = pulumiConfigSource()): StackCo
     }
   }
 
-  const cassandraNodes = read.integer('cassandraNodes', 1, { min: 1, max: 9 });
+  const cassandraNodes = read.integer('cassandraNodes', 1, { min: 1, max: LIMITS.cassandraNodes });
+  const clock = { anchor: read.instant('clockAnchor'), simulationStart: read.instant('simulationStart') };
   const config: StackConfig = {
     platform: read.oneOf('platform', PLATFORMS),
     tiers,
-    injectors: read.integer('injectors', 1, { min: 0, max: 200 }),
-    injectRate: read.number('injectRate', 50, { min: 0.001, max: 100_000 }),
+    injectors: read.integer('injectors', 1, { min: 0, max: LIMITS.injectors }),
+    injectRate: read.number('injectRate', 50, { min: 0.001, max: LIMITS.injectRate }),
     injectSeed: read.integer('injectSeed', 1, { min: 0, max: 2 ** 31 - 1 }),
-    clock: { anchor: read.instant('clockAnchor'), simulationStart: read.instant('simulationStart') },
-    ingestReplicas: read.integer('ingestReplicas', 1, { min: 1, max: 50 }),
-    natsNodes: read.integer('natsNodes', 1, { min: 1, max: 5 }),
+    clock,
+    ingestReplicas: read.integer('ingestReplicas', 1, { min: 1, max: LIMITS.ingestReplicas }),
+    natsNodes: read.integer('natsNodes', 1, { min: 1, max: LIMITS.natsNodes }),
     cassandraNodes,
     cassandraReplicationFactor: read.integer('cassandraReplicationFactor', Math.min(cassandraNodes, 3), {
       min: 1,
@@ -357,6 +422,7 @@ export function loadConfig(source: ConfigSource = pulumiConfigSource()): StackCo
       natsMonitoring: port('natsMonitoring'),
       cassandra: port('cassandra'),
     },
+    replay: readReplay(read, source, clock),
   };
   return config;
 }

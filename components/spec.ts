@@ -106,6 +106,11 @@ export interface ServiceSpec {
   /** Default 1; 0 declares the service but runs nothing. */
   readonly replicas?: number;
   readonly volumes?: readonly VolumeSpec[];
+  /**
+   * Files of the host (locally) or of every node it may run on (Swarm) mounted read-only, such as a
+   * recorded data set the user provides. Unlike volumes they hold no state: the service stays replicated.
+   */
+  readonly hostFiles?: readonly HostFileSpec[];
   readonly healthCheck?: HealthCheckSpec;
   /**
    * Services that must be up (healthy, if they have a health check) or, for jobs, finished
@@ -118,6 +123,23 @@ export interface ServiceSpec {
   readonly scrape?: ScrapeSpec;
   /** Run as this user (`uid[:gid]` or a name known to the image). */
   readonly user?: string;
+}
+
+export interface HostFileSpec {
+  /** Absolute path on the host or node. */
+  readonly hostPath: string;
+  /** Absolute path in the container. */
+  readonly path: string;
+}
+
+/** Read-only bind mounts of `hostFiles`, in the docker API's terms (containers and swarm services alike). */
+export function hostFileMounts(spec: ServiceSpec) {
+  return (spec.hostFiles ?? []).map((f) => ({
+    type: 'bind',
+    source: f.hostPath,
+    target: f.path,
+    readOnly: true,
+  }));
 }
 
 /** A declaration after a platform deployed it. */

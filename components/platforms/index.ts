@@ -9,7 +9,7 @@ import * as pulumi from '@pulumi/pulumi';
 
 import type { StackConfig } from '../config';
 import type { Platform } from '../spec';
-import { LocalPlatform } from './local';
+import { checkHostFiles, LocalPlatform } from './local';
 
 export type PlatformConstructor = new (
   name: string,
@@ -20,6 +20,7 @@ export type PlatformConstructor = new (
 export function createPlatform(config: StackConfig, opts?: pulumi.ComponentResourceOptions): Platform {
   switch (config.platform) {
     case 'local':
+      checkHostFiles(config);
       return new LocalPlatform('local', { config }, opts);
     case 'aws': {
       // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -1,10 +1,12 @@
 // The local platform: every declared service runs on this machine's Docker engine, one docker.Container
 // per replica named `<service>-<index>`, on one bridge network where `<service>` and `<service>-<index>`
 // resolve. Published ports bind to `smartmeter:bindAddress` (127.0.0.1 by default).
+import { existsSync } from 'node:fs';
+
 import * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';
 
-import type { StackConfig } from '../config';
+import { ConfigError, NAMESPACE, type StackConfig } from '../config';
 import { dockerHealthcheck, secondsToHealthy } from './docker-health';
 import { REPO_ROOT, servicesImageBuild } from './services-image';
 import {
@@ -13,6 +15,7 @@ import {
   DeployOptions,
   EnvValue,
   HealthCheckSpec,
+  hostFileMounts,
   isReplicaSlot,
   Platform,
   replicasOf,
@@ -25,6 +28,14 @@ export interface LocalPlatformArgs {
   readonly config: StackConfig;
   /** Build context of the services image: the repository root (the npm workspace lockfile lives there). */
   readonly repoRoot?: string;
+}
+
+/** The host files the stack mounts (`smartmeter:replayFiles`) must exist here, before anything is declared. */
+export function checkHostFiles(config: StackConfig): void {
+  for (const file of config.replay?.files ?? []) {
+    if (!existsSync(file))
+      throw new ConfigError(`${NAMESPACE}:replayFiles: ${file} does not exist on this host`);
+  }
 }
 
 export class LocalPlatform extends pulumi.ComponentResource implements Platform {
@@ -94,6 +105,7 @@ export class LocalPlatform extends pulumi.ComponentResource implements Platform 
                 : [],
             networksAdvanced: [{ name: this.network.name, aliases: [spec.name, containerName] }],
             volumes: volumes.map((v) => ({ volumeName: v.volume.name, containerPath: v.containerPath })),
+            mounts: spec.hostFiles?.length ? hostFileMounts(spec) : undefined,
             healthcheck: spec.healthCheck ? dockerHealthcheck(spec.healthCheck) : undefined,
             user: spec.user,
             labels: [

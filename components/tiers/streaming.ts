@@ -3,9 +3,11 @@
 // runs on the stack's one simulated clock (components/simulation-clock.ts).
 import * as pulumi from '@pulumi/pulumi';
 
+import { basename } from 'node:path';
+
 import type { StackConfig } from '../config';
 import { stackClock } from '../simulation-clock';
-import { DeployedService, Platform, replicaSlot } from '../spec';
+import { DeployedService, HostFileSpec, Platform, replicaSlot } from '../spec';
 import {
   cassandraClient,
   CassandraConnection,
@@ -28,6 +30,34 @@ export interface StreamingTierArgs {
  */
 export const INJECT_ACCELERATION = 900;
 
+/** Where the injectors read the recorded households in their containers. */
+export const REPLAY_DIR = '/replay';
+
+/**
+ * The injectors' replay source (services/src/replay): the user's files mounted read-only, one per household.
+ * Locally they must exist on this host (platforms/local.ts checks); on a Swarm at that path on every worker.
+ */
+export function replaySource(config: StackConfig): {
+  env: Record<string, string>;
+  hostFiles: HostFileSpec[];
+} {
+  const replay = config.replay as NonNullable<StackConfig['replay']>;
+  const hostFiles = replay.files.map((hostPath, h) => ({
+    hostPath,
+    path: `${REPLAY_DIR}/household-${h + 1}-${basename(hostPath)}`,
+  }));
+  return {
+    env: {
+      INJECT_SOURCE: 'uci',
+      INJECT_UCI_FILES: hostFiles.map((f) => f.path).join(','),
+      INJECT_UCI_METERS_PER_HOUSEHOLD: String(replay.metersPerHousehold),
+      INJECT_UCI_NOMINAL_V: String(replay.recordedNominalVoltage),
+      INJECT_NOMINAL_V: String(replay.nominalVoltage),
+    },
+    hostFiles,
+  };
+}
+
 export class StreamingTier extends pulumi.ComponentResource {
   public readonly services: DeployedService[];
   /** The injectors' clock: real instant and simulated time at it (ISO-8601), and the acceleration. */
@@ -46,15 +76,20 @@ export class StreamingTier extends pulumi.ComponentResource {
       acceleration: INJECT_ACCELERATION,
     }));
     // Injectors only publish; they start once NATS is up and the schema exists (ingest keeps up from the start).
-    const inject = roleService('inject', config, [nats], {
-      replicas: config.injectors,
-      env: {
-        INJECT_SLOT: replicaSlot(),
-        INJECT_RATE: String(config.injectRate),
-        INJECT_SEED: String(config.injectSeed),
-        ...clock,
-      },
-    });
+    const replay = config.replay && replaySource(config);
+    const inject = {
+      ...roleService('inject', config, [nats], {
+        replicas: config.injectors,
+        env: {
+          INJECT_SLOT: replicaSlot(),
+          INJECT_RATE: String(config.injectRate),
+          INJECT_SEED: String(config.injectSeed),
+          ...clock,
+          ...replay?.env,
+        },
+      }),
+      hostFiles: replay?.hostFiles,
+    };
     this.services = [
       platform.deploy(
         { ...inject, dependsOn: [...(inject.dependsOn ?? []), args.cassandra.ready] },

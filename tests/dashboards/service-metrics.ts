@@ -7,6 +7,7 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import { createIngestMetrics } from '../../services/src/ingest/metrics';
 import { createCassandraConnectMetrics } from '../../services/src/lib/cassandra';
 import { createNatsConnectionMetrics } from '../../services/src/lib/nats';
+import { createReplayMetrics } from '../../services/src/replay/replay';
 import { createInjectorMetrics } from '../../services/src/simulator/publisher';
 import { createStreamMetrics } from '../../services/src/streaming/metrics';
 import { PredictMetrics } from '../../services/src/training/predictor';
@@ -14,7 +15,7 @@ import { TrainMetrics } from '../../services/src/training/trainer';
 
 /** Role → the factories its run function calls on ctx.registry (migrate is a job and is not scraped). */
 export const ROLE_METRICS: Record<string, ((registry: Registry) => unknown)[]> = {
-  inject: [createInjectorMetrics, createNatsConnectionMetrics],
+  inject: [createInjectorMetrics, createReplayMetrics, createNatsConnectionMetrics],
   ingest: [createIngestMetrics, createCassandraConnectMetrics, createNatsConnectionMetrics],
   stream: [createStreamMetrics, createCassandraConnectMetrics, createNatsConnectionMetrics],
   train: [(r) => new TrainMetrics(r), createCassandraConnectMetrics, createNatsConnectionMetrics],

@@ -82,7 +82,8 @@ describe('stack config', () => {
     [{ simulationStart: '-5' }, 'smartmeter:simulationStart must be epoch seconds'],
     [{ clockAnchor: '2024-02-30T00:00:00Z' }, 'got "2024-02-30T00:00:00Z"'],
     [{ simulationStart: '253402300800' }, 'between 1970 and 9999, got "253402300800"'],
-    [{ injectors: '1.5' }, 'smartmeter:injectors must be an integer >= 0 and <= 200, got "1.5"'],
+    [{ injectors: '1.5' }, 'smartmeter:injectors must be an integer >= 0 and <= 12, got "1.5"'],
+    [{ injectors: '13' }, 'smartmeter:injectors must be an integer >= 0 and <= 12, got "13"'],
     [{ ingestReplicas: '0' }, 'smartmeter:ingestReplicas must be an integer >= 1 and <= 50, got "0"'],
     [{ injectRate: 'fast' }, 'smartmeter:injectRate must be a number >= 0.001 and <= 100000, got "fast"'],
     [

@@ -38,6 +38,9 @@ export const AWS_DEFAULTS = {
   availabilityZones: 2,
 } as const;
 
+/** The largest cluster the stack accepts (the capacity planner plans within it). */
+export const AWS_LIMITS = { workers: 50, rootVolumeGiB: 1024 } as const;
+
 const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.[a-z0-9]+$/;
 const SSH_PUBLIC_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,3}( [^\n]*)?$/;
 const IPV4_CIDR =
@@ -85,7 +88,7 @@ export function loadAwsConfig(source: ConfigSource = pulumiConfigSource()): AwsC
     sshPrivateKeyPath: sshPrivateKeyPath ? sshPrivateKeyPath : undefined,
     sshUser: read.matching('sshUser', /^[a-z_][a-z0-9_-]*$/, 'a Unix user name', AWS_DEFAULTS.sshUser),
     managers: read.oneOf('managers', ['1', '3'], String(AWS_DEFAULTS.managers) as '1') === '3' ? 3 : 1,
-    workers: read.integer('workers', AWS_DEFAULTS.workers, { min: 1, max: 50 }),
+    workers: read.integer('workers', AWS_DEFAULTS.workers, { min: 1, max: AWS_LIMITS.workers }),
     managerInstanceType: read.matching(
       'managerInstanceType',
       INSTANCE_TYPE,
@@ -98,7 +101,10 @@ export function loadAwsConfig(source: ConfigSource = pulumiConfigSource()): AwsC
       'an EC2 instance type such as t3.large',
       AWS_DEFAULTS.workerInstanceType,
     ),
-    rootVolumeGiB: read.integer('rootVolumeGiB', AWS_DEFAULTS.rootVolumeGiB, { min: 8, max: 1024 }),
+    rootVolumeGiB: read.integer('rootVolumeGiB', AWS_DEFAULTS.rootVolumeGiB, {
+      min: 8,
+      max: AWS_LIMITS.rootVolumeGiB,
+    }),
     vpcCidr,
     availabilityZones: read.integer('availabilityZones', AWS_DEFAULTS.availabilityZones, { min: 2, max: 6 }),
   };

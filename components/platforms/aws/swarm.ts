@@ -19,6 +19,7 @@ import {
   DeployOptions,
   EnvValue,
   HealthCheckSpec,
+  hostFileMounts,
   isReplicaSlot,
   Platform,
   replicasOf,
@@ -190,11 +191,14 @@ export class SwarmServices implements Platform {
             env: environment(spec, member),
             secrets: files.secrets,
             configs: files.configs,
-            mounts: (spec.volumes ?? []).map((v) => ({
-              type: 'volume',
-              target: v.path,
-              source: `smartmeter-${spec.name}-${v.name}-${member}`,
-            })),
+            mounts: [
+              ...(spec.volumes ?? []).map((v) => ({
+                type: 'volume',
+                target: v.path,
+                source: `smartmeter-${spec.name}-${v.name}-${member}`,
+              })),
+              ...hostFileMounts(spec),
+            ],
             healthcheck: spec.healthCheck ? dockerHealthcheck(spec.healthCheck, 'service') : undefined,
             user: spec.user,
             stopGracePeriod: '30s',

@@ -16,28 +16,61 @@
 //   INJECT_DURATION_S            stop after this many seconds (default 0: run until SIGTERM)
 //   INJECT_SUBJECT_ROOT          first subject token (default smartmeter; tests use their own)
 //   INJECT_MAX_READINGS          stop after this many messages (default 0: no bound)
-// A bounded run exits 0 when done. On SIGTERM: stop publishing, flush, drain the connection, exit 0.
+//   INJECT_SOURCE                simulator (default) or uci: replay recorded households instead (replay/replay.ts)
+//   INJECT_UCI_FILES             with uci: comma-separated files in the UCI household power format, one per
+//                                household; household h is transformer h+1 on line 10·slot+1
+//   INJECT_UCI_METERS_PER_HOUSEHOLD  meters (usage points 1…n) each household is replayed as (default 1)
+//   INJECT_UCI_NOMINAL_V, INJECT_NOMINAL_V  recorded and published nominal voltage (default 230 and 120):
+//                                voltages are scaled by INJECT_NOMINAL_V / INJECT_UCI_NOMINAL_V
+//   A replay uses the clock, INJECT_SLOT, INJECT_SEED (its weather), INJECT_DURATION_S and INJECT_SUBJECT_ROOT
+//   as above, but needs INJECT_START (the recorded time to start from), and without INJECT_CLOCK_ANCHOR starts
+//   there a second or two after it starts; INJECT_RATE does not apply (one recorded minute every 60/INJECT_ACCELERATION real seconds).
+// A bounded run exits 0 when done. On SIGTERM: stop publishing, flush, drain the connection, exit 0. A replay
+// that reaches the end of its files stays up, idle, until stopped (a restart would find nothing left).
+import { NatsConnection } from 'nats';
 import { natsSettings, connectNats } from '../lib/nats';
 import { ServiceContext } from '../lib/service';
+import { injectSource, replayConfig } from '../replay/config';
+import { createReplayMetrics, runReplay } from '../replay/replay';
 import { injectConfig } from '../simulator/config';
-import { createInjectorMetrics, runInjector } from '../simulator/publisher';
+import { createInjectorMetrics, runInjector, RunOptions } from '../simulator/publisher';
 import { createSimulator } from '../simulator/simulator';
 
-export async function run(ctx: ServiceContext): Promise<void> {
+/** What the injector publishes from: its slot, and a run that resolves true when its data has ended. */
+interface Source {
+  slot: number;
+  run(nc: NatsConnection, options: RunOptions): Promise<boolean>;
+}
+
+function simulated(ctx: ServiceContext): Source {
   const config = injectConfig(ctx.env);
   const sim = createSimulator(config.simulator);
+  return {
+    slot: config.simulator.slot,
+    run: async (nc, options) => (await runInjector(nc, sim, config.injector, options), false),
+  };
+}
+
+function replayed(ctx: ServiceContext): Source {
+  const settings = replayConfig(ctx.env);
+  const replayMetrics = createReplayMetrics(ctx.registry);
+  return {
+    slot: settings.slot,
+    run: async (nc, options) => (await runReplay(nc, settings, { ...options, replayMetrics })).ended,
+  };
+}
+
+export async function run(ctx: ServiceContext): Promise<void> {
+  const source = injectSource(ctx.env) === 'uci' ? replayed(ctx) : simulated(ctx);
   const metrics = createInjectorMetrics(ctx.registry);
-  const nats = natsSettings(ctx.env, `inject-${config.simulator.slot}`);
+  const nats = natsSettings(ctx.env, `inject-${source.slot}`);
   const nc = await connectNats(nats, ctx.log, ctx.registry, () => ctx.stopping);
   ctx.setReady(true);
-  const done = runInjector(nc, sim, config.injector, {
-    metrics,
-    log: ctx.log,
-    stopping: () => ctx.stopping,
-  });
+  const done = source.run(nc, { metrics, log: ctx.log, stopping: () => ctx.stopping });
   ctx.onShutdown(async () => {
     await done.catch(() => undefined);
     await nc.drain();
   });
-  await done;
+  // A replay at the end of its files stays up, idle: restarted, it would find nothing left to publish.
+  if (await done) await ctx.stopped;
 }

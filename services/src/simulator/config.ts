@@ -2,7 +2,7 @@
 // role with an error naming the variable (see roles/inject.ts for the list).
 import { ConfigError, EnvReader } from '../lib/config';
 import { InjectorSettings } from './publisher';
-import { CycleSchedule } from './schedule';
+import { CycleSchedule, SimulatedClock } from './schedule';
 import { SimulatorOptions } from './simulator';
 import { meterCount, Topology, topologyFromRate, validateTopology } from './topology';
 
@@ -23,6 +23,32 @@ function rethrow(names: string, fn: () => void): void {
   }
 }
 
+/**
+ * The clock: INJECT_START is the simulated time at the real instant INJECT_CLOCK_ANCHOR. Given one, the
+ * other defaults to it (INJECT_START alone: the original's "simulated origin and real-time anchor"); given
+ * neither, both are now. A stack sets both, the same on every replica (schedule.ts).
+ */
+export function injectClock(env: EnvReader, now: number): Required<SimulatedClock> {
+  const anchorGiven = env.optionalEpochSeconds('INJECT_CLOCK_ANCHOR');
+  const start = env.epochSeconds('INJECT_START', anchorGiven ?? Math.floor(now));
+  return {
+    start,
+    anchor: anchorGiven ?? start,
+    acceleration: env.number('INJECT_ACCELERATION', 900, { min: 1, max: 10_000_000 }),
+  };
+}
+
+/** The first subject token of what the injector publishes (INJECT_SUBJECT_ROOT). */
+export function injectSubjectRoot(env: EnvReader): string {
+  const subjectRoot = env.string('INJECT_SUBJECT_ROOT', 'smartmeter');
+  if (!SUBJECT_TOKEN.test(subjectRoot)) {
+    throw new ConfigError(
+      `INJECT_SUBJECT_ROOT must be one subject token (${SUBJECT_TOKEN}), got "${subjectRoot}"`,
+    );
+  }
+  return subjectRoot;
+}
+
 export function injectConfig(env: EnvReader, now = Date.now() / 1000): InjectConfig {
   const rate = env.number('INJECT_RATE', 500, { min: 1, max: 10_000_000 });
   const slot = env.integer('INJECT_SLOT', 1, { min: 0, max: 12 });
@@ -40,13 +66,7 @@ export function injectConfig(env: EnvReader, now = Date.now() / 1000): InjectCon
   rethrow(given.length ? `${TOPOLOGY_VARS.join('/')}, INJECT_SLOT` : 'INJECT_RATE, INJECT_SLOT', () =>
     validateTopology(topology, slot),
   );
-  // The clock: INJECT_START is the simulated time at the real instant INJECT_CLOCK_ANCHOR. Given one, the
-  // other defaults to it (INJECT_START alone: the original's "simulated origin and real-time anchor"); given
-  // neither, both are now. A stack sets both, the same on every replica (schedule.ts).
-  const anchorGiven = env.optionalEpochSeconds('INJECT_CLOCK_ANCHOR');
-  const start = env.epochSeconds('INJECT_START', anchorGiven ?? Math.floor(now));
-  const anchor = anchorGiven ?? start;
-  const acceleration = env.number('INJECT_ACCELERATION', 900, { min: 1, max: 10_000_000 });
+  const { start, anchor, acceleration } = injectClock(env, now);
   rethrow('INJECT_RATE, INJECT_ACCELERATION, INJECT_START, INJECT_CLOCK_ANCHOR', () => {
     new CycleSchedule({
       start,
@@ -63,12 +83,7 @@ export function injectConfig(env: EnvReader, now = Date.now() / 1000): InjectCon
         `for ${minutes}-minute events (INJECT_OVERVOLTAGE_MINUTES), got ${perDay}`,
     );
   }
-  const subjectRoot = env.string('INJECT_SUBJECT_ROOT', 'smartmeter');
-  if (!SUBJECT_TOKEN.test(subjectRoot)) {
-    throw new ConfigError(
-      `INJECT_SUBJECT_ROOT must be one subject token (${SUBJECT_TOKEN}), got "${subjectRoot}"`,
-    );
-  }
+  const subjectRoot = injectSubjectRoot(env);
   const duration = env.number('INJECT_DURATION_S', 0, { min: 0 });
   const maxReadings = env.integer('INJECT_MAX_READINGS', 0, { min: 0 });
   return {
