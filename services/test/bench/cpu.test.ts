@@ -1,10 +1,12 @@
 // The bench's CPU counters: /proc/<pid>/stat must agree with the process's own process.cpuUsage().
 import { processCpuUs, selfCpuUs, totalCpuUs } from '../../bench/cpu';
 
-function burn(ms: number) {
-  const end = Date.now() + ms;
+/** Spends `cpuMs` of this process's CPU time (not wall time: a loaded machine gives less CPU per second). */
+function burn(cpuMs: number) {
+  const until = selfCpuUs() + cpuMs * 1000;
+  const giveUp = Date.now() + 60_000;
   let x = 0;
-  while (Date.now() < end) x += Math.sqrt(x + 1);
+  while (selfCpuUs() < until && Date.now() < giveUp) x += Math.sqrt(x + 1);
   return x;
 }
 
