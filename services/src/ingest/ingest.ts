@@ -69,6 +69,7 @@ function toWrite(
     decodeTemperature(data); // validated, so a broken forecast is dead-lettered like any other message
     return undefined;
   }
+  if (canonical === SUBJECTS.retire) return undefined; // an injector's retire notice, for the stream job
   throw new WireError('subject', `unknown raw subject: ${subject}`);
 }
 

@@ -28,6 +28,9 @@ export function testSettings(root: string, overrides: Partial<StreamSettings> = 
     alertThresholdV: 120,
     alertMinCount: 2,
     alertWindowS: 0,
+    outageStream: `${root.toUpperCase()}_OUTAGES`,
+    outageIntervals: 3,
+    transformerOutageShare: 0.5,
     ...overrides,
   };
 }
@@ -63,12 +66,13 @@ export async function stopJob(running: RunningJob, graceful = true): Promise<voi
   await running.nc.close();
 }
 
-/** Deletes what a test created in JetStream: its raw stream and its two KV buckets. */
+/** Deletes what a test created in JetStream: its raw and outage streams and its two KV buckets. */
 export async function deleteJetStreamState(nc: NatsConnection, root: string): Promise<void> {
   const jsm = await nc.jetstreamManager();
   const settings = testSettings(root);
   for (const name of [
     settings.stream,
+    settings.outageStream,
     `KV_${settings.statePrefix}-lease`,
     `KV_${settings.statePrefix}-checkpoint`,
   ])
