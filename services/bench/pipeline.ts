@@ -37,6 +37,7 @@ import {
   cassandraSettingsFor,
 } from '../test/support/backing';
 import { runModelBench } from './model';
+import { runOutageBench } from './outage';
 
 // Small: the JetStream disk budget of a shared server is shared by everyone.
 const STREAM_MAX_BYTES = 512 * 1024 ** 2;
@@ -412,6 +413,7 @@ async function main() {
 
   console.log('');
   await runModelBench();
+  await runOutageBench();
 
   if (failures.length) {
     console.error(`\nbench FAILED, figures not measured:\n  ${failures.join('\n  ')}`);
