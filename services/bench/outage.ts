@@ -18,7 +18,7 @@ import { runInjector } from '../src/simulator/publisher';
 import { migrate } from '../src/storage/migrate';
 import { StreamJob } from '../src/streaming/job';
 import { createStreamMetrics } from '../src/streaming/metrics';
-import { StreamSettings } from '../src/streaming/settings';
+import { jetStreamStreamsOf, StreamSettings } from '../src/streaming/settings';
 import { backingEnv, cassandraSettingsFor, natsConnect } from '../test/support/backing';
 
 export interface OutageBenchOptions {
@@ -230,13 +230,7 @@ export async function runOutageBench(opts: OutageBenchOptions = {}): Promise<Out
   } finally {
     await job.stop().catch(() => undefined);
     const jsm = await nc.jetstreamManager();
-    for (const name of [
-      settings.stream,
-      settings.outageStream,
-      `KV_${settings.statePrefix}-lease`,
-      `KV_${settings.statePrefix}-checkpoint`,
-    ])
-      await jsm.streams.delete(name).catch(() => undefined);
+    for (const name of jetStreamStreamsOf(settings)) await jsm.streams.delete(name).catch(() => undefined);
     await nc.close();
     await client.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`).catch(() => undefined);
     await client.shutdown();

@@ -50,7 +50,7 @@ import { Lease } from './lease';
 import { StreamMetrics } from './metrics';
 import { OutageEvent, OutageState } from './outages';
 import { OutageOutput, outageOutput, Output, outputOf, Row } from './outputs';
-import { StreamSettings } from './settings';
+import { StreamSettings, stateBuckets } from './settings';
 import { Outcome, Window, WindowState } from './windows';
 
 export interface StreamJobDeps {
@@ -121,7 +121,7 @@ export class StreamJob {
 
   /** Creates what is missing (stream, buckets) and starts competing for the lease. */
   async start(): Promise<void> {
-    const { stream, subjectRoot, statePrefix, leaseTtlMs, instanceId } = this.settings;
+    const { stream, subjectRoot, leaseTtlMs, instanceId } = this.settings;
     await ensureRawStream(await this.deps.nc.jetstreamManager(), {
       name: stream,
       subjects: [`${subjectRoot}.raw.>`],
@@ -136,8 +136,9 @@ export class StreamJob {
       ...OUTAGE_STREAM_LIMITS,
     });
     const replicas = this.settings.replicas ?? 1;
-    this.lease = await Lease.open(this.js, `${statePrefix}-lease`, leaseTtlMs, instanceId, replicas);
-    this.checkpoints = await CheckpointStore.open(this.js, `${statePrefix}-checkpoint`, replicas);
+    const buckets = stateBuckets(this.settings);
+    this.lease = await Lease.open(this.js, buckets.lease, leaseTtlMs, instanceId, replicas);
+    this.checkpoints = await CheckpointStore.open(this.js, buckets.checkpoint, replicas);
     this.deps.metrics.active.set(0);
     await this.tick();
     this.leaseTimer = setInterval(() => void this.tick(), Math.max(250, Math.floor(leaseTtlMs / 3)));

@@ -41,6 +41,18 @@ function token(env: EnvReader, name: string, fallback: string): string {
 
 export const OUTAGE_STREAM = 'SMARTMETER_OUTAGES';
 
+/** The KV buckets of the lease (who is active) and of the checkpoint. */
+export const stateBuckets = (s: StreamSettings) => ({
+  lease: `${s.statePrefix}-lease`,
+  checkpoint: `${s.statePrefix}-checkpoint`,
+});
+
+/** Every JetStream stream the job creates or uses (a KV bucket is the stream KV_<bucket>), for clean-ups. */
+export function jetStreamStreamsOf(s: StreamSettings): string[] {
+  const { lease, checkpoint } = stateBuckets(s);
+  return [s.stream, s.outageStream, `KV_${lease}`, `KV_${checkpoint}`];
+}
+
 function transformerShare(env: EnvReader): number {
   const share = env.number('STREAM_TRANSFORMER_OUTAGE_SHARE', 0.5, { min: 0, max: 1 });
   if (share === 0) throw new ConfigError('STREAM_TRANSFORMER_OUTAGE_SHARE must be > 0 and <= 1, got 0');

@@ -2,60 +2,29 @@
 // real injector, seeded) detected and restored as rows and events; a stopped injector's meters not reported
 // (and a crashed one's reported, which is what the retire notice prevents); and a takeover mid-outage
 // without an outage lost or doubled. Expectations come from the simulator's own schedule (outageRuns).
-import { Client } from 'cassandra-driver';
-import { JetStreamClient, NatsConnection } from 'nats';
 import { createSimulator, OutageOptions, outageRuns, Simulator } from '../../src/simulator';
 import { runInjector } from '../../src/simulator/publisher';
 import { StreamSettings } from '../../src/streaming/settings';
 import { encodeVoltage, MeterId } from '../../src/wire/codec';
-import { backingEnv, requireService } from '../support/backing';
 import {
-  deleteJetStreamState,
-  freshKeyspace,
   natsConnect,
   publishAll,
   RawMessage,
   RunningJob,
-  startJob,
   stopJob,
   temperature,
   testSettings,
   uniqueName,
+  useStreamBacking,
   waitFor,
 } from './support';
 
-const env = backingEnv();
-const keyspace = uniqueName('outage_');
+const backing = useStreamBacking('outage_');
+const { env, keyspace } = backing;
 const DAY = Date.UTC(2024, 4, 6) / 1000;
 const I = 900; // simulated seconds per cycle in every test here
-let cassandra: Client;
-let nc: NatsConnection;
-let js: JetStreamClient;
-const running: RunningJob[] = [];
-const roots = new Set<string>();
 
-beforeAll(async () => {
-  await requireService('nats', env.natsUrl);
-  await requireService('cassandra', env.cassandraContactPoints[0]);
-  cassandra = await freshKeyspace(env, keyspace);
-  nc = await natsConnect(env, 'outage-test');
-  js = nc.jetstream();
-}, 120_000);
-
-afterAll(async () => {
-  for (const r of running) await stopJob(r, false).catch(() => undefined);
-  for (const root of roots) await deleteJetStreamState(nc, root).catch(() => undefined);
-  await nc?.close();
-  await cassandra?.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`);
-  await cassandra?.shutdown();
-}, 60_000);
-
-async function start(settings: StreamSettings): Promise<RunningJob> {
-  roots.add(settings.subjectRoot);
-  const r = await startJob(env, settings, cassandra, keyspace);
-  running.push(r);
-  return r;
-}
+const start = (settings: StreamSettings) => backing.start(settings);
 
 interface Event {
   subject: string;
@@ -70,11 +39,11 @@ interface Event {
 
 /** Every event in the outage stream, in order. */
 async function outageEvents(settings: StreamSettings): Promise<Event[]> {
-  const jsm = await nc.jetstreamManager();
+  const jsm = await backing.nc.jetstreamManager();
   const total = (await jsm.streams.info(settings.outageStream)).state.messages;
   const out: Event[] = [];
   if (total === 0) return out;
-  const consumer = await js.consumers.get(settings.outageStream);
+  const consumer = await backing.js.consumers.get(settings.outageStream);
   const messages = await consumer.consume();
   for await (const m of messages) {
     out.push({ subject: m.subject, ...m.json<Omit<Event, 'subject'>>() });
@@ -86,7 +55,7 @@ async function outageEvents(settings: StreamSettings): Promise<Event[]> {
 
 /** Resolves once the active job has checkpointed the raw stream's last message. */
 async function caughtUp(settings: StreamSettings, jobs: RunningJob[]): Promise<void> {
-  const jsm = await nc.jetstreamManager();
+  const jsm = await backing.nc.jetstreamManager();
   const last = (await jsm.streams.info(settings.stream)).state.last_seq;
   await waitFor(
     `a checkpoint at seq ${last}`,
@@ -142,7 +111,7 @@ async function checkRows(events: Event[]) {
   const latest = new Map<string, Event>();
   for (const e of events.filter((x) => x.subject.includes('.outage.meter.')))
     latest.set(`${meterKey(e)}@${e.start}`, e);
-  const rs = await cassandra.execute(
+  const rs = await backing.cassandra.execute(
     `SELECT line, transformer, usagepoint, start_epoch, end_epoch, duration_s, state FROM ${keyspace}.meter_outages`,
   );
   const rows = new Map(
@@ -171,7 +140,7 @@ async function inject(
   cycles: number,
   clock: { start: number; anchor: number },
   cycleMs: number,
-  connection = nc,
+  connection = backing.nc,
 ) {
   const perCycle = sim.meters.length + 2;
   const acceleration = (I * 1000) / cycleMs;
@@ -289,17 +258,17 @@ test('takeover mid-outage: the standby restores the checkpoint, no outage lost o
   expect(split).toBeDefined();
   await waitFor('a active', () => a.job.isActive);
   const b = await start(settings);
-  const firstSeq = await publishAll(js, cycles(root, sim, 0, split));
+  const firstSeq = await publishAll(backing.js, cycles(root, sim, 0, split));
   await waitFor('a checkpointed the first part', async () => {
-    const rs = await cassandra.execute(
+    const rs = await backing.cassandra.execute(
       `SELECT state FROM ${keyspace}.meter_outages WHERE line = 41 ALLOW FILTERING`,
     );
     return a.job.checkpointedSeq >= firstSeq && rs.rows.some((r) => r.state === 'open');
   });
-  const more = publishAll(js, cycles(root, sim, split, split + 20));
+  const more = publishAll(backing.js, cycles(root, sim, split, split + 20));
   await stopJob(a, false);
   await more;
-  await publishAll(js, cycles(root, sim, split + 20, TOTAL));
+  await publishAll(backing.js, cycles(root, sim, split + 20, TOTAL));
   await waitFor('b active', () => b.job.isActive, 30_000);
   await caughtUp(settings, [b]);
 
