@@ -102,6 +102,19 @@ export interface Replay {
   readonly nominalVoltage: number;
 }
 
+export interface Outages {
+  /** Outages per meter per simulated day; `smartmeter:injectOutageRate`. */
+  readonly meterRate: number;
+  /** Outages of a whole transformer per transformer per simulated day; `smartmeter:injectTransformerOutageRate`. */
+  readonly transformerRate: number;
+  /** Length of an injected outage in simulated minutes; `smartmeter:injectOutageMinutes`. */
+  readonly minutes: number;
+  /** A meter silent for more than this many of its reporting intervals is out; `smartmeter:outageIntervals`. */
+  readonly intervals: number;
+  /** Share of a transformer's meters out together that is a transformer outage; `smartmeter:transformerOutageShare`. */
+  readonly transformerShare: number;
+}
+
 export interface StackConfig {
   readonly platform: PlatformName;
   /** Which tiers run; streaming and training need messaging and storage. */
@@ -110,6 +123,8 @@ export interface StackConfig {
   /** Readings per second per injector. */
   readonly injectRate: number;
   readonly injectSeed: number;
+  /** Injected outages (off by default) and how the stream job detects them (README, "Outages"). */
+  readonly outages: Outages;
   /**
    * The injectors' simulated clock (components/simulation-clock.ts), epoch seconds. `anchor`
    * (`smartmeter:clockAnchor`) replaces the anchor the stack keeps in its state; `simulationStart`
@@ -346,6 +361,21 @@ function readReplay(
 const IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
 const HEAP = /^[1-9][0-9]*[MG]$/;
 
+function readOutages(read: ConfigReader): Outages {
+  const minutes = read.integer('injectOutageMinutes', 120, { min: 1, max: 1440 });
+  // At most one outage per window of `minutes` (services/src/simulator/outages.ts).
+  const rate = (name: string) => read.number(name, 0, { min: 0, max: 1440 / minutes });
+  const transformerShare = read.number('transformerOutageShare', 0.5, { min: 0, max: 1 });
+  if (transformerShare === 0) read.fail('transformerOutageShare', 'a number > 0 and <= 1', '0');
+  return {
+    meterRate: rate('injectOutageRate'),
+    transformerRate: rate('injectTransformerOutageRate'),
+    minutes,
+    intervals: read.number('outageIntervals', 3, { min: 1, max: 1000 }),
+    transformerShare,
+  };
+}
+
 /** Reads and validates the whole stack configuration. */
 export function loadConfig(source: ConfigSource = pulumiConfigSource()): StackConfig {
   const read = new ConfigReader(source);
@@ -373,6 +403,7 @@ export function loadConfig(source: ConfigSource = pulumiConfigSource()): StackCo
     injectors: read.integer('injectors', 1, { min: 0, max: LIMITS.injectors }),
     injectRate: read.number('injectRate', 50, { min: 0.001, max: LIMITS.injectRate }),
     injectSeed: read.integer('injectSeed', 1, { min: 0, max: 2 ** 31 - 1 }),
+    outages: readOutages(read),
     clock,
     ingestReplicas: read.integer('ingestReplicas', 1, { min: 1, max: LIMITS.ingestReplicas }),
     natsNodes: read.integer('natsNodes', 1, { min: 1, max: LIMITS.natsNodes }),

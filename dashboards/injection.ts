@@ -1,6 +1,6 @@
 // 1. Injection & max voltage — the original's "gatling + max voltage" board: what the injectors publish,
 // what ingest stores in Cassandra, and what the stream job extracts (max voltage against the alert
-// threshold, temperature, alerts), beside the alerts predict announces.
+// threshold, temperature, alerts), beside the alerts predict announces; and the outages it detects.
 import { built, dashboard, Dashboard, row, statPanel, timeSeries } from './panels';
 
 export interface InjectionOptions {
@@ -167,6 +167,38 @@ export function injectionDashboard({ alertThresholdVolts }: InjectionOptions): D
               legend: 'predicted alerts',
             },
           ],
+        }),
+      )
+      .withRow(row('Outages'))
+      .withPanel(
+        timeSeries({
+          title: 'Outages open',
+          description:
+            'Meters silent for more than their outage intervals, and transformers with enough of their meters out (stream job), beside the readings the injectors held back in injected outages.',
+          unit: 'short',
+          queries: [
+            { expr: activeStream('smartmeter_stream_outages_open{kind="meter"}'), legend: 'meters out' },
+            {
+              expr: activeStream('smartmeter_stream_outages_open{kind="transformer"}'),
+              legend: 'transformers out',
+            },
+            {
+              expr: 'sum(increase(smartmeter_inject_outage_readings_total[1m]))',
+              legend: 'readings held back by injected outages /min',
+            },
+          ],
+        }),
+      )
+      .withPanel(
+        timeSeries({
+          title: 'Outage detection delay',
+          description:
+            "Simulated minutes from a meter's first missed reading to the detection of its outage (p50, p99 over 15 min).",
+          unit: 'm',
+          queries: [0.5, 0.99].map((q) => ({
+            expr: `histogram_quantile(${q}, sum by (le) (rate(smartmeter_stream_outage_detection_delay_simulated_seconds_bucket[15m]))) / 60`,
+            legend: `p${q * 100}`,
+          })),
         }),
       ),
   );

@@ -1,5 +1,5 @@
 // Streaming tier: `inject` × smartmeter:injectors (simulated meters publishing to NATS), `ingest` × a
-// configured count (JetStream → Cassandra) and `stream` (windows, extracts and alerts). Every injector
+// configured count (JetStream → Cassandra) and `stream` (windows, extracts, alerts and outages). Every injector
 // runs on the stack's one simulated clock (components/simulation-clock.ts).
 import * as pulumi from '@pulumi/pulumi';
 
@@ -84,6 +84,9 @@ export class StreamingTier extends pulumi.ComponentResource {
           INJECT_SLOT: replicaSlot(),
           INJECT_RATE: String(config.injectRate),
           INJECT_SEED: String(config.injectSeed),
+          INJECT_OUTAGE_RATE: String(config.outages.meterRate),
+          INJECT_TRANSFORMER_OUTAGE_RATE: String(config.outages.transformerRate),
+          INJECT_OUTAGE_MINUTES: String(config.outages.minutes),
           ...clock,
           ...replay?.env,
         },
@@ -104,7 +107,12 @@ export class StreamingTier extends pulumi.ComponentResource {
       ),
       platform.deploy(
         roleService('stream', config, [nats, cassandra], {
-          env: { ALERT_THRESHOLD_V: String(config.alertThreshold), ...rawStreamEnv(config) },
+          env: {
+            ALERT_THRESHOLD_V: String(config.alertThreshold),
+            STREAM_OUTAGE_INTERVALS: String(config.outages.intervals),
+            STREAM_TRANSFORMER_OUTAGE_SHARE: String(config.outages.transformerShare),
+            ...rawStreamEnv(config),
+          },
         }),
         { parent: this },
       ),

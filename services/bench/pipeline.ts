@@ -40,6 +40,7 @@ import { backingEnv, BackingEnv, requireService, cassandraSettingsFor } from '..
 import { processCpuUs, selfCpuUs, totalCpuUs } from './cpu';
 import { BENCH_FIGURES_VERSION, BenchFigures, writeFigures } from './figures';
 import { runModelBench } from './model';
+import { runOutageBench } from './outage';
 import { counterSum, freePort, startRole, stopAll } from './roles';
 import { fmt, fmtSpread, percentile, spread } from './stats';
 
@@ -646,9 +647,10 @@ async function main() {
     await nc.close();
   }
 
-  if (!QUICK && process.env.BENCH_SKIP_MODEL !== '1') {
+  if (!QUICK) {
     console.log('');
-    await runModelBench();
+    if (process.env.BENCH_SKIP_MODEL !== '1') await runModelBench();
+    await runOutageBench();
   }
 
   if (failures.length) {

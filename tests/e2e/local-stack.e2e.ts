@@ -17,6 +17,7 @@ import { engine, eventually, localImages, panelQueries, prometheus, report, slee
 import { parseVoltageSubject } from '../../services/src/wire/codec';
 import { SUBJECTS } from '../../services/src/wire/subjects';
 import { RAW_STREAM } from '../../services/src/lib/jetstream';
+import { OUTAGE_STREAM } from '../../services/src/streaming/settings';
 import { shutdownAfterRestart } from '../../services/test/support/backing';
 
 // Published ports away from the defaults: the shared backing services use those on this machine.
@@ -28,6 +29,10 @@ const CONFIG = {
   injectRate: '50',
   // Below the simulator's daily peaks (~119-121 V), so alerts happen within minutes.
   alertThreshold: '118',
+  // Injected outages (a simulated day is 96 real seconds at 50/s and 900×): several meter outages a
+  // minute, and a transformer's now and then, so the stream job reports some within the suite's run.
+  injectOutageRate: '1',
+  injectTransformerOutageRate: '0.5',
   natsPort: String(PORTS.nats),
   natsMonitoringPort: String(PORTS.natsMonitoring),
   cassandraPort: String(PORTS.cassandra),
@@ -272,6 +277,47 @@ test(
     report(`stream: max voltage ${JSON.stringify(max)}; alert ${JSON.stringify(alert)}`);
     expect(typeof max.voltage).toBe('number');
     expect(Object.keys(alert).length).toBeGreaterThan(0);
+  },
+  6 * 60_000,
+);
+
+test(
+  'stream detects injected outages: an outage opened and closed on smartmeter.extract.outage.*, and its rows',
+  async () => {
+    const codec = JSONCodec<Record<string, unknown>>();
+    // The events are kept in the outage stream, so the ones before this test count too.
+    const consumer = await nc.jetstream().consumers.get(OUTAGE_STREAM);
+    const seen: { subject: string; body: Record<string, unknown> }[] = [];
+    const closed = await eventually(
+      'a closed meter outage on smartmeter.extract.outage.meter.>',
+      300,
+      async () => {
+        const batch = await consumer.fetch({ max_messages: 500, expires: 2000 });
+        for await (const m of batch) seen.push({ subject: m.subject, body: codec.decode(m.data) });
+        return seen.find((e) => e.subject.includes('.meter.') && e.body.state === 'closed');
+      },
+    );
+    const b = closed.body;
+    const opened = seen.find(
+      (e) => e.subject === closed.subject && e.body.state === 'open' && e.body.start === b.start,
+    );
+    report(
+      `outages: ${seen.length} events (${seen.filter((e) => e.subject.includes('.transformer.')).length} of ` +
+        `transformers); e.g. ${closed.subject} ${JSON.stringify(b)}`,
+    );
+    expect(opened).toBeDefined();
+    expect(b.duration).toBe(Number(b.end) - Number(b.start));
+    const [row] = (
+      await cql.execute(
+        'SELECT state, end_epoch, duration_s FROM smartmeter.meter_outages WHERE line = ? AND transformer = ? AND usagepoint = ? AND start_epoch = ?',
+        [b.line, b.transformer, b.usagepoint, b.start],
+        { prepare: true },
+      )
+    ).rows;
+    expect({ state: row?.get('state'), end: Number(row?.get('end_epoch')) }).toEqual({
+      state: 'closed',
+      end: b.end,
+    });
   },
   6 * 60_000,
 );

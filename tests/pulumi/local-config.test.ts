@@ -41,6 +41,25 @@ describe('stack config', () => {
     expect(load({ rawStreamMaxAge: '7d' }).retention.rawStreamMaxAgeSeconds).toBe(7 * 86400);
   });
 
+  it('reads the outage keys: no outage injected by default, detection after 3 intervals, half a transformer', () => {
+    expect(load({}).outages).toEqual({
+      meterRate: 0,
+      transformerRate: 0,
+      minutes: 120,
+      intervals: 3,
+      transformerShare: 0.5,
+    });
+    expect(
+      load({
+        injectOutageRate: '2',
+        injectTransformerOutageRate: '0.25',
+        injectOutageMinutes: '90',
+        outageIntervals: '4',
+        transformerOutageShare: '0.8',
+      }).outages,
+    ).toEqual({ meterRate: 2, transformerRate: 0.25, minutes: 90, intervals: 4, transformerShare: 0.8 });
+  });
+
   it('reads tiers as a comma list or a JSON array (pulumi config set --path)', () => {
     expect([...load({ tiers: 'messaging, storage' }).tiers]).toEqual(['messaging', 'storage']);
     expect([...load({ tiers: '["metrics"]' }).tiers]).toEqual(['metrics']);
@@ -86,6 +105,19 @@ describe('stack config', () => {
     [{ injectors: '13' }, 'smartmeter:injectors must be an integer >= 0 and <= 12, got "13"'],
     [{ ingestReplicas: '0' }, 'smartmeter:ingestReplicas must be an integer >= 1 and <= 50, got "0"'],
     [{ injectRate: 'fast' }, 'smartmeter:injectRate must be a number >= 0.001 and <= 100000, got "fast"'],
+    // At most one outage per window of injectOutageMinutes (120 by default: 12 a day).
+    [{ injectOutageRate: '13' }, 'smartmeter:injectOutageRate must be a number >= 0 and <= 12, got "13"'],
+    [
+      { injectTransformerOutageRate: '2', injectOutageMinutes: '1440' },
+      'smartmeter:injectTransformerOutageRate must be a number >= 0 and <= 1, got "2"',
+    ],
+    [{ injectOutageMinutes: '0' }, 'smartmeter:injectOutageMinutes must be an integer >= 1 and <= 1440'],
+    [{ outageIntervals: '0.5' }, 'smartmeter:outageIntervals must be a number >= 1 and <= 1000, got "0.5"'],
+    [
+      { transformerOutageShare: '0' },
+      'smartmeter:transformerOutageShare must be a number > 0 and <= 1, got "0"',
+    ],
+    [{ transformerOutageShare: '1.5' }, 'smartmeter:transformerOutageShare must be a number >= 0 and <= 1'],
     [
       { cassandraReplicationFactor: '3' },
       'smartmeter:cassandraReplicationFactor must be an integer >= 1 and <= 1',

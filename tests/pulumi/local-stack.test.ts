@@ -104,6 +104,17 @@ describe('local stack (mocks)', () => {
     expect(envOf(byName.get('inject-0')!)).toContain('INJECT_SLOT=1');
     expect(envOf(byName.get('inject-1')!)).toContain('INJECT_SLOT=2');
     expect(envOf(byName.get('stream-0')!)).toContain('ALERT_THRESHOLD_V=120');
+    // Outages: none injected by default; the stream job detects them with its defaults.
+    expect(envOf(byName.get('inject-1')!)).toEqual(
+      expect.arrayContaining([
+        'INJECT_OUTAGE_RATE=0',
+        'INJECT_TRANSFORMER_OUTAGE_RATE=0',
+        'INJECT_OUTAGE_MINUTES=120',
+      ]),
+    );
+    expect(envOf(byName.get('stream-0')!)).toEqual(
+      expect.arrayContaining(['STREAM_OUTAGE_INTERVALS=3', 'STREAM_TRANSFORMER_OUTAGE_SHARE=0.5']),
+    );
     for (const role of ['inject', 'ingest', 'stream', 'train', 'predict']) {
       const c = byName.get(`${role}-0`)!;
       expect(c.inputs.command).toEqual([role]);

@@ -55,6 +55,7 @@ function rawSubjects(root: string) {
     voltage: canonical(SUBJECTS.voltagePrefix),
     temperature: canonical(SUBJECTS.temperature),
     forecast: canonical(SUBJECTS.forecast),
+    retire: canonical(SUBJECTS.retire),
   };
 }
 
@@ -76,6 +77,7 @@ function toWrite(
     decodeTemperature(data); // validated, so a broken forecast is dead-lettered like any other message
     return undefined;
   }
+  if (subject === subjects.retire) return undefined; // an injector's retire notice, for the stream job
   const what = subject.startsWith(subjects.raw) ? 'unknown raw subject' : 'not a raw subject';
   throw new WireError('subject', `${what}: ${subject}`);
 }

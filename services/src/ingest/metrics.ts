@@ -1,5 +1,5 @@
 // ingest's metrics (all on the role's registry, so they carry role="ingest"):
-//   smartmeter_ingest_messages_total{outcome}        stored | deadlettered | ignored (forecasts, not stored raw)
+//   smartmeter_ingest_messages_total{outcome}        stored | deadlettered | ignored (forecasts, retire notices)
 //   smartmeter_ingest_deadletters_total{reason}      size | subject | value | epoch
 //   smartmeter_ingest_write_retries_total            failed Cassandra writes that will be retried
 //   smartmeter_ingest_redeliveries_total             messages the server delivered more than once

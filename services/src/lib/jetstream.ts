@@ -36,6 +36,8 @@ export function rawStreamSettings(env: EnvReader): RawStreamSettings {
 export interface RawStreamOptions extends Partial<RawStreamSettings> {
   name?: string;
   subjects?: string[];
+  /** How long the stream remembers a Nats-Msg-Id to drop a duplicate (server default: 2 min). */
+  duplicateWindowSeconds?: number;
 }
 
 /** Creates the stream, or converges an existing one's limits and subjects to these (an update when they differ). */
@@ -53,6 +55,7 @@ export async function ensureRawStream(
     max_age: (opts.maxAgeSeconds ?? RAW_STREAM_DEFAULTS.maxAgeSeconds) * 1e9,
     max_bytes: opts.maxBytes ?? RAW_STREAM_DEFAULTS.maxBytes,
     num_replicas: opts.replicas ?? RAW_STREAM_DEFAULTS.replicas,
+    ...(opts.duplicateWindowSeconds !== undefined && { duplicate_window: opts.duplicateWindowSeconds * 1e9 }),
   };
   let existing: StreamInfo;
   try {

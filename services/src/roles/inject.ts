@@ -13,6 +13,9 @@
 //   INJECT_SEED                  PRNG seed, 0…2^32−1 (default 1): same seed, clock and topology, same readings
 //   INJECT_OVERVOLTAGE_RATE      over-voltage events per meter per simulated day (default 0: off)
 //   INJECT_OVERVOLTAGE_MINUTES   length of an event in simulated minutes (default 45)
+//   INJECT_OUTAGE_RATE           outages per meter per simulated day (default 0: off)
+//   INJECT_TRANSFORMER_OUTAGE_RATE  outages of a whole transformer per transformer per simulated day (default 0)
+//   INJECT_OUTAGE_MINUTES        length of an outage in simulated minutes (default 120)
 //   INJECT_DURATION_S            stop after this many seconds (default 0: run until SIGTERM)
 //   INJECT_SUBJECT_ROOT          first subject token (default smartmeter; tests use their own)
 //   INJECT_MAX_READINGS          stop after this many messages (default 0: no bound)
@@ -25,7 +28,8 @@
 //   A replay uses the clock, INJECT_SLOT, INJECT_SEED (its weather), INJECT_DURATION_S and INJECT_SUBJECT_ROOT
 //   as above, but needs INJECT_START (the recorded time to start from), and without INJECT_CLOCK_ANCHOR starts
 //   there a second or two after it starts; INJECT_RATE does not apply (one recorded minute every 60/INJECT_ACCELERATION real seconds).
-// A bounded run exits 0 when done. On SIGTERM: stop publishing, flush, drain the connection, exit 0. A replay
+// A bounded run exits 0 when done. On SIGTERM: stop publishing, publish the retire notice (its meters stop
+// on purpose: not an outage; the simulator only), flush, drain the connection, exit 0. A replay
 // that reaches the end of its files stays up, idle, until stopped (a restart would find nothing left).
 import { NatsConnection } from 'nats';
 import { natsSettings, connectNats } from '../lib/nats';

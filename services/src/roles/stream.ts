@@ -2,7 +2,8 @@
 // (overall -> max_voltage + smartmeter.extract.voltage.max, per line -> max_voltage_by_line) and the
 // temperature (-> temperature + smartmeter.extract.temperature.max), the daily average voltage per
 // transformer (-> avg_voltage_by_transformer), and over-voltage alerts (-> voltage_alerts +
-// smartmeter.extract.voltage.alert). Replicas are hot standbys: one holds a lease and does the work.
+// smartmeter.extract.voltage.alert), and outages of meters and transformers (streaming/outages.ts ->
+// meter_outages, transformer_outages + smartmeter.extract.outage.*). Replicas are hot standbys: one holds a lease and does the work.
 //   STREAM_RAW_STREAM          JetStream stream of raw readings (default SMARTMETER_RAW)
 //   RAW_STREAM_MAX_AGE_S, RAW_STREAM_MAX_BYTES, JETSTREAM_REPLICAS  the raw stream's age and disk budgets and copies (lib/jetstream.ts)
 //   STREAM_SUBJECT_ROOT        first subject token in and out (default smartmeter)
@@ -15,6 +16,10 @@
 //   ALERT_THRESHOLD_V          volts; readings strictly above count (default 120)
 //   ALERT_MIN_COUNT            readings above it per (line, transformer) and window that alert (default 2)
 //   ALERT_WINDOW_S             alert window in simulated seconds; 0 = one epoch, as the original (default 0)
+//   STREAM_OUTAGE_INTERVALS    a meter silent for more than this many of its reporting intervals is out (default 3)
+//   STREAM_TRANSFORMER_OUTAGE_SHARE  share of a transformer's meters out together that is a transformer
+//                              outage, in (0, 1] (default 0.5)
+//   STREAM_OUTAGE_STREAM       JetStream stream of the outage events (default SMARTMETER_OUTAGES)
 import { cassandraSettings, connectCassandra } from '../lib/cassandra';
 import { connectNats, natsSettings } from '../lib/nats';
 import { ServiceContext } from '../lib/service';

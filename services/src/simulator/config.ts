@@ -1,6 +1,7 @@
 // The injector's configuration from the environment, validated up front so that a bad value stops the
 // role with an error naming the variable (see roles/inject.ts for the list).
 import { ConfigError, EnvReader } from '../lib/config';
+import { validateOutages } from './outages';
 import { InjectorSettings } from './publisher';
 import { CycleSchedule, SimulatedClock } from './schedule';
 import { SimulatorOptions } from './simulator';
@@ -83,6 +84,14 @@ export function injectConfig(env: EnvReader, now = Date.now() / 1000): InjectCon
         `for ${minutes}-minute events (INJECT_OVERVOLTAGE_MINUTES), got ${perDay}`,
     );
   }
+  const outages = {
+    perDay: env.number('INJECT_OUTAGE_RATE', 0, { min: 0 }),
+    transformerPerDay: env.number('INJECT_TRANSFORMER_OUTAGE_RATE', 0, { min: 0 }),
+    minutes: env.integer('INJECT_OUTAGE_MINUTES', 120, { min: 1, max: 1440 }),
+  };
+  rethrow('INJECT_OUTAGE_RATE, INJECT_TRANSFORMER_OUTAGE_RATE, INJECT_OUTAGE_MINUTES', () =>
+    validateOutages(outages),
+  );
   const subjectRoot = injectSubjectRoot(env);
   const duration = env.number('INJECT_DURATION_S', 0, { min: 0 });
   const maxReadings = env.integer('INJECT_MAX_READINGS', 0, { min: 0 });
@@ -93,6 +102,7 @@ export function injectConfig(env: EnvReader, now = Date.now() / 1000): InjectCon
       slot,
       cycleSeconds: Math.max(60, ((meterCount(topology) + 2) / rate) * acceleration),
       overVoltage: { perDay, minutes },
+      outages,
     },
     injector: {
       rate,

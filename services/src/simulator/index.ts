@@ -3,3 +3,4 @@ export * from './topology';
 export * from './profiles';
 export * from './simulator';
 export { hash32, Mulberry32, unit } from './prng';
+export * from './outages';

@@ -9,12 +9,16 @@
 // Publishes go out in bursts (at most `burstMax` per tick) and the connection is flushed every
 // `flushIntervalMs`, which round-trips to the server and so bounds what sits in the client's buffers.
 // Metrics are updated once per burst, not per message, to keep the hot path short.
+// A meter in an injected outage (outages.ts) publishes nothing, but its place in the cycle is paced all the
+// same, so the cycles stay on the shared grid. When the injector stops (stopped, or at the end of a bounded
+// run) it publishes a retire notice naming its meters, after its last reading: the stream job then stops
+// watching them instead of reporting an outage of every one (streaming/outages.ts).
 import { NatsConnection } from 'nats';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { Logger } from '../lib/log';
 import { sleep } from '../lib/retry';
 import { SUBJECTS } from '../wire/subjects';
-import { encodeTemperature, encodeVoltage } from '../wire/codec';
+import { encodeRetire, encodeTemperature, encodeVoltage } from '../wire/codec';
 import { Pacer } from './pacer';
 import { CycleSchedule, SimulatedClock } from './schedule';
 import { FORECAST_CYCLES, Simulator } from './simulator';
@@ -44,6 +48,8 @@ export interface InjectorStats {
   cycles: number;
   overVoltageReadings: number;
   overVoltageEvents: number;
+  /** Voltage readings not published: the meter was in an injected outage. */
+  darkReadings: number;
   /** Epochs of the first and the last cycle published (NaN before the first). */
   firstEpoch: number;
   lastEpoch: number;
@@ -60,6 +66,7 @@ export interface InjectorMetrics {
   simulatedEpoch: Gauge;
   overVoltageReadings: Counter;
   overVoltageEvents: Counter;
+  darkReadings: Counter;
 }
 
 export function createInjectorMetrics(registry: Registry): InjectorMetrics {
@@ -110,6 +117,11 @@ export function createInjectorMetrics(registry: Registry): InjectorMetrics {
       help: 'Injected over-voltage events started (one per meter and event window)',
       registers,
     }),
+    darkReadings: new Counter({
+      name: 'smartmeter_inject_outage_readings_total',
+      help: 'Voltage readings not published because the meter was in an injected outage',
+      registers,
+    }),
   };
 }
 
@@ -120,6 +132,7 @@ export function rootedSubjects(root: string, sim: Simulator) {
     temperature: reroot(SUBJECTS.temperature),
     forecast: reroot(SUBJECTS.forecast),
     voltage: root === 'smartmeter' ? sim.subjects : sim.subjects.map(reroot),
+    retire: reroot(SUBJECTS.retire),
   };
 }
 
@@ -160,6 +173,7 @@ export async function runInjector(
     cycles: 0,
     overVoltageReadings: 0,
     overVoltageEvents: 0,
+    darkReadings: 0,
     firstEpoch: NaN,
     lastEpoch: NaN,
     elapsedSeconds: 0,
@@ -203,6 +217,11 @@ export async function runInjector(
       stats.published.forecast++;
     } else {
       const i = position - 2;
+      if (sim.dark(i, epoch)) {
+        stats.darkReadings++;
+        position++;
+        return;
+      }
       const { reading, overVoltage } = sim.voltageAt(i, epoch, temperatureC);
       nc.publish(subjects.voltage[i], encodeVoltage(reading));
       stats.published.voltage++;
@@ -215,7 +234,7 @@ export async function runInjector(
   };
 
   // Metrics lag the local counters by at most one burst.
-  const reported = { voltage: 0, temperature: 0, forecast: 0, ovr: 0, ove: 0 };
+  const reported = { voltage: 0, temperature: 0, forecast: 0, ovr: 0, ove: 0, dark: 0 };
   const report = () => {
     if (!metrics) return;
     for (const kind of ['voltage', 'temperature', 'forecast'] as const) {
@@ -226,6 +245,8 @@ export async function runInjector(
     metrics.overVoltageEvents.inc(stats.overVoltageEvents - reported.ove);
     reported.ovr = stats.overVoltageReadings;
     reported.ove = stats.overVoltageEvents;
+    metrics.darkReadings.inc(stats.darkReadings - reported.dark);
+    reported.dark = stats.darkReadings;
     if (Number.isFinite(stats.lastEpoch)) metrics.simulatedEpoch.set(stats.lastEpoch);
   };
 
@@ -282,6 +303,14 @@ export async function runInjector(
       const wait = Math.min(pacer.untilNext(), 0.25);
       await sleep(Math.max(1, wait * 1000));
     }
+  }
+  if (stats.cycles > 0) {
+    const { lines, transformers, usagePoints } = sim.topology;
+    const first = sim.meters[0].line;
+    nc.publish(
+      subjects.retire,
+      encodeRetire({ lines: [first, first + lines - 1], transformers, usagepoints: usagePoints, epoch }),
+    );
   }
   await nc.flush();
   stats.total = pacer.count;

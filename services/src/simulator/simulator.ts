@@ -21,6 +21,7 @@ import { MeterId, TemperatureReading, VoltageReading, voltageSubject } from '../
 import { hash32, Mulberry32, unit } from './prng';
 import { Calendar, calendarOf, consumerVoltage, temperature } from './profiles';
 import { meterIds, Topology, validateTopology } from './topology';
+import { DarkFn, OutageOptions, outageSchedule, NO_OUTAGES } from './outages';
 
 export interface OverVoltageOptions {
   /** Events per meter per simulated day (0 = off). */
@@ -38,6 +39,8 @@ export interface SimulatorOptions {
   /** Simulated seconds between cycles; sets cycleAt's default forecast epoch (default 900). */
   cycleSeconds?: number;
   overVoltage?: OverVoltageOptions;
+  /** Injected outages (outages.ts; default none). */
+  outages?: OutageOptions;
 }
 
 export interface MeterReading {
@@ -67,6 +70,9 @@ export interface Simulator {
   temperatureAt(epoch: number): TemperatureReading;
   /** The reading of meters[meterIndex] at `epoch`, given that minute's temperature in °C. */
   voltageAt(meterIndex: number, epoch: number, temperatureC: number): MeterReading;
+  /** True when meters[meterIndex] is in an injected outage at `epoch`: it publishes nothing. */
+  readonly dark: DarkFn;
+  /** The cycle's readings; a meter in an injected outage has none. */
   cycleAt(epoch: number, forecastEpoch?: number): Cycle;
 }
 
@@ -105,6 +111,7 @@ export function createSimulator(options: SimulatorOptions): Simulator {
   const windowSeconds = perDay > 0 ? minutes * 60 : 0;
 
   const meters = meterIds(topology, slot);
+  const dark = outageSchedule(seed, meters, options.outages ?? NO_OUTAGES);
   const subjects = meters.map(voltageSubject);
   const meterKeys = meters.map((m) => hash32(m.line, m.transformer, m.usagePoint));
   const biases = meterKeys.map((k) => (unit(hash32(seed, k, 0, STREAM.bias)) - 0.5) * 2 * MAX_METER_BIAS);
@@ -145,7 +152,9 @@ export function createSimulator(options: SimulatorOptions): Simulator {
 
   const cycleAt = (epoch: number, forecastEpoch = epoch + FORECAST_CYCLES * cycleSeconds): Cycle => {
     const temp = temperatureAt(epoch);
-    const voltages = meters.map((_, i) => voltageAt(i, temp.epoch, temp.temperature));
+    const voltages = meters.flatMap((_, i) =>
+      dark(i, temp.epoch) ? [] : [voltageAt(i, temp.epoch, temp.temperature)],
+    );
     return { epoch: temp.epoch, temperature: temp, forecast: temperatureAt(forecastEpoch), voltages };
   };
 
@@ -158,6 +167,7 @@ export function createSimulator(options: SimulatorOptions): Simulator {
     overVoltageWindowSeconds: windowSeconds,
     temperatureAt,
     voltageAt,
+    dark,
     cycleAt,
   };
 }

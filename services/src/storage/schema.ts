@@ -77,6 +77,18 @@ export function tableStatements(ks: string): string[] {
       window_end bigint, readings_over int, max_voltage float, threshold float,
       PRIMARY KEY ((line, transformer), window_start)
     ) WITH CLUSTERING ORDER BY (window_start DESC)`,
+    // Outages (streaming/outages.ts): one row per outage, keyed by its start, rewritten when it closes.
+    // state is 'open' (no end yet) or 'closed'; times are simulated epoch seconds.
+    `CREATE TABLE IF NOT EXISTS ${ks}.meter_outages (
+      line int, transformer int, usagepoint int, start_epoch bigint,
+      end_epoch bigint, duration_s bigint, state text, detected_epoch bigint,
+      PRIMARY KEY ((line, transformer), usagepoint, start_epoch)
+    ) WITH CLUSTERING ORDER BY (usagepoint ASC, start_epoch DESC)`,
+    `CREATE TABLE IF NOT EXISTS ${ks}.transformer_outages (
+      line int, transformer int, start_epoch bigint,
+      end_epoch bigint, duration_s bigint, state text, detected_epoch bigint, meters_out int, meters int,
+      PRIMARY KEY (line, transformer, start_epoch)
+    ) WITH CLUSTERING ORDER BY (transformer ASC, start_epoch DESC)`,
     // Versioned trained models with their held-out metrics (replaces the original's HDFS file).
     `CREATE TABLE IF NOT EXISTS ${ks}.models (
       name text, version int, created_at timestamp,
@@ -93,16 +105,20 @@ export const TABLES = [
   'max_voltage_by_line',
   'avg_voltage_by_transformer',
   'voltage_alerts',
+  'meter_outages',
+  'transformer_outages',
   'models',
 ] as const;
 
-/** The tables written by the stream job from raw readings; they expire by `aggregateRetentionDays`. */
+/** The tables written by the stream job from raw readings (outages included); they expire by `aggregateRetentionDays`. */
 export const AGGREGATE_TABLES = [
   'temperature',
   'max_voltage',
   'max_voltage_by_line',
   'avg_voltage_by_transformer',
   'voltage_alerts',
+  'meter_outages',
+  'transformer_outages',
 ] as const;
 
 export interface RetentionSettings {

@@ -1,9 +1,10 @@
 // The stream job's position and state, kept together: the stream sequence of the last message folded
-// into the windows, and the windows themselves (gzipped JSON in a KV bucket without expiry). A new
+// into the windows, and the windows themselves and the outage detector (gzipped JSON in a KV bucket without expiry). A new
 // active instance restores them and reads on from the next sequence, so every window ends up with the
 // same value it would have had without the restart.
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { JetStreamClient, KV } from 'nats';
+import { OutageSnapshot } from './outages';
 import { StateSnapshot } from './windows';
 
 const KEY = 'state';
@@ -12,6 +13,8 @@ export interface Checkpoint {
   /** Stream sequence of the last message reflected in `state` (0: none). */
   seq: number;
   state: StateSnapshot;
+  /** The outage detector at the same message (absent in checkpoints of earlier versions). */
+  outages?: OutageSnapshot;
 }
 
 export class CheckpointStore {

@@ -22,6 +22,12 @@
 // the tables). Fencing is by the TTL: a holder that stalls longer than the TTL without noticing can write
 // until its next renewal fails (at most one flush), with values computed from the same ordered input.
 //
+// Outages (outages.ts): the detector is fed the same messages in the same order (and the injectors' retire
+// notices on `<root>.raw.control.retire`) and checkpointed with the windows, so a new holder recomputes the
+// same outages from the checkpoint. Their rows are upserts keyed by the outage (meter or transformer, start);
+// their events go to `<root>.extract.outage.*` through a JetStream stream with a Nats-Msg-Id per change, so
+// the repeats of a takeover are dropped there (OUTAGE_STREAM_LIMITS).
+//
 // Shutdown (SIGTERM): stop consuming, write the windows that are complete enough, save the checkpoint,
 // release the lease. Complete enough = the event time has passed the window's end, or no reading came for
 // `STREAM_IDLE_TIMEOUT_MS` (injection stopped). The newest epoch of a running injection is not complete:
@@ -32,12 +38,19 @@ import { publishDeadLetter } from '../lib/deadletter';
 import { ensureRawStream } from '../lib/jetstream';
 import { Logger } from '../lib/log';
 import { retryWithBackoff } from '../lib/retry';
-import { decodeTemperature, decodeVoltage, parseVoltageSubject, WireError } from '../wire/codec';
+import {
+  decodeRetire,
+  decodeTemperature,
+  decodeVoltage,
+  parseVoltageSubject,
+  WireError,
+} from '../wire/codec';
 import { CheckpointStore } from './checkpoint';
 import { Lease } from './lease';
 import { StreamMetrics } from './metrics';
-import { Output, outputOf } from './outputs';
-import { StreamSettings } from './settings';
+import { OutageEvent, OutageState } from './outages';
+import { OutageOutput, outageOutput, Output, outputOf, Row } from './outputs';
+import { StreamSettings, stateBuckets } from './settings';
 import { Outcome, Window, WindowState } from './windows';
 
 export interface StreamJobDeps {
@@ -49,17 +62,30 @@ export interface StreamJobDeps {
 }
 
 type RawKind =
-  { kind: 'voltage'; line: number; transformer: number; usagePoint: number } | { kind: 'temperature' };
+  | { kind: 'voltage'; line: number; transformer: number; usagePoint: number }
+  | { kind: 'temperature' }
+  | { kind: 'retire' };
 
 const WRITE_CONCURRENCY = 64;
 /** How long the final flush on shutdown may keep retrying a failing write. */
 const STOP_FLUSH_DEADLINE_MS = 15_000;
+/**
+ * The outage stream: outage events published with a Nats-Msg-Id (outputs.ts), so that those a new holder
+ * publishes again after a takeover (the changes since the last checkpoint) are dropped as duplicates
+ * within this window; a core NATS subscriber of `<root>.extract.outage.>` may still see such a repeat.
+ */
+const OUTAGE_STREAM_LIMITS = {
+  maxAgeSeconds: 7 * 86_400,
+  maxBytes: 256 * 1024 ** 2,
+  duplicateWindowSeconds: 600,
+};
 
 export class StreamJob {
   private readonly js: JetStreamClient;
   private lease!: Lease;
   private checkpoints!: CheckpointStore;
   private state: WindowState;
+  private outages: OutageState;
   private active = false;
   private stopping = false;
   private stopDeadline = Infinity;
@@ -80,6 +106,7 @@ export class StreamJob {
   ) {
     this.js = deps.nc.jetstream();
     this.state = new WindowState(settings);
+    this.outages = new OutageState(settings);
   }
 
   /** True while this instance holds the lease and consumes. */
@@ -94,7 +121,7 @@ export class StreamJob {
 
   /** Creates what is missing (stream, buckets) and starts competing for the lease. */
   async start(): Promise<void> {
-    const { stream, subjectRoot, statePrefix, leaseTtlMs, instanceId } = this.settings;
+    const { stream, subjectRoot, leaseTtlMs, instanceId } = this.settings;
     await ensureRawStream(await this.deps.nc.jetstreamManager(), {
       name: stream,
       subjects: [`${subjectRoot}.raw.>`],
@@ -102,9 +129,16 @@ export class StreamJob {
       maxBytes: this.settings.streamMaxBytes,
       replicas: this.settings.replicas,
     });
+    await ensureRawStream(await this.deps.nc.jetstreamManager(), {
+      name: this.settings.outageStream,
+      subjects: [`${subjectRoot}.extract.outage.>`],
+      replicas: this.settings.replicas,
+      ...OUTAGE_STREAM_LIMITS,
+    });
     const replicas = this.settings.replicas ?? 1;
-    this.lease = await Lease.open(this.js, `${statePrefix}-lease`, leaseTtlMs, instanceId, replicas);
-    this.checkpoints = await CheckpointStore.open(this.js, `${statePrefix}-checkpoint`, replicas);
+    const buckets = stateBuckets(this.settings);
+    this.lease = await Lease.open(this.js, buckets.lease, leaseTtlMs, instanceId, replicas);
+    this.checkpoints = await CheckpointStore.open(this.js, buckets.checkpoint, replicas);
     this.deps.metrics.active.set(0);
     await this.tick();
     this.leaseTimer = setInterval(() => void this.tick(), Math.max(250, Math.floor(leaseTtlMs / 3)));
@@ -164,6 +198,7 @@ export class StreamJob {
     this.state = checkpoint
       ? WindowState.restore(this.settings, checkpoint.state)
       : new WindowState(this.settings);
+    this.outages = OutageState.restore(this.settings, checkpoint?.outages);
     this.lastSeq = this.savedSeq = checkpoint?.seq ?? 0;
     this.lastMessageAt = Date.now();
     const consumer = await this.js.consumers.get(stream, {
@@ -195,6 +230,8 @@ export class StreamJob {
     await this.messages?.close();
     // Whatever was not checkpointed is recomputed by the next holder from the checkpoint.
     this.state = new WindowState(this.settings);
+    this.outages = new OutageState(this.settings);
+    for (const kind of ['meter', 'transformer'] as const) this.deps.metrics.outagesOpen.set({ kind }, 0);
     this.deps.log.warn('standby', { instance: this.settings.instanceId, reason });
   }
 
@@ -211,13 +248,19 @@ export class StreamJob {
     let outcome: Outcome | 'deadlettered';
     try {
       const raw = classify(this.settings.subjectRoot, m.subject);
+      if (raw.kind === 'retire') {
+        this.outages.retire(decodeRetire(m.data));
+        return; // not a reading
+      }
       if (raw.kind === 'voltage') {
         const r = decodeVoltage(m.data);
         outcome = this.state.addVoltage(raw, r.epoch, r.voltage);
+        if (outcome !== 'dropped') this.outages.reading(raw, r.epoch);
       } else {
         const r = decodeTemperature(m.data);
         outcome = this.state.addTemperature(r.epoch, r.temperature);
       }
+      this.outages.advance(this.state.maxEventTime);
     } catch (err) {
       if (!(err instanceof WireError)) throw err;
       publishDeadLetter(this.deps.nc, this.settings.subjectRoot, {
@@ -244,9 +287,14 @@ export class StreamJob {
     const versions = new Map<Window, number>(due.map((w) => [w, w.version]));
     const snapshot = state.snapshot(versions);
     const outputs = due.map((w) => outputOf(this.deps.keyspace, w, this.settings.alertThresholdV));
+    // Outage changes likewise: taken out of the detector with its snapshot, written before it is saved.
+    const outages = this.outages;
+    const events = outages.drain();
+    const outageSnapshot = outages.snapshot();
+    const outageOutputs = events.map((e) => outageOutput(this.deps.keyspace, e));
     const stillActive = () => this.active && this.state === state;
 
-    await retryWithBackoff(() => this.write(outputs), {
+    await retryWithBackoff(() => this.writeAll(outputs, outageOutputs), {
       initialMs: 200,
       maxMs: 5000,
       aborted: () => !stillActive() || Date.now() > this.stopDeadline,
@@ -257,22 +305,58 @@ export class StreamJob {
     });
     for (const [w, version] of versions) w.written = Math.max(w.written, version);
     this.publish(due, outputs);
+    this.countOutages(events);
 
-    if (seq === this.savedSeq && due.length === 0) return;
+    if (seq === this.savedSeq && due.length === 0 && events.length === 0) return;
     // Fencing: only a current holder may move the checkpoint.
     if (!stillActive() || !(await this.lease.renew())) {
       // Not through serial(): the final flush runs inside it. demote() tolerates running twice.
       if (stillActive()) await this.demote('lease lost before checkpoint');
       return;
     }
-    await this.checkpoints.save({ seq, state: snapshot });
+    await this.checkpoints.save({ seq, state: snapshot, outages: outageSnapshot });
     this.savedSeq = seq;
     state.purge();
     this.deps.metrics.openWindows.set(state.windows.size);
+    for (const [kind, n] of Object.entries(outages.openCount()))
+      this.deps.metrics.outagesOpen.set({ kind }, n);
+    this.deps.metrics.metersWatched.set(outages.watched);
     if (state.maxEventTime !== null) this.deps.metrics.eventTime.set(state.maxEventTime);
   }
 
-  private async write(outputs: Output[]): Promise<void> {
+  /**
+   * The windows' rows, then the outages' (the last change of each outage only, so that an open and a close
+   * in one flush cannot land out of order), then the outage events, through the outage stream: a retry or
+   * a takeover publishes them again under the same Nats-Msg-Id, and the stream keeps one.
+   */
+  private async writeAll(outputs: Output[], outages: OutageOutput[]): Promise<void> {
+    await this.write(outputs);
+    const latest = new Map<string, OutageOutput>();
+    for (const o of outages) latest.set(o.msgId.slice(0, o.msgId.lastIndexOf('.')), o);
+    await this.write([...latest.values()]);
+    const js = this.js;
+    const root = this.settings.subjectRoot;
+    for (let i = 0; i < outages.length; i += WRITE_CONCURRENCY) {
+      await Promise.all(
+        outages
+          .slice(i, i + WRITE_CONCURRENCY)
+          .map((o) =>
+            js.publish(`${root}.${o.publish.subject}`, JSON.stringify(o.publish.body), { msgID: o.msgId }),
+          ),
+      );
+    }
+  }
+
+  private countOutages(events: OutageEvent[]): void {
+    const { metrics } = this.deps;
+    for (const e of events) {
+      if (e.state !== 'open') continue;
+      metrics.outages.inc({ kind: e.kind });
+      if (e.kind === 'meter') metrics.detectionDelay.observe(e.detected - e.start);
+    }
+  }
+
+  private async write(outputs: Row[]): Promise<void> {
     const { cassandra, metrics } = this.deps;
     for (let i = 0; i < outputs.length; i += WRITE_CONCURRENCY) {
       await Promise.all(
@@ -312,9 +396,9 @@ export class StreamJob {
   }
 }
 
-/** The raw subjects the job reads: voltage and temperature readings, not forecasts. */
+/** The raw subjects the job reads: voltage and temperature readings and retire notices, not forecasts. */
 export function inputSubjects(root: string): string[] {
-  return [`${root}.raw.voltage.data.>`, `${root}.raw.temperature.data`];
+  return [`${root}.raw.voltage.data.>`, `${root}.raw.temperature.data`, `${root}.raw.control.retire`];
 }
 
 /** What a subject of inputSubjects() carries; throws WireError('subject') for anything else. */
@@ -322,6 +406,7 @@ export function classify(root: string, subject: string): RawKind {
   const raw = `${root}.raw.`;
   const rest = subject.startsWith(raw) ? subject.slice(raw.length) : '';
   if (rest === 'temperature.data') return { kind: 'temperature' };
+  if (rest === 'control.retire') return { kind: 'retire' };
   // The codec knows the voltage subject's shape under the original root.
   if (rest.startsWith('voltage.data.'))
     return { kind: 'voltage', ...parseVoltageSubject(`smartmeter.raw.${rest}`) };

@@ -10,13 +10,27 @@
 //   smartmeter_stream_event_time_seconds           newest event time seen (simulated epoch seconds)
 //   smartmeter_stream_open_windows                 windows held in memory
 //   smartmeter_stream_active                       1 on the instance holding the lease, 0 on standbys
+//   smartmeter_stream_outages_open{kind}           open outages: meter (= meters out now) | transformer
+//   smartmeter_stream_outages_total{kind}          outages detected (a replay after a takeover counts again)
+//   smartmeter_stream_meters_watched               meters the outage detector watches (reporting, not retired)
+//   smartmeter_stream_outage_detection_delay_simulated_seconds  event time from a meter's first missed
+//                                                  reading to its outage's detection
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { zeroed } from '../lib/metrics';
+
+const OUTAGE_KINDS = ['meter', 'transformer'] as const;
 
 export type StreamMetrics = ReturnType<typeof createStreamMetrics>;
 
 export function createStreamMetrics(registry: Registry) {
   const registers = [registry];
+  const outagesOpen = new Gauge({
+    name: 'smartmeter_stream_outages_open',
+    help: 'Open outages, by kind: meter (meters out now) or transformer',
+    labelNames: ['kind'] as const,
+    registers,
+  });
+  for (const kind of OUTAGE_KINDS) outagesOpen.set({ kind }, 0);
   return {
     messages: zeroed(
       new Counter({
@@ -76,6 +90,27 @@ export function createStreamMetrics(registry: Registry) {
     openWindows: new Gauge({
       name: 'smartmeter_stream_open_windows',
       help: 'Windows held in memory (open, or closed and not yet written)',
+      registers,
+    }),
+    outagesOpen,
+    outages: zeroed(
+      new Counter({
+        name: 'smartmeter_stream_outages_total',
+        help: 'Outages detected, by kind (meter, transformer)',
+        labelNames: ['kind'] as const,
+        registers,
+      }),
+      { kind: OUTAGE_KINDS },
+    ),
+    metersWatched: new Gauge({
+      name: 'smartmeter_stream_meters_watched',
+      help: 'Meters the outage detector watches (reporting, their injector not retired)',
+      registers,
+    }),
+    detectionDelay: new Histogram({
+      name: 'smartmeter_stream_outage_detection_delay_simulated_seconds',
+      help: "Simulated seconds from a meter's first missed reading to the detection of its outage",
+      buckets: [900, 1800, 2700, 3600, 4500, 5400, 7200, 10800, 14400, 21600],
       registers,
     }),
     active: new Gauge({

@@ -3,9 +3,10 @@
 import { hostname } from 'node:os';
 import { ConfigError, EnvReader } from '../lib/config';
 import { RAW_STREAM, rawStreamSettings } from '../lib/jetstream';
+import { OutageRules } from './outages';
 import { WindowRules } from './windows';
 
-export interface StreamSettings extends WindowRules {
+export interface StreamSettings extends WindowRules, OutageRules {
   /** JetStream stream holding the raw readings. */
   stream: string;
   /** How long the raw stream keeps a reading (RAW_STREAM_MAX_AGE_S, shared with ingest). */
@@ -14,6 +15,8 @@ export interface StreamSettings extends WindowRules {
   streamMaxBytes?: number;
   /** Copies of the raw stream and of the lease/checkpoint buckets on a NATS cluster (JETSTREAM_REPLICAS). */
   replicas?: number;
+  /** JetStream stream of the outage events (`<root>.extract.outage.>`), which drops replayed ones by id. */
+  outageStream: string;
   /** First token of every subject read and written: `<root>.raw.>` in, `<root>.extract.*` out. */
   subjectRoot: string;
   /** Prefix of the two KV buckets: `<prefix>-lease` (who is active) and `<prefix>-checkpoint`. */
@@ -36,12 +39,33 @@ function token(env: EnvReader, name: string, fallback: string): string {
   return value;
 }
 
+export const OUTAGE_STREAM = 'SMARTMETER_OUTAGES';
+
+/** The KV buckets of the lease (who is active) and of the checkpoint. */
+export const stateBuckets = (s: StreamSettings) => ({
+  lease: `${s.statePrefix}-lease`,
+  checkpoint: `${s.statePrefix}-checkpoint`,
+});
+
+/** Every JetStream stream the job creates or uses (a KV bucket is the stream KV_<bucket>), for clean-ups. */
+export function jetStreamStreamsOf(s: StreamSettings): string[] {
+  const { lease, checkpoint } = stateBuckets(s);
+  return [s.stream, s.outageStream, `KV_${lease}`, `KV_${checkpoint}`];
+}
+
+function transformerShare(env: EnvReader): number {
+  const share = env.number('STREAM_TRANSFORMER_OUTAGE_SHARE', 0.5, { min: 0, max: 1 });
+  if (share === 0) throw new ConfigError('STREAM_TRANSFORMER_OUTAGE_SHARE must be > 0 and <= 1, got 0');
+  return share;
+}
+
 export function streamSettings(env: EnvReader): StreamSettings {
   return {
     stream: token(env, 'STREAM_RAW_STREAM', RAW_STREAM),
     streamMaxAgeSeconds: rawStreamSettings(env).maxAgeSeconds,
     streamMaxBytes: rawStreamSettings(env).maxBytes,
     replicas: rawStreamSettings(env).replicas,
+    outageStream: token(env, 'STREAM_OUTAGE_STREAM', OUTAGE_STREAM),
     subjectRoot: token(env, 'STREAM_SUBJECT_ROOT', 'smartmeter'),
     statePrefix: token(env, 'STREAM_STATE_PREFIX', 'smartmeter-stream'),
     allowedLatenessS: env.integer('STREAM_ALLOWED_LATENESS_S', 900, { min: 0 }),
@@ -56,5 +80,7 @@ export function streamSettings(env: EnvReader): StreamSettings {
     alertThresholdV: env.number('ALERT_THRESHOLD_V', 120, { min: 0 }),
     alertMinCount: env.integer('ALERT_MIN_COUNT', 2, { min: 1 }),
     alertWindowS: env.integer('ALERT_WINDOW_S', 0, { min: 0 }),
+    outageIntervals: env.number('STREAM_OUTAGE_INTERVALS', 3, { min: 1, max: 1000 }),
+    transformerOutageShare: transformerShare(env),
   };
 }

@@ -2,7 +2,8 @@
 //   voltage      56 bytes: int64 epoch seconds, float32 voltage, float32 demand, 10 x float32 (val3..val12)
 //   temperature  12 bytes: int64 epoch seconds, float32 degrees Celsius
 // on subjects smartmeter.raw.voltage.data.<line>.<transformer>.<usagepoint> and
-// smartmeter.raw.temperature.{data,forecast.12}. Decoding validates and throws a WireError whose
+// smartmeter.raw.temperature.{data,forecast.12}; and an injector's retire notice (JSON, see RetireNotice) on
+// smartmeter.raw.control.retire. Decoding validates and throws a WireError whose
 // `reason` names the dead-letter subject suffix.
 import { SUBJECTS } from './subjects';
 
@@ -123,4 +124,44 @@ export function parseVoltageSubject(subject: string, prefix: string = SUBJECTS.v
   }
   const [line, transformer, usagePoint] = parts.map(Number);
   return { line, transformer, usagePoint };
+}
+
+/**
+ * An injector stops: the meters on lines `lines[0]`…`lines[1]`, transformers 1…`transformers`, usage points
+ * 1…`usagepoints` (its topology) publish nothing after `epoch`, its last cycle.
+ */
+export interface RetireNotice {
+  lines: [number, number];
+  transformers: number;
+  usagepoints: number;
+  epoch: number;
+}
+
+export function encodeRetire(n: RetireNotice): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(n));
+}
+
+export function decodeRetire(bytes: Uint8Array): RetireNotice {
+  let n: Partial<RetireNotice>;
+  try {
+    n = JSON.parse(new TextDecoder().decode(bytes)) as Partial<RetireNotice>;
+  } catch {
+    throw new WireError('value', 'retire notice is not JSON');
+  }
+  const count = (v: unknown) => Number.isInteger(v) && (v as number) >= 0;
+  const ok =
+    Array.isArray(n?.lines) &&
+    n.lines.length === 2 &&
+    n.lines.every(count) &&
+    count(n.transformers) &&
+    count(n.usagepoints);
+  if (!ok || !Number.isInteger(n.epoch)) {
+    throw new WireError('value', 'retire notice needs lines [first, last], transformers, usagepoints, epoch');
+  }
+  return {
+    lines: n.lines as [number, number],
+    transformers: n.transformers as number,
+    usagepoints: n.usagepoints as number,
+    epoch: checkEpoch(BigInt(n.epoch as number)),
+  };
 }

@@ -6,10 +6,18 @@ export const SUBJECTS = {
   voltage: 'smartmeter.raw.voltage.data.>',
   temperature: 'smartmeter.raw.temperature.data',
   forecast: 'smartmeter.raw.temperature.forecast.12',
+  /**
+   * An injector's last message when it stops (SIGTERM, scale-down, end of a bounded run): JSON naming its
+   * meters, so the stream job does not take their silence for an outage. In the raw stream, after the
+   * injector's last readings (codec.ts, streaming/outages.ts).
+   */
+  retire: 'smartmeter.raw.control.retire',
   maxVoltage: 'smartmeter.extract.voltage.max',
   maxTemperature: 'smartmeter.extract.temperature.max',
   alert: 'smartmeter.extract.voltage.alert',
   prediction: 'smartmeter.extract.voltage.prediction.12',
+  /** `<prefix>.meter.<line>.<transformer>.<usagepoint>` and `<prefix>.transformer.<line>.<transformer>`, JSON. */
+  outagePrefix: 'smartmeter.extract.outage',
   predict: 'smartmeter.predict',
   modelUpdated: 'smartmeter.model.updated',
   /** A bad message goes to `smartmeter.deadletter.<reason>` with its original bytes. */

@@ -5,7 +5,7 @@ import { Client } from 'cassandra-driver';
 import { NatsConnection } from 'nats';
 import { Registry } from 'prom-client';
 import { Ingest, startIngest } from '../../src/ingest/ingest';
-import { encodeVoltage } from '../../src/wire/codec';
+import { encodeRetire, encodeVoltage } from '../../src/wire/codec';
 import { backingEnv, requireService } from '../support/backing';
 import {
   countRows,
@@ -72,23 +72,31 @@ afterAll(async () => {
   await nc?.drain();
 });
 
-test('N readings published → exactly N rows in raw_data; temperatures stored, forecasts acked', async () => {
+test('N readings published → exactly N rows in raw_data; temperatures stored, forecasts and retire notices acked', async () => {
   const root = testRoot('ingest_n');
   const n = 5000;
   const { registry } = await startReplica(root);
   const voltage = Array.from({ length: n }, (_, k) => voltageMessage(root, k));
   const temps = Array.from({ length: 50 }, (_, k) => temperatureMessage(root, k));
   const forecasts = Array.from({ length: 50 }, (_, k) => temperatureMessage(root, k, true));
+  // An injector's retire notice (for the stream job) is acked and ignored, never dead-lettered.
+  const retire = {
+    subject: `${root}.raw.control.retire`,
+    data: encodeRetire({ lines: [1, 1], transformers: 7, usagepoints: 7, epoch: 1_704_067_200 }),
+  };
   // Publish twice: a replayed reading must rewrite its row, not add one.
-  await publishToStream(nc, [...voltage, ...temps, ...forecasts, ...voltage.slice(0, 500)]);
+  await publishToStream(nc, [...voltage, ...temps, ...forecasts, retire, ...voltage.slice(0, 500)]);
 
   const handled = () =>
     Promise.all([
       metricValue(registry, 'smartmeter_ingest_messages_total', { outcome: 'stored' }),
       metricValue(registry, 'smartmeter_ingest_messages_total', { outcome: 'ignored' }),
     ]);
-  const [stored, ignored] = await waitFor(handled, ([s, i]) => s === n + 550 && i === 50, 120_000);
-  expect([stored, ignored]).toEqual([n + 550, 50]);
+  const [stored, ignored] = await waitFor(handled, ([s, i]) => s === n + 550 && i === 51, 120_000);
+  expect([stored, ignored]).toEqual([n + 550, 51]);
+  expect(await metricValue(registry, 'smartmeter_ingest_messages_total', { outcome: 'deadlettered' })).toBe(
+    0,
+  );
   expect(await countRows(cassandra, keyspace)).toBe(n);
   const temperatures = await cassandra.execute(`SELECT epoch, temperature FROM ${keyspace}.temperature`);
   expect(temperatures.rowLength).toBe(50);

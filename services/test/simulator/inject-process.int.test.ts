@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect, NatsConnection } from 'nats';
-import { decodeTemperature, decodeVoltage, parseVoltageSubject } from '../../src/wire/codec';
+import { decodeRetire, decodeTemperature, decodeVoltage, parseVoltageSubject } from '../../src/wire/codec';
 import { SUBJECTS } from '../../src/wire/subjects';
 import { backingEnv, requireService, roleProcessEnv } from '../support/backing';
 
@@ -82,6 +82,7 @@ async function startInjector(root: string, extra: Record<string, string>, decode
   const seen = new Set<string>();
   const sub = nc.subscribe(`${root}.raw.>`, {
     callback: (_err, msg) => {
+      if (msg.subject === `${root}.raw.control.retire`) return; // its stop notice, not a reading
       received++;
       const subject = 'smartmeter' + msg.subject.slice(root.length);
       if (subject === SUBJECTS.temperature) kinds.temperature++;
@@ -197,9 +198,14 @@ test('on one stack clock, injectors started apart share the epochs, and a restar
   const forecasts = new Map<number, number[]>();
   const seen = new Set<string>();
   let duplicates = 0;
+  const retires: number[] = [];
   const sub = nc.subscribe(`${root}.raw.>`, {
     callback: (_err, msg) => {
       const subject = 'smartmeter' + msg.subject.slice(root.length);
+      if (subject === SUBJECTS.retire) {
+        retires.push(decodeRetire(msg.data).lines[0]);
+        return;
+      }
       const add = (map: Map<number, number[]>, key: number, value: number) =>
         map.set(key, [...(map.get(key) ?? []), value]);
       if (subject === SUBJECTS.temperature || subject === SUBJECTS.forecast) {
@@ -235,6 +241,8 @@ test('on one stack clock, injectors started apart share the epochs, and a restar
   const all = [...slot1, ...slot2, ...temperatures.keys(), ...forecasts.keys()];
   for (const epoch of all) expect((epoch - START) % 900).toBe(0); // one grid for everyone
   expect(duplicates).toBe(0);
+  // Each of the three runs ended with its retire notice (slot 2 on line 21, slot 1's two runs on line 11).
+  expect(retires.sort()).toEqual([11, 11, 21]);
 
   // The injector started later joined the first one's cycles at the shared clock's time, not behind it.
   expect(b.firstEpoch).toBeGreaterThanOrEqual(Math.floor(scaledUpAt / 900) * 900);

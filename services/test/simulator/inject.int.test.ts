@@ -13,7 +13,13 @@ import {
   InjectorStats,
   runInjector,
 } from '../../src/simulator/publisher';
-import { decodeTemperature, decodeVoltage, parseVoltageSubject } from '../../src/wire/codec';
+import {
+  decodeRetire,
+  decodeTemperature,
+  decodeVoltage,
+  parseVoltageSubject,
+  RetireNotice,
+} from '../../src/wire/codec';
 import { backingEnv, requireService } from '../support/backing';
 
 jest.setTimeout(60_000);
@@ -37,6 +43,8 @@ interface Received {
   total: number;
   duplicates: number;
   messages: Msg[];
+  /** The injector's retire notice(s), after its readings (not counted in total). */
+  retired: RetireNotice[];
 }
 
 /** Runs the injector for a bounded time while a subscriber counts and decodes everything it publishes. */
@@ -51,11 +59,16 @@ async function inject(
     total: 0,
     duplicates: 0,
     messages: [],
+    retired: [],
   };
   const seen = new Set<string>();
   const subscription = sub.subscribe(`${root}.raw.>`, {
     callback: (err, msg) => {
       if (err) throw err;
+      if (msg.subject === `${root}.raw.control.retire`) {
+        received.retired.push(decodeRetire(msg.data));
+        return;
+      }
       received.total++;
       if (settings.keep) received.messages.push(msg);
       const subject = 'smartmeter' + msg.subject.slice(root.length);
@@ -104,6 +117,10 @@ test('what arrives decodes to exactly the model readings, and forecasts come bac
     createInjectorMetrics(registry),
   );
   expect(received.total).toBe(stats.total);
+  // It stops with one retire notice naming its meters (slot 4: line 41) and its last cycle.
+  expect(received.retired).toEqual([
+    { lines: [41, 41], transformers: 2, usagepoints: 5, epoch: stats.lastEpoch },
+  ]);
   expect(stats.cycles).toBeGreaterThan(30);
 
   const temperatures = new Map<number, number>();

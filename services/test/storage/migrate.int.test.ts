@@ -141,6 +141,22 @@ test('raw_data is bucketed by meter and simulated day; time series expire and co
   expect((await tableOptions(keyspace, 'models')).default_time_to_live).toBe(0); // models are kept
 });
 
+test('a keyspace of the version before outage detection gains the outage tables, with their retention', async () => {
+  const before = uniqueName('migrate_pre_outage_');
+  keyspaces.push(before);
+  const beforeSettings = cassandraSettingsFor(env, before);
+  await migrate(admin, beforeSettings, { replicationFactor: 1 }, log);
+  await admin.execute(`INSERT INTO ${before}.max_voltage (epoch, voltage) VALUES (60, 118.5)`);
+  for (const table of ['meter_outages', 'transformer_outages'])
+    await admin.execute(`DROP TABLE ${before}.${table}`);
+  await migrate(admin, beforeSettings, { replicationFactor: 1 }, log);
+  expect(await tableNames(before)).toEqual([...TABLES].sort());
+  for (const table of ['meter_outages', 'transformer_outages'])
+    expect((await tableOptions(before, table)).default_time_to_live).toBe(7 * 86400);
+  const kept = await admin.execute(`SELECT voltage FROM ${before}.max_voltage WHERE epoch = 60`);
+  expect(kept.first().voltage).toBeCloseTo(118.5, 4);
+}, 120_000);
+
 test('a re-run on an up-to-date keyspace changes nothing', async () => {
   const before = await schemaOf(keyspace);
   await migrate(admin, settings, { replicationFactor: 1, appRole }, log);

@@ -3,60 +3,29 @@
 // active one) giving exactly what one gives. Every test has its own stream, subjects, buckets and
 // epochs/lines; expectations are computed from the input, waits are bounded polls.
 import { Client } from 'cassandra-driver';
-import { JetStreamClient, NatsConnection } from 'nats';
-import { backingEnv, requireService } from '../support/backing';
 import {
   collectExtracts,
   counterValues,
-  deleteJetStreamState,
   freshKeyspace,
-  natsConnect,
   publishAll,
   RawMessage,
-  RunningJob,
-  startJob,
-  stopJob,
   temperature,
   testSettings,
   uniqueName,
+  useStreamBacking,
   voltage,
   waitFor,
 } from './support';
 
-const env = backingEnv();
-const keyspace = uniqueName('stream_');
+const backing = useStreamBacking('stream_');
+const { env, keyspace } = backing;
 const DAY = Date.UTC(2024, 2, 4) / 1000; // a Monday, 00:00 UTC
 const CYCLE = 900; // one cycle at the default 900x acceleration
-let cassandra: Client;
-let nc: NatsConnection;
-let js: JetStreamClient;
-const running: RunningJob[] = [];
-const roots = new Set<string>();
 
-beforeAll(async () => {
-  await requireService('nats', env.natsUrl);
-  await requireService('cassandra', env.cassandraContactPoints[0]);
-  cassandra = await freshKeyspace(env, keyspace);
-  nc = await natsConnect(env, 'stream-test');
-  js = nc.jetstream();
-}, 120_000);
+const start = (root: string, overrides = {}, ks = keyspace, client = backing.cassandra) =>
+  backing.start(testSettings(root, overrides), ks, client);
 
-afterAll(async () => {
-  for (const r of running) await stopJob(r, false).catch(() => undefined);
-  for (const root of roots) await deleteJetStreamState(nc, root).catch(() => undefined);
-  await nc?.close();
-  await cassandra?.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`);
-  await cassandra?.shutdown();
-}, 60_000);
-
-async function start(root: string, overrides = {}, ks = keyspace, client = cassandra): Promise<RunningJob> {
-  roots.add(root);
-  const r = await startJob(env, testSettings(root, overrides), client, ks);
-  running.push(r);
-  return r;
-}
-
-const rows = async (cql: string, params: unknown[] = [], client = cassandra) =>
+const rows = async (cql: string, params: unknown[] = [], client = backing.cassandra) =>
   (await client.execute(cql, params, { prepare: true })).rows;
 
 async function maxVoltage(epoch: number): Promise<number | undefined> {
@@ -92,12 +61,12 @@ function decode(messages: RawMessage[]) {
 
 test('per epoch: max voltage overall and per line, temperature; daily average per transformer', async () => {
   const root = uniqueName('sta');
-  const extracts = collectExtracts(nc, root);
+  const extracts = collectExtracts(backing.nc, root);
   const lines = [1, 2];
   const epochs = [DAY, DAY + CYCLE, DAY + 2 * CYCLE];
   const input = epochs.flatMap((e, k) => cycle(root, e, lines, k));
   await start(root);
-  await publishAll(js, input);
+  await publishAll(backing.js, input);
   // The last epoch is written when input goes idle.
   await waitFor('the last epoch', () => maxVoltage(epochs[2]), 60_000);
 
@@ -139,17 +108,17 @@ test('per epoch: max voltage overall and per line, temperature; daily average pe
 
 test('late readings within the allowed lateness update and re-emit their window; later ones are dropped', async () => {
   const root = uniqueName('stl');
-  const extracts = collectExtracts(nc, root);
+  const extracts = collectExtracts(backing.nc, root);
   const base = DAY + 86_400; // its own epochs
   const meter = { line: 40, transformer: 1, usagePoint: 1 };
   const { job, registry } = await start(root, { allowedLatenessS: CYCLE });
-  await publishAll(js, [
+  await publishAll(backing.js, [
     voltage(root, meter, base, 115),
     voltage(root, meter, base + CYCLE, 116),
     voltage(root, meter, base + 2 * CYCLE, 114),
   ]);
   await waitFor('epoch 2 written', async () => (await maxVoltage(base + CYCLE)) === 116);
-  const last = await publishAll(js, [
+  const last = await publishAll(backing.js, [
     voltage(root, meter, base + CYCLE, 119), // newest is base+2C: within one cycle of lateness
     voltage(root, meter, base, 125), // two cycles behind: dropped
   ]);
@@ -172,12 +141,12 @@ test('late readings within the allowed lateness update and re-emit their window;
 
 test('alerts fire for two readings above 120 V in a window, and not for one, nor for many at 119.9 V', async () => {
   const root = uniqueName('stal');
-  const extracts = collectExtracts(nc, root);
+  const extracts = collectExtracts(backing.nc, root);
   const base = DAY + 2 * 86_400;
   const { job } = await start(root);
   const at = (transformer: number, usagePoint: number, v: number, e = base) =>
     voltage(root, { line: 50, transformer, usagePoint }, e, v);
-  const last = await publishAll(js, [
+  const last = await publishAll(backing.js, [
     at(1, 1, 120.5), // transformer 1: two over -> alert
     at(1, 2, 121.25),
     at(1, 3, 118),
@@ -219,7 +188,7 @@ test('malformed readings are dead-lettered with their original bytes and counted
   const root = uniqueName('std');
   const base = DAY + 3 * 86_400;
   const dead: { subject: string; data: Uint8Array; from: string | undefined }[] = [];
-  const sub = nc.subscribe(`${root}.deadletter.>`, {
+  const sub = backing.nc.subscribe(`${root}.deadletter.>`, {
     callback: (_, m) =>
       dead.push({ subject: m.subject, data: m.data, from: m.headers?.get('Smartmeter-Subject') }),
   });
@@ -237,7 +206,7 @@ test('malformed readings are dead-lettered with their original bytes and counted
   const good = [voltage(root, { line: 60, transformer: 1, usagePoint: 2 }, base, 117.5)];
   // Not the job's input (its consumer filters on readings): neither counted nor dead-lettered, even broken.
   const forecast: RawMessage = { subject: `${root}.raw.temperature.forecast.12`, data: new Uint8Array(3) };
-  const last = await publishAll(js, [
+  const last = await publishAll(backing.js, [
     ...bad,
     forecast,
     ...good,
@@ -246,7 +215,7 @@ test('malformed readings are dead-lettered with their original bytes and counted
   await waitFor('caught up', () => job.checkpointedSeq >= last);
   await waitFor('dead letters', () => dead.length >= bad.length);
   // The job published its dead letters before its checkpoint; a round trip delivers any still on the way.
-  await nc.flush();
+  await backing.nc.flush();
   sub.unsubscribe();
   expect(dead.map((d) => d.subject.slice(root.length + 1))).toEqual([
     'deadletter.size',
@@ -287,7 +256,7 @@ test('two instances, with the active one crashing mid-run, give exactly the rows
   const rootOne = uniqueName('sto');
   const one = await start(rootOne);
   const inputOne = make(rootOne);
-  const lastOne = await publishAll(js, inputOne);
+  const lastOne = await publishAll(backing.js, inputOne);
   await waitFor('single instance caught up', () => one.job.checkpointedSeq >= lastOne, 60_000);
   await waitFor('single instance idle flush', () => maxVoltage(epochs.at(-1)!), 60_000);
 
@@ -301,13 +270,14 @@ test('two instances, with the active one crashing mid-run, give exactly the rows
     expect([a.job.isActive, b.job.isActive]).toEqual([true, false]);
     const input = make(rootTwo);
     const third = Math.floor(input.length / 3);
-    const first = await publishAll(js, input.slice(0, third));
+    const first = await publishAll(backing.js, input.slice(0, third));
     await waitFor('a checkpointed', () => a.job.checkpointedSeq >= first);
-    await publishAll(js, input.slice(third, 2 * third));
+    await publishAll(backing.js, input.slice(third, 2 * third));
     await a.job.halt(); // whatever a did after its last checkpoint is redone by b
-    await publishAll(js, input.slice(2 * third));
+    await publishAll(backing.js, input.slice(2 * third));
     await waitFor('b takes over', () => b.job.isActive);
-    const lastTwo = (await (await nc.jetstreamManager()).streams.info(rootTwo.toUpperCase())).state.last_seq;
+    const lastTwo = (await (await backing.nc.jetstreamManager()).streams.info(rootTwo.toUpperCase())).state
+      .last_seq;
     await waitFor('b caught up', () => b.job.checkpointedSeq >= lastTwo, 60_000);
     await waitFor('b idle flush', async () => {
       const r = await rows(
@@ -334,7 +304,7 @@ test('two instances, with the active one crashing mid-run, give exactly the rows
         out[table] = (await client.execute(cql)).rows.map((r) => JSON.stringify(r)).sort();
       return out;
     };
-    const mine = await dump(keyspace, cassandra);
+    const mine = await dump(keyspace, backing.cassandra);
     const theirs = await dump(keyspace2, cassandra2);
     for (const table of Object.keys(mine)) {
       expect(mine[table].length).toBeGreaterThan(0);

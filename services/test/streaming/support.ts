@@ -7,9 +7,17 @@ import { Registry } from 'prom-client';
 import { sleep } from '../../src/lib/retry';
 import { StreamJob } from '../../src/streaming/job';
 import { createStreamMetrics } from '../../src/streaming/metrics';
-import { StreamSettings } from '../../src/streaming/settings';
+import { jetStreamStreamsOf, StreamSettings } from '../../src/streaming/settings';
 import { encodeTemperature, encodeVoltage, MeterId } from '../../src/wire/codec';
-import { BackingEnv, natsConnect, quietLog } from '../support/backing';
+import {
+  BackingEnv,
+  backingEnv,
+  freshKeyspace,
+  natsConnect,
+  quietLog,
+  requireService,
+  uniqueName,
+} from '../support/backing';
 
 export { cassandraSettingsFor, freshKeyspace, natsConnect, quietLog, uniqueName } from '../support/backing';
 
@@ -28,6 +36,9 @@ export function testSettings(root: string, overrides: Partial<StreamSettings> = 
     alertThresholdV: 120,
     alertMinCount: 2,
     alertWindowS: 0,
+    outageStream: `${root.toUpperCase()}_OUTAGES`,
+    outageIntervals: 3,
+    transformerOutageShare: 0.5,
     ...overrides,
   };
 }
@@ -57,21 +68,65 @@ export async function startJob(
   return { job, nc, registry };
 }
 
+/**
+ * A test file's backing services: a fresh keyspace and a NATS connection (set in beforeAll, so read the
+ * fields inside tests), and the jobs and JetStream state its tests start, all removed after the file.
+ */
+export interface StreamBacking {
+  env: BackingEnv;
+  keyspace: string;
+  cassandra: Client;
+  nc: NatsConnection;
+  js: JetStreamClient;
+  running: RunningJob[];
+  roots: Set<string>;
+  /** Starts a job; its root's stream and buckets are deleted after the file. */
+  start(settings: StreamSettings, keyspace?: string, client?: Client): Promise<RunningJob>;
+}
+
+export function useStreamBacking(keyspacePrefix: string): StreamBacking {
+  const b: StreamBacking = {
+    env: backingEnv(),
+    keyspace: uniqueName(keyspacePrefix),
+    cassandra: undefined as unknown as Client,
+    nc: undefined as unknown as NatsConnection,
+    js: undefined as unknown as JetStreamClient,
+    running: [] as RunningJob[],
+    roots: new Set<string>(),
+    async start(settings: StreamSettings, keyspace = b.keyspace, client = b.cassandra): Promise<RunningJob> {
+      b.roots.add(settings.subjectRoot);
+      const r = await startJob(b.env, settings, client, keyspace);
+      b.running.push(r);
+      return r;
+    },
+  };
+  beforeAll(async () => {
+    await requireService('nats', b.env.natsUrl);
+    await requireService('cassandra', b.env.cassandraContactPoints[0]);
+    b.cassandra = await freshKeyspace(b.env, b.keyspace);
+    b.nc = await natsConnect(b.env, `${keyspacePrefix}test`);
+    b.js = b.nc.jetstream();
+  }, 120_000);
+  afterAll(async () => {
+    for (const r of b.running) await stopJob(r, false).catch(() => undefined);
+    for (const root of b.roots) await deleteJetStreamState(b.nc, root).catch(() => undefined);
+    await b.nc?.close();
+    await b.cassandra?.execute(`DROP KEYSPACE IF EXISTS ${b.keyspace}`);
+    await b.cassandra?.shutdown();
+  }, 60_000);
+  return b;
+}
+
 export async function stopJob(running: RunningJob, graceful = true): Promise<void> {
   if (graceful) await running.job.stop();
   else await running.job.halt();
   await running.nc.close();
 }
 
-/** Deletes what a test created in JetStream: its raw stream and its two KV buckets. */
+/** Deletes what a test created in JetStream: its raw and outage streams and its two KV buckets. */
 export async function deleteJetStreamState(nc: NatsConnection, root: string): Promise<void> {
   const jsm = await nc.jetstreamManager();
-  const settings = testSettings(root);
-  for (const name of [
-    settings.stream,
-    `KV_${settings.statePrefix}-lease`,
-    `KV_${settings.statePrefix}-checkpoint`,
-  ])
+  for (const name of jetStreamStreamsOf(testSettings(root)))
     await jsm.streams.delete(name).catch(() => undefined);
 }
 

@@ -171,7 +171,12 @@ test('raw subjects under a root', () => {
     usagePoint: 3,
   });
   expect(classify('t1', 't1.raw.temperature.data')).toEqual({ kind: 'temperature' });
-  expect(inputSubjects('t1')).toEqual(['t1.raw.voltage.data.>', 't1.raw.temperature.data']);
+  expect(classify('t1', 't1.raw.control.retire')).toEqual({ kind: 'retire' });
+  expect(inputSubjects('t1')).toEqual([
+    't1.raw.voltage.data.>',
+    't1.raw.temperature.data',
+    't1.raw.control.retire',
+  ]);
   // Forecasts are not the job's input: its consumer does not deliver them.
   expect(() => classify('t1', 't1.raw.temperature.forecast.12')).toThrow(
     expect.objectContaining({ reason: 'subject' }),

@@ -38,6 +38,9 @@ const streamSettings = {
   alertThresholdV: 120,
   alertMinCount: 2,
   alertWindowS: 0,
+  outageStream: `${root.toUpperCase()}_OUTAGES`,
+  outageIntervals: 3,
+  transformerOutageShare: 0.5,
 };
 // 10 meters + temperature + forecast = 12 messages per cycle; at 2,400 msg/s a cycle lasts 5 ms of real
 // time, which acceleration 180,000 makes 15 simulated minutes.
@@ -83,7 +86,8 @@ afterAll(async () => {
   await predictor?.stop();
   await job?.stop();
   const jsm = await nc.jetstreamManager();
-  for (const name of [streamSettings.stream, `KV_pipe-${id}-lease`, `KV_pipe-${id}-checkpoint`]) {
+  const { stream, outageStream } = streamSettings;
+  for (const name of [stream, outageStream, `KV_pipe-${id}-lease`, `KV_pipe-${id}-checkpoint`]) {
     await jsm.streams.delete(name).catch(() => undefined);
   }
   await nc?.drain();

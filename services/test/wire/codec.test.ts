@@ -1,4 +1,6 @@
 import {
+  decodeRetire,
+  encodeRetire,
   decodeTemperature,
   decodeVoltage,
   encodeTemperature,
@@ -77,4 +79,28 @@ test('a voltage subject under another root parses with that root prefix', () => 
   expect(() => parseVoltageSubject('smartmeter.raw.voltage.data.3.0.7', 'bench_1.raw.voltage.data')).toThrow(
     WireError,
   );
+});
+
+test('an injector retire notice round-trips as JSON; a malformed one is a value error', () => {
+  const notice = {
+    lines: [21, 22] as [number, number],
+    transformers: 4,
+    usagepoints: 75,
+    epoch: 1_710_000_000,
+  };
+  expect(decodeRetire(encodeRetire(notice))).toEqual(notice);
+  const reason = (bytes: string) => {
+    try {
+      decodeRetire(new TextEncoder().encode(bytes));
+    } catch (err) {
+      return (err as WireError).reason;
+    }
+    return 'accepted';
+  };
+  expect(reason('not json')).toBe('value');
+  expect(reason('{"lines":[21],"transformers":4,"usagepoints":75,"epoch":1}')).toBe('value');
+  expect(reason('{"lines":[21,22],"transformers":-1,"usagepoints":75,"epoch":1}')).toBe('value');
+  expect(reason('{"lines":[21,22],"transformers":4,"usagepoints":75}')).toBe('value');
+  expect(reason('{"lines":[21,22],"transformers":4,"usagepoints":75,"epoch":-60}')).toBe('epoch');
+  expect(reason('null')).toBe('value');
 });
