@@ -1,14 +1,15 @@
 // The max-voltage band against the real Cassandra and NATS, on synthetic data whose noise is known
 // (synthetic.ts: the profile plus uniform ±0.15 V, so the true 0.1–0.9 band is 0.24 V wide and holds
 // 80 % of the outcomes): train stores a band that is ordered and calibrated on the held-out range and
-// beats the seasonal naive, and predict publishes it with every forecast and answers it on request.
+// beats the seasonal naive, and predict publishes it with every forecast and answers it on request. A
+// model stored by an older build (the label-trained MLP) is replaced by train, and predict waits meanwhile.
 import { Client } from 'cassandra-driver';
 import { NatsConnection } from 'nats';
 import { Registry } from 'prom-client';
 import { deserializeModel } from '../../src/training/model';
 import { PredictionMessage, Predictor, startPredictor } from '../../src/training/predictor';
 import { inBand } from '../../src/training/quantiles';
-import { latestModel } from '../../src/training/registry';
+import { latestModel, ModelMetrics, saveModel } from '../../src/training/registry';
 import { writeObservations } from '../../src/training/simulated';
 import { modelSubjects } from '../../src/training/subjects';
 import { DEFAULT_TRAIN_SETTINGS, trainOnce, TrainSettings } from '../../src/training/trainer';
@@ -131,3 +132,40 @@ test('predict publishes the band with every forecast and answers it on request',
   const gauge = await registry.getSingleMetricAsString('smartmeter_predict_max_voltage_volts');
   expect(gauge.match(/quantile="0\.(1|5|9)"/g)).toHaveLength(3);
 }, 60_000);
+
+test('a model of the older format: predict waits for one it can load, train replaces it', async () => {
+  const legacy = { ...train, modelName: 'legacy' };
+  await saveModel(client, keyspace, {
+    name: legacy.modelName,
+    topology: JSON.stringify({ format: 'smartmeter-mlp/1', thresholdV: 116 }),
+    weights: Buffer.from([0, 0, 0, 0]),
+    metrics: { thresholdV: 116, totalRows: 100 } as ModelMetrics,
+    trainingRows: 80,
+  });
+  const settings = {
+    keyspace,
+    modelName: legacy.modelName,
+    subjects,
+    queueGroup: `l${id}`,
+    modelRetryS: 0.2,
+  };
+  const registry = new Registry();
+  let waits = 0;
+  const waiting = await startPredictor(
+    { nc, client, log, registry, aborted: () => waits >= 2, onWaiting: () => waits++ },
+    settings,
+  );
+  expect(waiting).toBeUndefined();
+  expect(await registry.getSingleMetricAsString('smartmeter_model_reloads_total')).toMatch(
+    /outcome="failed"} [1-9]/,
+  );
+
+  const outcome = await trainOnce({ client, nc, log }, legacy);
+  expect(outcome).toMatchObject({ status: 'accepted', version: 2 });
+  const serving = await startPredictor({ nc, client, log, registry: new Registry() }, settings);
+  try {
+    expect(serving!.version()).toBe(2);
+  } finally {
+    await serving?.stop();
+  }
+}, 180_000);
