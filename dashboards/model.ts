@@ -1,6 +1,7 @@
 // 3. Model & predictions — the versioned over-voltage model: which version train produced and predict
-// serves, its held-out metrics beside the lookup baseline, training runs, and what predict makes of the
-// temperature forecasts against the max voltage that actually followed.
+// serves, its held-out metrics beside the lookup baseline and its max-voltage band beside the seasonal
+// naive, training runs, and what predict makes of the temperature forecasts against the max voltage that
+// actually followed.
 import { built, dashboard, Dashboard, row, statPanel, timeSeries } from './panels';
 
 const heldOut = (metric: string) => `max(${metric})`;
@@ -84,6 +85,25 @@ export function modelDashboard(): Dashboard {
       )
       .withPanel(
         timeSeries({
+          title: 'Predicted max-voltage band against actual max voltage',
+          description:
+            'Quantiles 0.1, 0.5 and 0.9 of the max voltage predicted for the latest temperature forecast, 12 steps ahead, and the max voltage the stream job measured.',
+          unit: 'volt',
+          width: 24,
+          queries: [
+            {
+              expr: 'max(smartmeter_stream_max_voltage_volts and on (instance) smartmeter_stream_active == 1)',
+              legend: 'actual max voltage',
+            },
+            {
+              expr: 'max by (quantile) (smartmeter_predict_max_voltage_volts)',
+              legend: 'predicted quantile {{quantile}}',
+            },
+          ],
+        }),
+      )
+      .withPanel(
+        timeSeries({
           title: 'Predictions per second',
           unit: 'short',
           queries: [
@@ -124,6 +144,23 @@ export function modelDashboard(): Dashboard {
             { expr: heldOut('smartmeter_model_baseline_accuracy'), legend: 'baseline accuracy' },
             { expr: heldOut('smartmeter_model_majority_rate'), legend: 'majority class share' },
           ],
+        }),
+      )
+      .withPanel(
+        timeSeries({
+          title: 'Max-voltage band of the last trained model (held-out)',
+          description:
+            'Pinball loss of the band and of the seasonal naive (the same time a week earlier; none until the held-out range is a week past the first row), and the share of held-out epochs inside the 0.1–0.9 band (right axis, goal 0.8).',
+          unit: 'volt',
+          queries: [
+            { expr: heldOut('smartmeter_model_heldout_pinball_volts'), legend: 'band pinball loss' },
+            {
+              expr: heldOut('smartmeter_model_baseline_pinball_volts'),
+              legend: 'seasonal-naive pinball loss',
+            },
+            { expr: heldOut('smartmeter_model_heldout_band_coverage'), legend: '0.1–0.9 band coverage' },
+          ],
+          rightAxis: { queries: [2], unit: 'percentunit', max: 1 },
         }),
       )
       .withPanel(

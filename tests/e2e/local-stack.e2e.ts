@@ -255,24 +255,27 @@ test(
   10 * 60_000,
 );
 
+/** The first message published on a subject from now, as JSON (bounded). */
+function first(subject: string, seconds = 300): Promise<Record<string, unknown>> {
+  const codec = JSONCodec<Record<string, unknown>>();
+  return new Promise((resolve, reject) => {
+    const sub = nc.subscribe(subject, { max: 1 });
+    const timer = setTimeout(() => {
+      sub.unsubscribe();
+      reject(new Error(`nothing on ${subject} within ${seconds}s`));
+    }, seconds * 1000);
+    void (async () => {
+      for await (const m of sub) {
+        clearTimeout(timer);
+        resolve(codec.decode(m.data));
+      }
+    })();
+  });
+}
+
 test(
   'stream publishes max voltage and alerts',
   async () => {
-    const codec = JSONCodec<Record<string, unknown>>();
-    const first = (subject: string) =>
-      new Promise<Record<string, unknown>>((resolve, reject) => {
-        const sub = nc.subscribe(subject, { max: 1 });
-        const timer = setTimeout(() => {
-          sub.unsubscribe();
-          reject(new Error(`nothing on ${subject} within 300s`));
-        }, 300_000);
-        void (async () => {
-          for await (const m of sub) {
-            clearTimeout(timer);
-            resolve(codec.decode(m.data));
-          }
-        })();
-      });
     const [max, alert] = await Promise.all([first(SUBJECTS.maxVoltage), first(SUBJECTS.alert)]);
     report(`stream: max voltage ${JSON.stringify(max)}; alert ${JSON.stringify(alert)}`);
     expect(typeof max.voltage).toBe('number');
@@ -357,6 +360,18 @@ test(
     });
     report(`predict: ${JSON.stringify(answer)}`);
     expect(answer).not.toHaveProperty('error');
+    // Every prediction carries the max-voltage band, ordered: the reply and those published per forecast.
+    const published = await first(SUBJECTS.prediction, 120);
+    report(`predict: published ${JSON.stringify(published)}`);
+    for (const prediction of [answer, published]) {
+      const { horizonSteps, quantiles } = prediction.forecast as {
+        horizonSteps: number;
+        quantiles: Record<string, number>;
+      };
+      expect(horizonSteps).toBe(12);
+      expect(quantiles['0.1']).toBeLessThanOrEqual(quantiles['0.5']);
+      expect(quantiles['0.5']).toBeLessThanOrEqual(quantiles['0.9']);
+    }
   },
   12 * 60_000,
 );

@@ -1,6 +1,7 @@
 // predict: serves the newest over-voltage model. Every temperature forecast on
-// smartmeter.raw.temperature.forecast.12 (12-byte codec, queue group) becomes a JSON prediction on
-// smartmeter.extract.voltage.prediction.12; requests on smartmeter.predict ({"epoch","temperature"})
+// smartmeter.raw.temperature.forecast.12 (12-byte codec, queue group) becomes a JSON prediction (the alert
+// and the max-voltage band, `forecast`) on smartmeter.extract.voltage.prediction.12; requests on
+// smartmeter.predict ({"epoch","temperature"})
 // get the same JSON back, or {"error": "..."} saying what is wrong. A new version announced on
 // smartmeter.model.updated is swapped in without dropping a message. While no model exists it waits, as
 // train waits for data: /healthz stays 200 (waiting is the intended state; an unhealthy task would only be

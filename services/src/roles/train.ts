@@ -1,5 +1,6 @@
-// train: fits the over-voltage MLP on max_voltage ⋈ temperature, evaluates it on the latest rows held
-// out, versions it in the `models` table if it does no worse than the served model, and announces it on
+// train: fits the over-voltage model (a max-voltage band, the alert read off it; training/model.ts) on
+// max_voltage ⋈ temperature, evaluates it on the latest rows held out, versions it in the `models` table
+// if it does no worse than the served model (accuracy and pinball loss), and announces it on
 // smartmeter.model.updated ({"name","version"}).
 //   TRAIN_ONCE             true: train once and exit (exit 1 with a clear error below TRAIN_MIN_ROWS);
 //                          false (default): retrain on a schedule, waiting visibly while data is short

@@ -3,6 +3,7 @@
 // answering the majority class, and a lookup table (hour of day × weekday/weekend → majority label)
 // fitted on the training range.
 import { calendar, label, Observation } from './features';
+import { inBand, LEVELS, pinball } from './quantiles';
 
 export interface TimeSplit {
   train: Observation[];
@@ -84,6 +85,88 @@ export class LookupBaseline {
   }
 }
 
+/** The seasonal-naive forecast's season: the same time a week earlier (weekdays and weekends line up). */
+export const SEASON_SECONDS = 7 * 86_400;
+
+/** How a forecast band did on rows: mean pinball loss, share inside [q0.1, q0.9], median's MAE (volts). */
+export interface BandMetrics {
+  rows: number;
+  pinball: number;
+  coverage: number;
+  medianMae: number;
+}
+
+export function bandMetrics(rows: readonly { actual: number; quantiles: readonly number[] }[]): BandMetrics {
+  const n = rows.length;
+  const mean = (f: (r: (typeof rows)[number]) => number) =>
+    n ? rows.reduce((s, r) => s + f(r), 0) / n : NaN;
+  return {
+    rows: n,
+    pinball: mean((r) => pinball(r.actual, r.quantiles)),
+    coverage: mean((r) => (inBand(r.actual, r.quantiles) ? 1 : 0)),
+    medianMae: mean((r) => Math.abs(r.actual - r.quantiles[Math.floor(r.quantiles.length / 2)])),
+  };
+}
+
+/**
+ * Seasonal naive with a band: the value one season earlier, plus the quantiles of the season-over-season
+ * change seen in the training range. Predicts only where the value a season earlier is known.
+ */
+export class SeasonalNaive {
+  private constructor(
+    private readonly history: ReadonlyMap<number, number>,
+    private readonly offsets: readonly number[],
+  ) {}
+
+  /** `history`: every row known (train and held-out: a value a week old is known at forecast time). */
+  static fit(train: readonly Observation[], history: readonly Observation[]): SeasonalNaive | undefined {
+    const byEpoch = new Map(history.map((r) => [r.epoch, r.voltage]));
+    const changes = train
+      .filter((r) => byEpoch.has(r.epoch - SEASON_SECONDS))
+      .map((r) => r.voltage - (byEpoch.get(r.epoch - SEASON_SECONDS) as number))
+      .sort((a, b) => a - b);
+    if (changes.length === 0) return undefined;
+    const at = (level: number) => changes[Math.min(changes.length - 1, Math.floor(level * changes.length))];
+    return new SeasonalNaive(byEpoch, LEVELS.map(at));
+  }
+
+  forecast(epoch: number): number[] | undefined {
+    const last = this.history.get(epoch - SEASON_SECONDS);
+    return last === undefined ? undefined : this.offsets.map((o) => last + o);
+  }
+}
+
+/** The band on the held-out rows, beside the seasonal-naive band on those of them it can forecast. */
+export interface ForecastEvaluation {
+  band: BandMetrics;
+  /** The model on the rows the baseline forecasts, and the baseline there; undefined: no row a season old. */
+  comparable?: { model: BandMetrics; seasonalNaive: BandMetrics };
+}
+
+export function evaluateForecast(
+  split: TimeSplit,
+  forecast: (rows: readonly Observation[]) => number[][],
+): ForecastEvaluation {
+  const { train, heldOut } = split;
+  const bands = forecast(heldOut).map((quantiles, i) => ({ actual: heldOut[i].voltage, quantiles }));
+  const naive = SeasonalNaive.fit(train, [...train, ...heldOut]);
+  const pairs = naive
+    ? heldOut.flatMap((r, i) => {
+        const quantiles = naive.forecast(r.epoch);
+        return quantiles ? [{ model: bands[i], naive: { actual: r.voltage, quantiles } }] : [];
+      })
+    : [];
+  return {
+    band: bandMetrics(bands),
+    comparable: pairs.length
+      ? {
+          model: bandMetrics(pairs.map((p) => p.model)),
+          seasonalNaive: bandMetrics(pairs.map((p) => p.naive)),
+        }
+      : undefined,
+  };
+}
+
 /** Everything the registry stores about a model's quality, all measured on the same held-out range. */
 export interface ModelEvaluation {
   thresholdV: number;
@@ -91,13 +174,16 @@ export interface ModelEvaluation {
   heldOut: ClassificationMetrics & { fromEpoch: number; toEpoch: number };
   majorityRate: number;
   baselineAccuracy: number;
+  /** The max-voltage band on the same held-out rows. */
+  forecast: ForecastEvaluation;
 }
 
-export function evaluate(
-  split: TimeSplit,
-  thresholdV: number,
-  predict: (rows: readonly Observation[]) => (0 | 1)[],
-): ModelEvaluation {
+export interface Evaluated {
+  classify: (rows: readonly Observation[]) => (0 | 1)[];
+  forecast: (rows: readonly Observation[]) => number[][];
+}
+
+export function evaluate(split: TimeSplit, thresholdV: number, model: Evaluated): ModelEvaluation {
   const { train, heldOut } = split;
   if (heldOut.length === 0) throw new Error('the held-out range is empty');
   const actual = heldOut.map((r) => label(r.voltage, thresholdV));
@@ -110,11 +196,12 @@ export function evaluate(
     thresholdV,
     trainRows: train.length,
     heldOut: {
-      ...classificationMetrics(actual, predict(heldOut)),
+      ...classificationMetrics(actual, model.classify(heldOut)),
       fromEpoch: heldOut[0].epoch,
       toEpoch: heldOut[heldOut.length - 1].epoch,
     },
     majorityRate: majorityRate(actual),
     baselineAccuracy: baseline.accuracy,
+    forecast: evaluateForecast(split, (rows) => model.forecast(rows)),
   };
 }

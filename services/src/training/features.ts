@@ -17,6 +17,8 @@ export interface Scaler {
 
 export const FEATURE_NAMES = ['hour_sin', 'hour_cos', 'weekend', 'temperature'] as const;
 export const FEATURE_COUNT = FEATURE_NAMES.length;
+/** The first features are the calendar's, the rest the temperature's (the model has a branch for each). */
+export const CALENDAR_FEATURE_COUNT = 3;
 
 /** Hour of day (fractional, UTC) and whether the day is a Saturday or Sunday. */
 export function calendar(epoch: number): { hour: number; weekend: boolean } {

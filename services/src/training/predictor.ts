@@ -9,7 +9,9 @@ import { publishDeadLetter } from '../lib/deadletter';
 import { Logger } from '../lib/log';
 import { sleep } from '../lib/retry';
 import { decodeTemperature, WireError } from '../wire/codec';
+import { FORECAST_CYCLES } from '../simulator/simulator';
 import { deserializeModel, OverVoltageModel } from './model';
+import { LEVELS, quantileRecord } from './quantiles';
 import { latestModel, modelVersion, StoredModel } from './registry';
 import { ModelSubjects } from './subjects';
 import { ModelUpdatedEvent } from './trainer';
@@ -35,6 +37,12 @@ export interface PredictionMessage {
   alert: boolean;
   thresholdV: number;
   modelVersion: number;
+  /** The epoch's max voltage as a band: quantiles (volts) keyed by level, e.g. {"0.1","0.5","0.9"}. */
+  forecast: {
+    /** Epochs (stream windows, one simulator cycle each) between the forecast message and `epoch`. */
+    horizonSteps: number;
+    quantiles: Record<string, number>;
+  };
 }
 
 export interface PredictRequest {
@@ -124,6 +132,7 @@ export class PredictMetrics {
   readonly reloads: Counter<'outcome'>;
   readonly waiting: Gauge;
   readonly forecastProbability: Gauge;
+  readonly forecastVoltage: Gauge<'quantile'>;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -164,6 +173,12 @@ export class PredictMetrics {
     this.forecastProbability = new Gauge({
       name: 'smartmeter_predict_alert_probability',
       help: 'Over-voltage probability predicted for the latest temperature forecast (12 steps ahead)',
+      registers,
+    });
+    this.forecastVoltage = new Gauge({
+      name: 'smartmeter_predict_max_voltage_volts',
+      help: 'Max voltage band (quantile 0.1, 0.5, 0.9) predicted for the latest temperature forecast (12 steps ahead)',
+      labelNames: ['quantile'],
       registers,
     });
   }
@@ -262,8 +277,19 @@ export async function startPredictor(
       return undefined;
     });
     if (stored) {
-      await install(stored);
-      break;
+      const installed = await install(stored).then(
+        () => true,
+        (err: unknown) => {
+          // e.g. a model of an older format, until train (of this build) replaces it
+          metrics.reloads.inc({ outcome: 'failed' });
+          log.warn('cannot load the newest model; waiting for a new version', {
+            err,
+            version: stored.version,
+          });
+          return false;
+        },
+      );
+      if (installed) break;
     }
     await reloads; // an update may have arrived meanwhile
     if (slot.version !== undefined) break;
@@ -286,6 +312,7 @@ export async function startPredictor(
         alert: p.alert === 1,
         thresholdV: model.thresholdV,
         modelVersion: version,
+        forecast: { horizonSteps: FORECAST_CYCLES, quantiles: quantileRecord(p.quantiles) },
       };
     });
   const outcome = (m: PredictionMessage) => (m.alert ? 'alert' : 'normal');
@@ -312,6 +339,12 @@ export async function startPredictor(
         const prediction = predict(reading);
         metrics.predictions.inc({ source: 'forecast', outcome: outcome(prediction) });
         metrics.forecastProbability.set(prediction.probability);
+        for (const level of LEVELS) {
+          metrics.forecastVoltage.set(
+            { quantile: String(level) },
+            prediction.forecast.quantiles[String(level)],
+          );
+        }
         nc.publish(subjects.prediction, JSON.stringify(prediction));
       } catch (e) {
         log.error('prediction failed', { err: e, epoch: reading.epoch });

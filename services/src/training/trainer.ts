@@ -1,7 +1,8 @@
 // One training run and the schedule around it: load max_voltage ⋈ temperature, split off the latest
-// rows as the held-out range, train the MLP on the rest, evaluate it and the model currently served on
-// the same held-out rows, and publish the new model only if it does no worse. Progress (epochs, loss)
-// goes to the logs and to metrics a Grafana panel can show.
+// rows as the held-out range, train the model on the rest, evaluate it and the model currently served on
+// the same held-out rows, and publish the new model only if it does no worse on either question: the
+// alert's accuracy and the band's pinball loss. Progress (epochs, loss) goes to the logs and to metrics a
+// Grafana panel can show.
 import { Client } from 'cassandra-driver';
 import { NatsConnection } from 'nats';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
@@ -10,7 +11,14 @@ import { SUBJECTS } from '../wire/subjects';
 import { loadObservations } from './dataset';
 import { evaluate, ModelEvaluation, splitByTime } from './evaluation';
 import { Observation } from './features';
-import { DEFAULT_SPEC, deserializeModel, serializeModel, trainModel, TrainingSpec } from './model';
+import {
+  DEFAULT_SPEC,
+  deserializeModel,
+  IncompatibleModelError,
+  serializeModel,
+  trainModel,
+  TrainingSpec,
+} from './model';
 import { DEFAULT_MODEL_NAME, latestModel, ModelMetrics, saveModel } from './registry';
 import { zeroed } from '../lib/metrics';
 
@@ -55,7 +63,13 @@ export interface ModelUpdatedEvent {
 
 export type TrainOutcome =
   | { status: 'accepted'; version: number; metrics: ModelMetrics }
-  | { status: 'rejected'; currentVersion: number; metrics: ModelMetrics; currentAccuracy: number };
+  | {
+      status: 'rejected';
+      currentVersion: number;
+      metrics: ModelMetrics;
+      currentAccuracy: number;
+      currentPinball: number;
+    };
 
 export class TrainMetrics {
   readonly runs: Counter<'outcome'>;
@@ -66,6 +80,9 @@ export class TrainMetrics {
   readonly recall: Gauge;
   readonly baselineAccuracy: Gauge;
   readonly majorityRate: Gauge;
+  readonly bandCoverage: Gauge;
+  readonly pinball: Gauge;
+  readonly baselinePinball: Gauge;
   readonly version: Gauge;
   readonly rows: Gauge;
   readonly waiting: Gauge;
@@ -106,6 +123,18 @@ export class TrainMetrics {
       'smartmeter_model_majority_rate',
       'Share of the majority class in the held-out range',
     );
+    this.bandCoverage = g(
+      'smartmeter_model_heldout_band_coverage',
+      "Share of held-out epochs whose max voltage fell inside the last trained model's 0.1–0.9 band (goal 0.8)",
+    );
+    this.pinball = g(
+      'smartmeter_model_heldout_pinball_volts',
+      "Held-out pinball loss of the last trained model's max-voltage band (mean over the 0.1, 0.5, 0.9 quantiles)",
+    );
+    this.baselinePinball = g(
+      'smartmeter_model_baseline_pinball_volts',
+      'Held-out pinball loss of the seasonal-naive band (same time a week earlier), on the epochs it can forecast',
+    );
     this.version = g('smartmeter_model_version', 'Version of the model currently served (0: none)');
     this.rows = g('smartmeter_training_rows', 'Joined max_voltage ⋈ temperature rows available for training');
     this.waiting = g(
@@ -132,6 +161,9 @@ export interface TrainerDeps {
 function summary(e: ModelEvaluation) {
   return {
     accuracy: e.heldOut.accuracy,
+    bandCoverage: e.forecast.band.coverage,
+    pinball: e.forecast.band.pinball,
+    seasonalNaivePinball: e.forecast.comparable?.seasonalNaive.pinball ?? null,
     precision: e.heldOut.precision,
     recall: e.heldOut.recall,
     baselineAccuracy: e.baselineAccuracy,
@@ -175,7 +207,7 @@ export async function trainOnce(
     }
   });
   try {
-    const evaluation = evaluate(split, settings.thresholdV, (held) => model.classify(held));
+    const evaluation = evaluate(split, settings.thresholdV, model);
     const trainingSeconds = Number(process.hrtime.bigint() - started) / 1e9;
     const modelMetrics: ModelMetrics = {
       ...evaluation,
@@ -189,34 +221,50 @@ export async function trainOnce(
     metrics?.recall.set(evaluation.heldOut.recall ?? 0);
     metrics?.baselineAccuracy.set(evaluation.baselineAccuracy);
     metrics?.majorityRate.set(evaluation.majorityRate);
+    metrics?.bandCoverage.set(evaluation.forecast.band.coverage);
+    metrics?.pinball.set(evaluation.forecast.band.pinball);
+    // NaN (a gap) until the held-out range reaches a week past the first row.
+    metrics?.baselinePinball.set(evaluation.forecast.comparable?.seasonalNaive.pinball ?? NaN);
 
     // The current model is judged on the same held-out rows; one trained for another threshold answers
-    // another question and is simply replaced.
+    // another question, and one this build cannot load (an older format) cannot be served: both are replaced.
     const current = await latestModel(client, settings.keyspace, settings.modelName);
-    if (current && current.metrics.thresholdV === settings.thresholdV) {
-      const old = await deserializeModel(current.topology, current.weights);
-      let accuracy: number;
+    const old =
+      current && current.metrics.thresholdV === settings.thresholdV
+        ? await deserializeModel(current.topology, current.weights).catch((err: unknown) => {
+            if (!(err instanceof IncompatibleModelError)) throw err;
+            log.info('the served model cannot be loaded by this build; replacing it', {
+              currentVersion: current.version,
+              reason: err.message,
+            });
+            return undefined;
+          })
+        : undefined;
+    if (current && old) {
+      let served: ModelEvaluation;
       try {
-        accuracy = evaluate(split, settings.thresholdV, (held) => old.classify(held)).heldOut.accuracy;
+        served = evaluate(split, settings.thresholdV, old);
       } finally {
         old.dispose();
       }
-      if (evaluation.heldOut.accuracy < accuracy) {
+      const currentAccuracy = served.heldOut.accuracy;
+      const currentPinball = served.forecast.band.pinball;
+      if (
+        evaluation.heldOut.accuracy < currentAccuracy ||
+        evaluation.forecast.band.pinball > currentPinball
+      ) {
         metrics?.runs.inc({ outcome: 'rejected' });
         metrics?.duration.observe(trainingSeconds);
         log.info(
           'new model is worse than the current one on the same held-out rows; keeping the current one',
-          {
-            currentVersion: current.version,
-            currentAccuracy: accuracy,
-            ...summary(evaluation),
-          },
+          { currentVersion: current.version, currentAccuracy, currentPinball, ...summary(evaluation) },
         );
         return {
           status: 'rejected',
           currentVersion: current.version,
           metrics: modelMetrics,
-          currentAccuracy: accuracy,
+          currentAccuracy,
+          currentPinball,
         };
       }
     }

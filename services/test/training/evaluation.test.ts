@@ -79,7 +79,10 @@ describe('evaluation', () => {
       temperature: 0,
     }));
     const split = splitByTime(rows, 0.2);
-    const e = evaluate(split, 116, (held) => held.map((r) => label(r.voltage, 116)));
+    const e = evaluate(split, 116, {
+      classify: (held) => held.map((r) => label(r.voltage, 116)),
+      forecast: (held) => held.map((r) => [r.voltage - 1, r.voltage, r.voltage + 1]),
+    });
     expect(e.trainRows).toBe(8);
     expect(e.heldOut).toMatchObject({
       rows: 2,

@@ -164,5 +164,6 @@ test('inject → NATS → stream → Cassandra → train → a model row → pre
     expect(p.modelVersion).toBe(1);
     expect(p.probability).toBeGreaterThanOrEqual(0);
     expect(p.probability).toBeLessThanOrEqual(1);
+    expect(p.forecast.quantiles['0.1']).toBeLessThanOrEqual(p.forecast.quantiles['0.9']);
   }
 }, 240_000);

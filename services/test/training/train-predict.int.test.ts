@@ -139,6 +139,9 @@ test('predict answers requests and publishes a prediction for every forecast', a
   expect(reply.probability).toBeGreaterThanOrEqual(0);
   expect(reply.probability).toBeLessThanOrEqual(1);
   expect(reply.alert).toBe(reply.class === 1);
+  const band = reply.forecast.quantiles;
+  expect(band['0.1']).toBeLessThanOrEqual(band['0.5']);
+  expect(band['0.5']).toBeLessThanOrEqual(band['0.9']);
 
   const forecasts = rows.slice(800, 820);
   const published = collect(subjects.prediction, forecasts.length);
@@ -148,6 +151,7 @@ test('predict answers requests and publishes a prediction for every forecast', a
   for (const x of predictions) {
     expect(x).toMatchObject({ modelVersion: 1, thresholdV: 116 });
     expect(typeof x.probability).toBe('number');
+    expect(x.forecast).toMatchObject({ horizonSteps: 12, quantiles: expect.any(Object) });
     expect(x.temperature).toBeCloseTo(forecasts.find((r) => r.epoch === x.epoch)!.temperature, 4);
   }
   const counted = await registry.getSingleMetricAsString('smartmeter_predictions_total');
