@@ -380,8 +380,8 @@ async function main() {
   const failures: string[] = [];
   let minute = 0; // (b)'s rows take fresh simulated minutes, so each run inserts new rows
 
-  /** A backlog of `count` readings in a fresh stream, for a fresh keyspace; waits until all are stored. */
-  async function backlog(tag: string, count: number): Promise<Backlog> {
+  /** A fresh subject root with its stream and its keyspace (both named after it), removed at the end. */
+  async function freshRoot(tag: string) {
     const root = `bench_${id}_${tag}`;
     const stream = root.toUpperCase();
     streams.push(stream);
@@ -393,6 +393,12 @@ async function main() {
       maxAgeSeconds: 3600,
       maxBytes: STREAM_MAX_BYTES,
     });
+    return { root, stream };
+  }
+
+  /** A backlog of `count` readings in a fresh stream, for a fresh keyspace; waits until all are stored. */
+  async function backlog(tag: string, count: number): Promise<Backlog> {
+    const { root, stream } = await freshRoot(tag);
     const readings = makeReadings(sim, count, 0);
     for (let i = 0; i < readings.length; i++) {
       nc.publish(reroot(readings[i].subject, root), readings[i].data);
@@ -541,17 +547,7 @@ async function main() {
       `(e) latency publish → row: ${fmt(eCount)} readings at 50% of (c) = ${fmt(pipeline.median * 0.5)}/s, 1 replica`,
     );
     const e = await (async () => {
-      const root = `bench_${id}_e`;
-      const stream = root.toUpperCase();
-      streams.push(stream);
-      keyspaces.push(root);
-      await migrate(cassandra, cassandraSettingsFor(env, root), { replicationFactor: 1 }, log);
-      await ensureRawStream(jsm, {
-        name: stream,
-        subjects: [`${root}.raw.>`],
-        maxAgeSeconds: 3600,
-        maxBytes: STREAM_MAX_BYTES,
-      });
+      const { root, stream } = await freshRoot('e');
       const ingest = startRole('ingest', env, root, {
         INGEST_STREAM: stream,
         INGEST_SUBJECT_ROOT: root,
