@@ -10,13 +10,17 @@ function burn(cpuMs: number) {
   return x;
 }
 
-test('/proc counters of this process match process.cpuUsage within a clock tick or two', () => {
+test('/proc counters of this process move with process.cpuUsage, within a few clock ticks', () => {
+  // Deltas over the same burn: totals since start may differ by what each source counts of threads that
+  // ran before (seen in a jest worker under load); what the bench uses is the difference of two reads.
+  const proc0 = processCpuUs(process.pid)!;
+  const own0 = selfCpuUs();
   burn(300);
-  const fromProc = processCpuUs(process.pid)!;
-  const own = selfCpuUs();
-  expect(fromProc).toBeGreaterThan(250_000);
-  // /proc counts in clock ticks (10 ms at 100 Hz) and is read a moment before cpuUsage.
-  expect(Math.abs(own - fromProc)).toBeLessThan(30_000);
+  const fromProc = processCpuUs(process.pid)! - proc0;
+  const own = selfCpuUs() - own0;
+  expect(own).toBeGreaterThanOrEqual(300_000);
+  // /proc counts in clock ticks (10 ms at 100 Hz), and the two are read a moment apart.
+  expect(Math.abs(own - fromProc)).toBeLessThan(40_000);
 });
 
 test('an unreadable process gives undefined, and so does a total that includes one', () => {
