@@ -1,6 +1,7 @@
 // CPU time from the processes' own counters, which wall-clock noise from other work on the machine
-// does not move the way it moves rates: this process's through process.cpuUsage(), any other's
-// (ingest children, nats-server, Cassandra's JVM) through /proc/<pid>/stat. All threads are counted.
+// does not move the way it moves rates: /proc/<pid>/stat for every process the bench compares (itself,
+// the ingest children, nats-server, Cassandra's JVM), so that both sides of a ratio count alike; all
+// threads are counted. process.cpuUsage() is this process's own view, used to check the reading.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 

@@ -37,7 +37,7 @@ import { runInjector } from '../src/simulator/publisher';
 import { migrate } from '../src/storage/migrate';
 import { decodeVoltage, encodeVoltage, parseVoltageSubject } from '../src/wire/codec';
 import { backingEnv, BackingEnv, requireService, cassandraSettingsFor } from '../test/support/backing';
-import { processCpuUs, selfCpuUs, totalCpuUs } from './cpu';
+import { processCpuUs, totalCpuUs } from './cpu';
 import { BENCH_FIGURES_VERSION, BenchFigures, writeFigures } from './figures';
 import { runModelBench } from './model';
 import { runOutageBench } from './outage';
@@ -183,7 +183,8 @@ async function ceilingRun(
   level: number,
   cassandraPid: number | undefined,
 ): Promise<CeilingRun> {
-  const self0 = selfCpuUs();
+  // This process's counters read from /proc like the ingest processes', so both sides count alike.
+  const self0 = processCpuUs(process.pid);
   const cass0 = processCpuUs(cassandraPid);
   const t0 = now();
   await concurrent.executeConcurrent(client, rawDataInsert(keyspace), params, { concurrencyLevel: level });
@@ -191,7 +192,7 @@ async function ceilingRun(
   const cass1 = processCpuUs(cassandraPid);
   return {
     rate: params.length / seconds,
-    rawUs: (selfCpuUs() - self0) / params.length,
+    rawUs: ((processCpuUs(process.pid) ?? NaN) - (self0 ?? NaN)) / params.length,
     cassandraUs: cass0 !== undefined && cass1 !== undefined ? (cass1 - cass0) / params.length : undefined,
   };
 }
