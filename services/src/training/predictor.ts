@@ -370,6 +370,9 @@ export async function startPredictor(
     },
   });
 
+  // The server knows the subscriptions once this returns: a request sent right after (on another
+  // connection) finds a responder instead of failing with 503.
+  await nc.flush();
   log.info('serving predictions', {
     version: slot.version,
     forecasts: subjects.forecast,
