@@ -195,13 +195,13 @@ export function planSizing(fleet: Fleet, figures: BenchFigures, disk?: DiskBudge
     cassandraDiskBytesPerNode: {
       value: cassandraTotal / cassandraNodes,
       basis:
-        `${fmt(average)} rows/s × 86,400 s × ${retentionDays} d × ${bpr} B/row (measured) × ${replication} ` +
+        `${fmt(average)} rows/s × 86,400 s × ${retentionDays} d × ${+bpr.toFixed(1)} B/row (measured) × ${replication} ` +
         `copies / ${cassandraNodes} nodes / ${pct} full`,
     },
     jetstreamBytes: {
       value: jetstreamBytes,
       basis:
-        `${fmt(rps)} msg/s × ${figures.storage.jetstreamBytesPerMessage} B/msg (measured) × ` +
+        `${fmt(rps)} msg/s × ${+figures.storage.jetstreamBytesPerMessage.toFixed(1)} B/msg (measured) × ` +
         `${fmt(streamAge / 3600, 1)} h (rawStreamMaxAge) / ${pct} full`,
     },
     vcpus: {
