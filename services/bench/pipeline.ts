@@ -36,6 +36,7 @@ import { createSimulator, Simulator, topologyFromRate } from '../src/simulator';
 import { runInjector } from '../src/simulator/publisher';
 import { migrate } from '../src/storage/migrate';
 import { decodeVoltage, encodeVoltage, parseVoltageSubject } from '../src/wire/codec';
+import { underRoot } from '../src/wire/subjects';
 import { backingEnv, BackingEnv, requireService, cassandraSettingsFor } from '../test/support/backing';
 import { processCpuUs, totalCpuUs } from './cpu';
 import { BENCH_FIGURES_VERSION, BenchFigures, writeFigures } from './figures';
@@ -127,7 +128,6 @@ function makeReadings(sim: Simulator, count: number, firstMinute: number): Readi
   }
   return out;
 }
-const reroot = (subject: string, root: string) => subject.replace(/^smartmeter\./, `${root}.`);
 
 async function natsConnect(env: BackingEnv, name: string): Promise<NatsConnection> {
   return connect({ servers: env.natsUrl, user: env.natsUser, pass: env.natsPassword, name });
@@ -221,7 +221,7 @@ async function publishAt(
   while (i < readings.length) {
     const due = Math.min(readings.length, Math.floor((now() - t0) * rate) + 1);
     for (; i < due; i++) {
-      nc.publish(reroot(readings[i].subject, root), readings[i].data);
+      nc.publish(underRoot(root, readings[i].subject), readings[i].data);
       publishedAt.set(firstSeq + i, now());
     }
     await nc.flush();
@@ -402,7 +402,7 @@ async function main() {
     const { root, stream } = await freshRoot(tag);
     const readings = makeReadings(sim, count, 0);
     for (let i = 0; i < readings.length; i++) {
-      nc.publish(reroot(readings[i].subject, root), readings[i].data);
+      nc.publish(underRoot(root, readings[i].subject), readings[i].data);
       if (i % 5000 === 4999) await nc.flush(); // bounds the client's buffer
     }
     await nc.flush();

@@ -16,7 +16,7 @@ import { ensureRawStream } from '../lib/jetstream';
 import { Logger } from '../lib/log';
 import { backoffDelay, retryWithBackoff, sleep } from '../lib/retry';
 import { decodeTemperature, decodeVoltage, parseVoltageSubject, WireError } from '../wire/codec';
-import { SUBJECTS } from '../wire/subjects';
+import { SUBJECTS, underRoot } from '../wire/subjects';
 import { ensureIngestConsumer } from './consumer';
 import { createIngestMetrics, IngestTally } from './metrics';
 import { rawDataInsert, rawDataParams, temperatureInsert, temperatureParams } from './rows';
@@ -49,13 +49,12 @@ interface Write {
 
 /** The subjects ingest reads under its root, built once. */
 function rawSubjects(root: string) {
-  const canonical = (subject: string) => subject.replace(/^smartmeter\./, `${root}.`);
   return {
     raw: `${root}.raw.`,
-    voltage: canonical(SUBJECTS.voltagePrefix),
-    temperature: canonical(SUBJECTS.temperature),
-    forecast: canonical(SUBJECTS.forecast),
-    retire: canonical(SUBJECTS.retire),
+    voltage: underRoot(root, SUBJECTS.voltagePrefix),
+    temperature: underRoot(root, SUBJECTS.temperature),
+    forecast: underRoot(root, SUBJECTS.forecast),
+    retire: underRoot(root, SUBJECTS.retire),
   };
 }
 

@@ -17,7 +17,7 @@ import { NatsConnection } from 'nats';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { Logger } from '../lib/log';
 import { sleep } from '../lib/retry';
-import { SUBJECTS } from '../wire/subjects';
+import { SUBJECTS, underRoot } from '../wire/subjects';
 import { encodeRetire, encodeTemperature, encodeVoltage } from '../wire/codec';
 import { Pacer } from './pacer';
 import { CycleSchedule, SimulatedClock } from './schedule';
@@ -127,7 +127,7 @@ export function createInjectorMetrics(registry: Registry): InjectorMetrics {
 
 /** The original subjects with their first token replaced by `root`. */
 export function rootedSubjects(root: string, sim: Simulator) {
-  const reroot = (subject: string) => root + subject.slice(subject.indexOf('.'));
+  const reroot = (subject: string) => underRoot(root, subject);
   return {
     temperature: reroot(SUBJECTS.temperature),
     forecast: reroot(SUBJECTS.forecast),

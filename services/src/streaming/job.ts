@@ -407,8 +407,7 @@ export function classify(root: string, subject: string): RawKind {
   const rest = subject.startsWith(raw) ? subject.slice(raw.length) : '';
   if (rest === 'temperature.data') return { kind: 'temperature' };
   if (rest === 'control.retire') return { kind: 'retire' };
-  // The codec knows the voltage subject's shape under the original root.
   if (rest.startsWith('voltage.data.'))
-    return { kind: 'voltage', ...parseVoltageSubject(`smartmeter.raw.${rest}`) };
+    return { kind: 'voltage', ...parseVoltageSubject(subject, `${raw}voltage.data`) };
   throw new WireError('subject', `not a raw reading subject under ${raw}: ${subject}`);
 }

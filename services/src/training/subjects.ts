@@ -1,6 +1,6 @@
 // The subjects train and predict use, under a root token (`smartmeter` in production; tests use their
 // own root so that parallel runs never hear each other).
-import { SUBJECTS } from '../wire/subjects';
+import { SUBJECTS, underRoot } from '../wire/subjects';
 
 const ROOT = /^[A-Za-z0-9_-]+$/;
 
@@ -14,7 +14,7 @@ export interface ModelSubjects {
 
 export function modelSubjects(root = 'smartmeter'): ModelSubjects {
   if (!ROOT.test(root)) throw new Error(`subject root must be one subject token, got "${root}"`);
-  const under = (subject: string) => root + subject.slice('smartmeter'.length);
+  const under = (subject: string) => underRoot(root, subject);
   return {
     root,
     forecast: under(SUBJECTS.forecast),

@@ -24,6 +24,11 @@ export const SUBJECTS = {
   deadLetterPrefix: 'smartmeter.deadletter',
 } as const;
 
+/** One of SUBJECTS with its first token, `smartmeter`, replaced by `root` (tests and benches use their own). */
+export function underRoot(root: string, subject: string): string {
+  return root + subject.slice(subject.indexOf('.'));
+}
+
 export function deadLetterSubject(reason: string): string {
   return `${SUBJECTS.deadLetterPrefix}.${reason}`;
 }

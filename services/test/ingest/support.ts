@@ -7,6 +7,7 @@ import { Registry } from 'prom-client';
 import { sleep } from '../../src/lib/retry';
 import { IngestSettings } from '../../src/ingest/settings';
 import { encodeTemperature, encodeVoltage, voltageSubject } from '../../src/wire/codec';
+import { underRoot } from '../../src/wire/subjects';
 
 export { cassandraSettingsFor, freshKeyspace, natsConnect, quietLog, uniqueName } from '../support/backing';
 
@@ -45,7 +46,7 @@ export function voltageMessage(root: string, k: number): RawMessage {
   const m = k % METERS;
   const meter = { line: 1 + Math.floor(m / 10), transformer: m % 10, usagePoint: 1 + (k % 7) };
   return {
-    subject: voltageSubject(meter).replace(/^smartmeter\./, `${root}.`),
+    subject: underRoot(root, voltageSubject(meter)),
     data: encodeVoltage({
       epoch: BASE_EPOCH + Math.floor(k / METERS) * 60,
       voltage: 110 + (k % 150) / 10,
