@@ -7,6 +7,8 @@
 #   smartmeter-local/prometheus:<v>                     built with Go from the module proxy (no web UI)
 #   smartmeter-local/cassandra:5.0.9                    Maven Central jars on Debian's Java 17
 #   smartmeter-local/node:<v>                           the project's Node.js 24 and npm (scripts/install-node.sh)
+#   smartmeter-local/swarm-node:bookworm                a Swarm node as a container (Debian's docker.io), for the
+#                                                       multi-node Swarm e2e suite; not a stack image
 #
 #   scripts/build-images.sh            build what is missing or changed, then write the image overrides
 #   scripts/build-images.sh --config   only print the overrides as `pulumi config set` commands
@@ -50,6 +52,7 @@ EXPORTER_TAG=$PREFIX/prometheus-nats-exporter:$EXPORTER_VERSION
 CASSANDRA_TAG=$PREFIX/cassandra:$CASSANDRA_VERSION
 NODE_TAG=$PREFIX/node:$(version_of node --version)
 BASE_TAG=$PREFIX/debian:bookworm
+SWARM_NODE_TAG=$PREFIX/swarm-node:bookworm
 
 # The Debian mirror from this machine's apt sources (deb822 or one-line format).
 debian_mirror() {
@@ -189,6 +192,12 @@ build_node() {
   build "$NODE_TAG" "$ctx" "$(inputs_hash "$BASE_TAG" "$ctx/node" "$ctx/Dockerfile" "$ctx/npm" "$ctx/extra-ca"/*)"
 }
 
+# Debian's docker.io comes from the mirror at build time; the Dockerfile is the input.
+build_swarm_node() {
+  local ctx; ctx=$(context swarm-node)
+  build "$SWARM_NODE_TAG" "$ctx" "$(inputs_hash "$BASE_TAG" "$ctx"/*)"
+}
+
 # --- overrides -----------------------------------------------------------------------------------
 # The stack keys (components/config.ts) that point the program at these images. Grafana cannot be
 # built here: it keeps its default and is left out of e2e runs.
@@ -220,6 +229,7 @@ timed "$EXPORTER_TAG" build_exporter
 timed "$PROMETHEUS_TAG" build_prometheus
 timed "$CASSANDRA_TAG" build_cassandra
 timed "$NODE_TAG" build_node
+timed "$SWARM_NODE_TAG" build_swarm_node
 write_overrides
 log "all images ready in $((SECONDS - start))s"
 docker image ls --format '{{.Repository}}:{{.Tag}}\t{{.Size}}' "$PREFIX/*" >&2

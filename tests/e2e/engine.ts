@@ -28,10 +28,17 @@ export interface DeployOptions {
   /** Resources to leave out (e.g. Grafana, whose image cannot be built here), by declared name. */
   readonly exclude?: (r: Declared) => boolean;
   /**
-   * On a single-node swarm, services' placement constraints (worker nodes, slot labels) cannot be met:
-   * they are recorded in `droppedConstraints` and left out of the specs.
+   * What a registry push does for a docker.Image that declares one: makes the built image available to
+   * every swarm node (there is no registry here; the Swarm suite loads it into each node's engine).
    */
-  readonly singleNode?: boolean;
+  readonly push?: (image: string) => Promise<void>;
+  /**
+   * Network driver options this machine cannot honour (e.g. `encrypted`: its kernel has no IPsec), left
+   * out of the networks and recorded in `droppedOptions`, so the suite can report them.
+   */
+  readonly unsupportedNetworkOptions?: readonly string[];
+  /** The engines of the swarm's nodes, where Swarm creates the volumes services mount (default: this one). */
+  readonly nodes?: () => readonly Docker[];
   readonly log?: (line: string) => void;
   /** The docker.Images were built while declaring the stack (buildImages): creating one is a no-op. */
   readonly prebuilt?: boolean;
@@ -180,8 +187,8 @@ export class Deployment {
   private readonly log: (line: string) => void;
   excluded: Declared[];
   readonly timings: { name: string; seconds: number }[] = [];
-  /** Service name → the placement constraints left out on a single-node swarm. */
-  readonly droppedConstraints = new Map<string, string[]>();
+  /** Network name → the driver options left out (DeployOptions.unsupportedNetworkOptions). */
+  readonly droppedOptions = new Map<string, Record<string, string>>();
   /** Set once the deployment is being torn down: no resource is created after that. */
   private aborted = false;
   /** Creations under way (API calls, not waits), which down() lets finish before removing. */
@@ -532,7 +539,6 @@ export class Deployment {
     });
     const health = c.healthcheck as Inputs | undefined;
     const constraints = list<string>((task.placement as Inputs | undefined)?.constraints);
-    if (this.opts.singleNode && constraints.length) this.droppedConstraints.set(String(i.name), constraints);
     const restart = task.restartPolicy as Inputs | undefined;
     const mode = i.mode as Inputs | undefined;
     const endpoint = i.endpointSpec as Inputs | undefined;
@@ -581,7 +587,7 @@ export class Deployment {
           Target: this.real(n.id, `${r.name} network`),
           Aliases: list<string>(n.aliases),
         })),
-        Placement: { Constraints: this.opts.singleNode ? [] : constraints },
+        Placement: { Constraints: constraints },
         RestartPolicy: restart
           ? {
               Condition: str(restart.condition),
@@ -618,7 +624,7 @@ export class Deployment {
   }
 
   private async createService(r: Declared) {
-    // `auth` is what nodes pull with; the image is local on this engine (no registry), so it is not needed.
+    // `auth` is what nodes pull with; images reach the nodes through `push` here (no registry): not needed.
     const spec = this.serviceSpec(r);
     const name = String(spec.Name);
     const service = (await this.docker.createService(spec)) as unknown as { id: string };
@@ -653,13 +659,19 @@ export class Deployment {
   private async createNetwork(r: Declared) {
     onlyKnown(r, r.inputs, ['name', 'driver', 'attachable', 'internal', 'options', 'labels', 'ipv6']);
     const i = r.inputs;
+    const options = { ...((i.options as Record<string, string>) ?? {}) };
+    const dropped = Object.fromEntries(
+      Object.entries(options).filter(([k]) => this.opts.unsupportedNetworkOptions?.includes(k)),
+    );
+    for (const k of Object.keys(dropped)) delete options[k];
+    if (Object.keys(dropped).length) this.droppedOptions.set(String(i.name ?? r.name), dropped);
     const net = await this.docker.createNetwork({
       Name: String(i.name ?? r.name),
       Driver: str(i.driver),
       Attachable: Boolean(i.attachable),
       Internal: Boolean(i.internal),
       EnableIPv6: Boolean(i.ipv6),
-      Options: (i.options as Record<string, string>) ?? {},
+      Options: options,
       Labels: Object.fromEntries(
         list<{ label: string; value: string }>(i.labels).map((l) => [l.label, l.value]),
       ),
@@ -697,6 +709,10 @@ export class Deployment {
   private async buildImage(r: Declared) {
     if (this.opts.prebuilt) return; // built while declaring (buildImages)
     await buildImage(this.docker, r, this.log);
+    if (r.inputs.registry && !r.inputs.skipPush) {
+      if (!this.opts.push) throw new Error(`${r.name}: pushes to a registry, and this deployment has none`);
+      await this.opts.push(String(r.inputs.imageName));
+    }
   }
 
   private async createContainer(r: Declared) {
@@ -817,11 +833,21 @@ export class Deployment {
       }
       if (c.kind === 'service') await this.waitTasksGone(c.name);
     }
+    // Each on the node(s) that made it: a pinned member's volume is on its node only.
+    const nodes = this.opts.nodes?.() ?? [this.docker];
     for (const v of new Set(serviceVolumes)) {
-      await this.docker
-        .getVolume(v)
-        .remove()
-        .catch((err: Error) => failures.push(`volume ${v}: ${err.message}`));
+      let found = false;
+      for (const node of nodes) {
+        await node
+          .getVolume(v)
+          .remove()
+          .then(() => (found = true))
+          .catch((err: Error & { statusCode?: number }) => {
+            if (err.statusCode !== 404) failures.push(`volume ${v}: ${err.message}`);
+          });
+      }
+      if (!found && !failures.some((f) => f.startsWith(`volume ${v}:`)))
+        failures.push(`volume ${v}: on no node`);
     }
     return failures;
   }

@@ -13,10 +13,9 @@ import { parse as parseYaml } from 'yaml';
 import { buildImages, Deployment, T } from './engine';
 import { describe as describePlan, Step } from './plan';
 import { Declared, ProgramRun, runProgram } from './program';
+import { acceptedVoltage, drained, firstMessage, rawRows, reconcile } from './pipeline-checks';
 import { engine, eventually, localImages, panelQueries, prometheus, report, sleep } from './support';
-import { parseVoltageSubject } from '../../services/src/wire/codec';
 import { SUBJECTS } from '../../services/src/wire/subjects';
-import { RAW_STREAM } from '../../services/src/lib/jetstream';
 import { OUTAGE_STREAM } from '../../services/src/streaming/settings';
 import { shutdownAfterRestart } from '../../services/test/support/backing';
 
@@ -222,27 +221,18 @@ test('Grafana provisioning: the data source and dashboards parse, dashboards use
 });
 
 /** Stream state: how many voltage readings JetStream accepted so far. */
-async function acceptedVoltage(): Promise<number> {
-  const jsm = await nc.jetstreamManager();
-  const info = await jsm.streams.info(RAW_STREAM, { subjects_filter: SUBJECTS.voltage });
-  return Object.values(info.state.subjects ?? {}).reduce((a, b) => a + b, 0);
-}
-
-async function rawRows(): Promise<number> {
-  const rs = await cql.execute('SELECT COUNT(*) AS n FROM smartmeter.raw_data', [], { readTimeout: 120_000 });
-  return Number(rs.first().get('n'));
-}
-
 test(
   'readings flow inject → NATS → ingest → Cassandra, with the measured throughput',
   async () => {
-    await eventually('first rows in raw_data', 180, async () => ((await rawRows()) > 0 ? true : undefined));
-    const a0 = await acceptedVoltage();
-    const r0 = await rawRows();
+    await eventually('first rows in raw_data', 180, async () =>
+      (await rawRows(cql)) > 0 ? true : undefined,
+    );
+    const a0 = await acceptedVoltage(nc);
+    const r0 = await rawRows(cql);
     const t0 = Date.now();
     await sleep(30_000);
-    const a1 = await acceptedVoltage();
-    const r1 = await rawRows();
+    const a1 = await acceptedVoltage(nc);
+    const r1 = await rawRows(cql);
     const seconds = (Date.now() - t0) / 1000;
     report(
       `throughput: ${((a1 - a0) / seconds).toFixed(1)} voltage readings/s accepted by JetStream, ` +
@@ -255,23 +245,7 @@ test(
   10 * 60_000,
 );
 
-/** The first message published on a subject from now, as JSON (bounded). */
-function first(subject: string, seconds = 300): Promise<Record<string, unknown>> {
-  const codec = JSONCodec<Record<string, unknown>>();
-  return new Promise((resolve, reject) => {
-    const sub = nc.subscribe(subject, { max: 1 });
-    const timer = setTimeout(() => {
-      sub.unsubscribe();
-      reject(new Error(`nothing on ${subject} within ${seconds}s`));
-    }, seconds * 1000);
-    void (async () => {
-      for await (const m of sub) {
-        clearTimeout(timer);
-        resolve(codec.decode(m.data));
-      }
-    })();
-  });
-}
+const first = (subject: string, seconds?: number) => firstMessage(nc, subject, seconds);
 
 test(
   'stream publishes max voltage and alerts',
@@ -424,80 +398,11 @@ test(
 /** Stops the injectors' publishing (pause), waits until ingest has acknowledged everything accepted. */
 async function quiesce(): Promise<void> {
   for (const r of containersOf('inject')) await docker.getContainer(String(r.inputs.name)).pause();
-  const jsm = await nc.jetstreamManager();
-  await eventually('ingest drained the stream', 300, async () => {
-    const consumers = await jsm.consumers.list(RAW_STREAM).next();
-    const ingest = consumers.filter((c) => c.name.includes('ingest'));
-    if (!ingest.length) throw new Error(`no ingest consumer on ${RAW_STREAM}`);
-    return ingest.every((c) => c.num_pending === 0 && c.num_ack_pending === 0) ? true : undefined;
-  });
+  await drained(nc);
 }
 
 async function resume(): Promise<void> {
   for (const r of containersOf('inject')) await docker.getContainer(String(r.inputs.name)).unpause();
-}
-
-/** Accepted readings (every voltage message in the stream) against raw_data rows, key by key. */
-async function reconcile(): Promise<{
-  accepted: number;
-  distinct: number;
-  rows: number;
-  missing: number;
-  extra: number;
-}> {
-  const key = (line: number, transformer: number, up: number, epoch: number) => {
-    const t = new Date(epoch * 1000);
-    return [
-      line,
-      transformer,
-      up,
-      t.getUTCFullYear(),
-      t.getUTCMonth() + 1,
-      t.getUTCDate(),
-      t.getUTCHours(),
-      t.getUTCMinutes(),
-    ].join('.');
-  };
-  const expected = new Set<string>();
-  let accepted = 0;
-  const total = await acceptedVoltage();
-  const js = nc.jetstream();
-  const consumer = await js.consumers.get(RAW_STREAM, { filterSubjects: SUBJECTS.voltage });
-  if (total > 0) {
-    const messages = await consumer.consume({ max_messages: 2000 });
-    for await (const m of messages) {
-      const meter = parseVoltageSubject(m.subject);
-      const epoch = Number(Buffer.from(m.data).readBigInt64BE(0));
-      expected.add(key(meter.line, meter.transformer, meter.usagePoint, epoch));
-      accepted++;
-      if (m.info.pending === 0) break;
-    }
-    await messages.close();
-  }
-  const stored = new Set<string>();
-  // Page by page with execute (whole frames): cassandra-driver 4.10's row streaming (eachRow) fails with a
-  // RangeError in FrameReader on pages crossing 64 KiB here.
-  let pageState: string | undefined;
-  do {
-    const rs = await cql.execute(
-      'SELECT line, transformer, usagepoint, year, month, day, hour, minute FROM smartmeter.raw_data',
-      [],
-      { prepare: true, fetchSize: 1000, pageState, readTimeout: 120_000 },
-    );
-    for (const row of rs.rows) {
-      stored.add(
-        [row.line, row.transformer, row.usagepoint, row.year, row.month, row.day, row.hour, row.minute].join(
-          '.',
-        ),
-      );
-    }
-    pageState = rs.pageState ?? undefined;
-  } while (pageState);
-  let missing = 0;
-  for (const k of expected) if (!stored.has(k)) missing++;
-  let extra = 0;
-  for (const k of stored) if (!expected.has(k)) extra++;
-  return { accepted, distinct: expected.size, rows: stored.size, missing, extra };
 }
 
 test(
@@ -506,7 +411,7 @@ test(
     for (const target of ['ingest', 'cassandra', 'nats']) {
       const name = String(containersOf(target)[0].inputs.name);
       const container = docker.getContainer(name);
-      const before = await acceptedVoltage();
+      const before = await acceptedVoltage(nc);
       const healthyBefore: typeof stack.created = [];
       for (const c of stack.created.filter((x) => x.kind === 'container')) {
         const state = (await docker.getContainer(c.id).inspect()).State;
@@ -524,7 +429,7 @@ test(
       for (const c of healthyBefore) await stack.waitHealthy(docker.getContainer(c.id), c.name, 300);
       await sleep(15_000);
       await quiesce();
-      const r = await eventually('reconciliation', 180, reconcile, 5000);
+      const r = await eventually('reconciliation', 180, () => reconcile(nc, cql), 5000);
       report(
         `fault ${name} (down and back in ${downSeconds.toFixed(0)}s): ${r.accepted - before} readings accepted during the phase, ` +
           `${r.accepted} accepted in all (${r.distinct} distinct meter-minutes), ${r.rows} rows stored, ` +
@@ -671,7 +576,7 @@ test(
     );
     const droppedCount = Number(dropped.result[0]?.value[1] ?? NaN);
     await quiesce();
-    const r = await eventually('reconciliation', 180, reconcile, 5000);
+    const r = await eventually('reconciliation', 180, () => reconcile(nc, cql), 5000);
     report('lifetime steps:');
     report(`| step | plan | containers replaced | refresh plans | s |`);
     for (const x of rows)

@@ -1,17 +1,26 @@
-// The aws platform's Swarm services on a real single-node swarm: the Pulumi program (stack `aws`, with
-// Pulumi.aws.yaml) runs under mocks; its AWS resources are only mocked, and its docker.Network, Secrets,
-// ServiceConfigs and Services are created on this engine's swarm (`docker swarm init` on loopback, left
-// again if this run made it). Checks: configured replicas run, secrets are files and in no environment,
-// Prometheus serves TLS only (a certificate from the stack's CA, which the tls mocks made for real with
-// openssl) and scrapes itself over HTTPS.
+// The aws platform on a real multi-node swarm on this machine (tests/e2e/swarm-nodes.ts): this engine is
+// the manager, three Docker-in-Docker workers carry the engine labels real nodes get, so the stack's
+// placement constraints are honoured, not left out. The Pulumi program (stack `aws`, Pulumi.aws.yaml) runs
+// under mocks; its AWS resources are only mocked, and its docker.Network, Secrets, ServiceConfigs and
+// Services are created on the swarm. Checks: replicas run where their constraints say; secrets are files
+// and in no environment; Prometheus serves TLS only; data flows injectors → NATS ×3 → ingest replicas →
+// Cassandra ×3 (RF 3) → stream → train → predict; then one member at a time is lost under load
+// (cassandra-1, nats-2, a whole worker) and every accepted reading is stored once; then day two.
 import * as https from 'node:https';
 import type Docker from 'dockerode';
+import { auth as cassandraAuth, Client, policies } from 'cassandra-driver';
+import { connect, JSONCodec, NatsConnection } from 'nats';
 
 import { awsMocks, stackFileConfig, TEST_SSH_KEY, tlsOutputs } from '../pulumi/aws-mocks';
 import { Deployment, T } from './engine';
+import { startForwarder } from './forwarder';
 import { describe as describePlan } from './plan';
+import { acceptedVoltage, drained, firstMessage, rawRows, reconcile } from './pipeline-checks';
 import { Declared, ProgramRun, runProgram } from './program';
-import { engine, eventually, localImages, report } from './support';
+import { engine, eventually, localImages, report, sleep } from './support';
+import { SWARM_NODE_IMAGE, SwarmCluster, SwarmNode } from './swarm-nodes';
+import { SUBJECTS } from '../../services/src/wire/subjects';
+import { shutdownAfterRestart } from '../../services/test/support/backing';
 
 const CONFIG = {
   ...stackFileConfig('Pulumi.aws.yaml'),
@@ -20,43 +29,125 @@ const CONFIG = {
   // One machine, two shared cores: the configured topology (3 NATS, 3 Cassandra members) with smaller heaps.
   cassandraHeap: '512M',
   injectors: '2',
+  // Below the simulator's daily peaks (~119-121 V), so alerts happen within minutes.
+  alertThreshold: '118',
   // Published through the routing mesh on every interface: away from the ports used on this machine.
   prometheusPort: '19091',
   grafanaPort: '13001',
 };
+const WORKERS = Number((CONFIG as Record<string, string>).workers); // Pulumi.aws.yaml: 3
+const INJECTORS = Number(CONFIG.injectors);
+// The suite's way in (tests/e2e/forwarder.ts): away from the ports the other suite and the backing use.
+const PORTS = { nats: 24222, cassandra: 29042, prometheus: 29090 };
 
 const aws = awsMocks([]);
-let docker: Docker;
+let host: Docker;
+let cluster: SwarmCluster;
 let run: ProgramRun;
 let stack: Deployment;
-let madeSwarm = false;
+let forwarder: Docker.Container | undefined;
+let nc: NatsConnection;
+let cql: Client;
+let cqlHosts: unknown[] = [];
 let upFailures: string[] = [];
 
 const labelOf = (r: Declared, label: string) =>
   (r.inputs.labels as { label: string; value: string }[] | undefined)?.find((l) => l.label === label)?.value;
 const services = () => run.resources.filter((r) => r.type === T.service);
+const imageOf = (r: Declared) =>
+  String((r.inputs.taskSpec as { containerSpec: { image: string } }).containerSpec.image);
+
+/**
+ * Whether this kernel can run Swarm's encrypted overlay (IPsec ESP with AES-GCM, as the overlay driver
+ * programs it). Asked in a throwaway container of the node image; the answer is the kernel's.
+ */
+async function ipsecError(): Promise<string | undefined> {
+  const probe = await host.createContainer({
+    Image: SWARM_NODE_IMAGE,
+    Entrypoint: ['ip'],
+    Cmd: `xfrm state add src 192.0.2.1 dst 192.0.2.2 proto esp spi 0x100 mode transport aead rfc4106(gcm(aes)) 0x${'ab'.repeat(20)} 64`.split(
+      ' ',
+    ),
+    HostConfig: { CapAdd: ['NET_ADMIN'] },
+    Tty: true, // plain logs, not multiplexed
+  });
+  await probe.start();
+  const { StatusCode } = (await probe.wait()) as { StatusCode: number };
+  const logs = (await probe.logs({ stdout: true, stderr: true }))
+    .toString('utf8')
+    .replace(/[^\x20-\x7e]/g, '');
+  await probe.remove({ force: true });
+  return StatusCode === 0 ? undefined : logs.trim() || `exit ${StatusCode}`;
+}
 
 beforeAll(async () => {
-  docker = await engine();
-  const info = (await docker.info()) as { Swarm: { LocalNodeState: string } };
-  if (info.Swarm.LocalNodeState !== 'active') {
-    await docker.swarmInit({ ListenAddr: '127.0.0.1:2377', AdvertiseAddr: '127.0.0.1' });
-    madeSwarm = true;
-    report('swarm initialised on 127.0.0.1 (single node)');
-  }
+  host = await engine();
   const t0 = Date.now();
+  cluster = await SwarmCluster.up(host, WORKERS, report);
   run = await declareAws(CONFIG);
   report(
     `program (stack aws) declared ${run.resources.length} resources, ${services().length} swarm services`,
   );
-  stack = new Deployment(docker, run.resources, {
+  // What the nodes would pull from Docker Hub; the services image follows once built (`push`).
+  await cluster.push([
+    ...new Set(
+      services()
+        .map(imageOf)
+        .filter((i) => i.startsWith('smartmeter-local/')),
+    ),
+  ]);
+  const noIpsec = await ipsecError();
+  if (noIpsec) report(`overlay encryption left out: this kernel cannot add an ESP state (${noIpsec})`);
+  stack = new Deployment(host, run.resources, {
     exclude: (r) => r.type === T.service && labelOf(r, 'smartmeter.service') === 'grafana',
-    singleNode: true,
+    push: (image) => cluster.push([image]),
+    nodes: () => cluster.workers.map((w) => w.engine),
+    unsupportedNetworkOptions: noIpsec ? ['encrypted'] : [],
     log: (line) => report(line),
   });
   upFailures = await stack.up();
   for (const f of upFailures) report(`FAILED ${f.split('\n')[0]}`);
-  report(`swarm services up in ${((Date.now() - t0) / 1000).toFixed(0)}s`);
+  report(`swarm services up in ${((Date.now() - t0) / 1000).toFixed(0)}s (nodes, image loads and services)`);
+  forwarder = await startForwarder(host, {
+    name: 'smartmeter-e2e-forwarder',
+    image: localImages().nodeBaseImage,
+    network: 'smartmeter',
+    routes: [
+      { port: PORTS.nats, target: 'nats-0:4222' },
+      { port: PORTS.cassandra, target: 'cassandra-0:9042' },
+      { port: PORTS.prometheus, target: 'prometheus-0:9090' },
+    ],
+  });
+  nc = await connect({
+    servers: `127.0.0.1:${PORTS.nats}`,
+    user: String(run.outputs.natsUser),
+    pass: String(run.outputs.natsPassword),
+    // The servers' own addresses are inside the overlay: only the forwarder is reachable from here.
+    ignoreClusterUpdates: true,
+    waitOnFirstConnect: true,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 500,
+  });
+  const contact = `127.0.0.1:${PORTS.cassandra}`;
+  cql = new Client({
+    contactPoints: [contact],
+    localDataCenter: 'datacenter1',
+    authProvider: new cassandraAuth.PlainTextAuthProvider(
+      String(run.outputs.cassandraAdminUser),
+      String(run.outputs.cassandraAdminPassword),
+    ),
+    socketOptions: { readTimeout: 60_000 },
+    // cassandra-driver 4.10 misreads large result pages in protocol v5 frames (RangeError in FrameReader).
+    protocolOptions: { maxVersion: 4 },
+    policies: {
+      // The other members' addresses are inside the overlay: cassandra-0, through the forwarder, coordinates.
+      loadBalancing: new policies.loadBalancing.WhiteListPolicy(
+        new policies.loadBalancing.RoundRobinPolicy(),
+        [contact],
+      ),
+      reconnection: new policies.reconnection.ConstantReconnectionPolicy(1000),
+    },
+  });
 }, 40 * 60_000);
 
 /** The stack's state between program runs (generated passwords and secret names are kept). */
@@ -93,72 +184,108 @@ function declareAws(config: Record<string, string>): Promise<ProgramRun> {
 }
 
 afterAll(async () => {
-  if (stack) {
-    const failures = await stack.down();
+  await nc?.close().catch(() => undefined);
+  if (cql) await shutdownAfterRestart(cql, cqlHosts);
+  await forwarder?.remove({ force: true }).catch(() => undefined);
+  const failures = (await stack?.down()) ?? [];
+  if (stack)
     report(
       `swarm teardown: removed ${stack.created.length - failures.length}/${stack.created.length} objects`,
     );
-    expect(failures).toEqual([]);
+  if (cluster) {
+    await cluster.down();
+    report('swarm left, worker nodes and their volumes removed');
   }
-  if (madeSwarm) {
-    await docker.swarmLeave({ force: true });
-    // `swarm init` created the bridge that connects overlay tasks to the host; `leave` keeps it.
-    await docker.getNetwork('docker_gwbridge').remove();
-    report('swarm left');
-  }
+  expect(failures).toEqual([]);
 }, 10 * 60_000);
 
+/** Every service's expected running tasks: `replicas` for services, undefined for jobs (they complete). */
+function expectedReplicas(r: Declared): number | undefined {
+  const job =
+    (r.inputs.taskSpec as { restartPolicy?: { condition?: string } }).restartPolicy?.condition ===
+    'on-failure';
+  if (job) return undefined;
+  return Number(
+    ((r.inputs.mode as Record<string, unknown>).replicated as Record<string, unknown> | undefined)
+      ?.replicas ?? 1,
+  );
+}
+
+const constraintsOf = (r: Declared) =>
+  (r.inputs.taskSpec as { placement?: { constraints?: string[] } }).placement?.constraints ?? [];
+
+/** Waits until every non-job service of the stack runs its replicas again. */
+async function allRunning(seconds: number): Promise<void> {
+  for (const r of services().filter((x) => !stack.excluded.includes(x))) {
+    const replicas = expectedReplicas(r);
+    if (replicas !== undefined) await stack.waitServiceRunning(String(r.inputs.name), replicas, seconds);
+  }
+}
+
 test(
-  'every service of the aws platform is created, with the configured replicas running',
+  'every service of the aws platform runs its replicas, each task on a worker, each member on its slot',
   async () => {
     expect(upFailures).toEqual([]);
-    const expected = services().filter((r) => !stack.excluded.includes(r));
     const summary: string[] = [];
-    for (const r of expected) {
+    const placements: string[] = [];
+    for (const r of services().filter((x) => !stack.excluded.includes(x))) {
       const name = String(r.inputs.name);
-      const replicas = Number(
-        ((r.inputs.mode as Record<string, unknown>).replicated as Record<string, unknown> | undefined)
-          ?.replicas ?? 1,
-      );
-      const job =
-        (r.inputs.taskSpec as { restartPolicy?: { condition?: string } }).restartPolicy?.condition ===
-        'on-failure';
-      if (job) {
+      const replicas = expectedReplicas(r);
+      if (replicas === undefined) {
         // A job's task runs to completion.
-        const done = await awaitTasks(name, (states) => states.includes('complete'));
-        summary.push(`${name}: ${done.filter((s) => s === 'complete').length} complete`);
-      } else {
-        await stack.waitServiceRunning(name, replicas, 600);
-        summary.push(`${name}: ${replicas}/${replicas}`);
+        await eventually(`${name} completed`, 600, async () => {
+          const tasks = (await host.listTasks({ filters: { service: [name] } })) as {
+            Status: { State: string };
+          }[];
+          return tasks.some((t) => t.Status.State === 'complete') ? true : undefined;
+        });
+        summary.push(`${name}: complete`);
+        continue;
       }
+      await stack.waitServiceRunning(name, replicas, 600);
+      summary.push(`${name}: ${replicas}/${replicas}`);
+      const constraints = constraintsOf(r);
+      expect(constraints).toContain('node.role == worker');
+      const slot = constraints
+        .find((c) => c.startsWith('engine.labels.smartmeter.slot'))
+        ?.split('==')[1]
+        ?.trim();
+      const tasks = await cluster.tasksOf(name);
+      expect(tasks).toHaveLength(replicas);
+      for (const t of tasks) {
+        // Only workers run tasks (the manager is not one of cluster.workers: tasksOf would have thrown).
+        if (slot !== undefined) {
+          expect({ service: name, slot: await cluster.slotLabelOf(t.nodeId) }).toEqual({
+            service: name,
+            slot,
+          });
+        }
+      }
+      placements.push(`${name} → ${tasks.map((t) => t.node.name.replace(/^.*-worker-/, 'w')).join(',')}`);
     }
     report(`swarm replicas: ${summary.join(', ')}`);
-    const injectors = services().find((r) => r.inputs.name === 'inject');
-    expect((injectors?.inputs.mode as { replicated: { replicas: number } }).replicated.replicas).toBe(
-      Number(CONFIG.injectors),
+    report(
+      `swarm placement (service → worker slots; pinned members checked against their constraint): ${placements.join('; ')}`,
     );
-    // What a single node cannot honour, and was left out: workers only, one slot per stateful member.
-    for (const [service, constraints] of stack.droppedConstraints) {
-      expect(constraints).toContain('node.role == worker');
-      if (/-\d+$/.test(service))
-        expect(constraints.some((c) => c.startsWith('engine.labels.smartmeter.slot'))).toBe(true);
-    }
-    report(`placement constraints left out on one node: ${stack.droppedConstraints.size} services`);
+    const pinned = services().filter((r) => constraintsOf(r).some((c) => c.includes('smartmeter.slot')));
+    expect(pinned.map((r) => String(r.inputs.name))).toEqual(
+      expect.arrayContaining(['nats-0', 'nats-1', 'nats-2', 'cassandra-0', 'cassandra-1', 'cassandra-2']),
+    );
   },
   20 * 60_000,
 );
 
-async function awaitTasks(service: string, done: (states: string[]) => boolean): Promise<string[]> {
-  const deadline = Date.now() + 600_000;
-  for (;;) {
-    const tasks = (await docker.listTasks({ filters: { service: [service] } })) as {
-      Status: { State: string };
-    }[];
-    const states = tasks.map((t) => t.Status.State);
-    if (done(states)) return states;
-    if (Date.now() > deadline) throw new Error(`service ${service}: tasks ${states.join(', ')}`);
-    await new Promise((res) => setTimeout(res, 2000));
-  }
+/** Runs `cmd` in the first task container of `service`, on whichever worker it runs. */
+async function execIn(service: string, cmd: string[]): Promise<{ code: number; output: string }> {
+  const [task] = await cluster.tasksOf(service);
+  if (!task) throw new Error(`no running task of ${service}`);
+  const exec = await task.container.exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
+  const stream = await exec.start({ hijack: true, stdin: false });
+  let output = '';
+  stream.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  await new Promise((res) => stream.on('end', res));
+  const { ExitCode } = await exec.inspect();
+  return { code: ExitCode ?? -1, output };
 }
 
 test(
@@ -167,33 +294,35 @@ test(
     const secrets = run.resources.filter((r) => r.type === T.secret && !stack.excluded.includes(r));
     expect(secrets.length).toBeGreaterThan(0);
     const values = secrets.map((s) => Buffer.from(String(s.inputs.data), 'base64').toString('utf8'));
-    const containers = await docker.listContainers({ filters: { label: ['com.docker.swarm.service.name'] } });
-    expect(containers.length).toBeGreaterThan(0);
     let files = 0;
-    for (const c of containers) {
-      const info = await docker.getContainer(c.Id).inspect();
-      const env = (info.Config.Env ?? []).join('\n');
-      for (const v of values) expect(env.includes(v)).toBe(false);
-      const service = c.Labels['com.docker.swarm.service.name'];
-      const spec = run.resources.find((r) => r.type === T.service && r.inputs.name === service);
+    let containers = 0;
+    for (const r of services().filter(
+      (x) => !stack.excluded.includes(x) && expectedReplicas(x) !== undefined,
+    )) {
+      const service = String(r.inputs.name);
       const mounted = (
-        (spec?.inputs.taskSpec as { containerSpec: { secrets?: { fileName: string; secretId: string }[] } })
-          .containerSpec.secrets ?? []
+        (r.inputs.taskSpec as { containerSpec: { secrets?: { fileName: string }[] } }).containerSpec
+          .secrets ?? []
       ).map((s) => s.fileName);
-      for (const file of mounted) {
-        const exec = await docker.getContainer(c.Id).exec({ Cmd: ['test', '-s', file], AttachStdout: true });
-        const stream = await exec.start({ hijack: true, stdin: false });
-        await new Promise((res) => {
-          stream.on('end', res);
-          stream.resume();
-        });
-        const { ExitCode } = await exec.inspect();
-        expect({ service, file, present: ExitCode === 0 }).toEqual({ service, file, present: true });
-        files++;
+      for (const task of await cluster.tasksOf(service)) {
+        containers++;
+        const env = ((await task.container.inspect()).Config.Env ?? []).join('\n');
+        for (const v of values) expect(env.includes(v)).toBe(false);
+        for (const file of mounted) {
+          const exec = await task.container.exec({ Cmd: ['test', '-s', file], AttachStdout: true });
+          const stream = await exec.start({ hijack: true, stdin: false });
+          await new Promise((res) => {
+            stream.on('end', res);
+            stream.resume();
+          });
+          const { ExitCode } = await exec.inspect();
+          expect({ service, file, present: ExitCode === 0 }).toEqual({ service, file, present: true });
+          files++;
+        }
       }
     }
     report(
-      `swarm secrets: ${secrets.length} secrets, ${files} secret files checked in ${containers.length} task containers, none in an environment`,
+      `swarm secrets: ${secrets.length} secrets, ${files} secret files checked in ${containers} task containers, none in an environment`,
     );
   },
   10 * 60_000,
@@ -204,44 +333,33 @@ test(
  * resolves with the status and body.
  */
 function httpsGet(
-  host: string,
   port: number,
   path: string,
   ca: string,
   name = 'localhost',
 ): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = https.get({ host, port, path, ca, servername: name, timeout: 10_000 }, (res) => {
+    const req = https.get({ host: '127.0.0.1', port, path, ca, servername: name, timeout: 10_000 }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (chunk) => (body += chunk));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
     });
-    req.on('timeout', () => req.destroy(new Error(`GET https://${host}:${port}${path}: timed out`)));
+    req.on('timeout', () => req.destroy(new Error(`GET https://127.0.0.1:${port}${path}: timed out`)));
     req.on('error', reject);
   });
 }
 
-/** The first task container of `service`. */
-async function taskContainer(service: string): Promise<string> {
-  const [c] = await docker.listContainers({
-    filters: { label: [`com.docker.swarm.service.name=${service}`] },
-  });
-  if (!c) throw new Error(`no running container of ${service}`);
-  return c.Id;
-}
-
-/** Runs `cmd` in the first task container of `service`; resolves with its exit code and output. */
-async function execIn(service: string, cmd: string[]): Promise<{ code: number; output: string }> {
-  const exec = await docker
-    .getContainer(await taskContainer(service))
-    .exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
-  const stream = await exec.start({ hijack: true, stdin: false });
-  let output = '';
-  stream.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-  await new Promise((res) => stream.on('end', res));
-  const { ExitCode } = await exec.inspect();
-  return { code: ExitCode ?? -1, output };
+/** An instant PromQL query against the stack's Prometheus (HTTPS, the stack's CA), through the forwarder. */
+async function query(expr: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]> {
+  const res = await httpsGet(
+    PORTS.prometheus,
+    `/api/v1/query?query=${encodeURIComponent(expr)}`,
+    String(run.outputs.caCertificate),
+  );
+  const body = JSON.parse(res.body) as { status: string; data: { result: never[] }; error?: string };
+  if (body.status !== 'success') throw new Error(`Prometheus ${expr}: ${body.error ?? res.status}`);
+  return body.data.result;
 }
 
 test(
@@ -250,15 +368,12 @@ test(
     const ca = String(run.outputs.caCertificate);
     expect(ca).toMatch(/^-----BEGIN CERTIFICATE-----/);
     expect(String(run.outputs.prometheusUrl)).toMatch(new RegExp(`^https://[^/]+:${CONFIG.prometheusPort}$`));
-    // The routing mesh does not forward published ports on this machine (its virtual IPs do not answer),
-    // so the suite reaches the task's port, the one the mesh forwards to, through the bridge Swarm
-    // gives every task to the host (docker_gwbridge). The user's own view, with the exported CA:
-    const id = await taskContainer('prometheus-0');
-    const gw = (await docker.getNetwork('docker_gwbridge').inspect()) as {
-      Containers: Record<string, { IPv4Address: string }>;
-    };
-    const host = gw.Containers[id].IPv4Address.split('/')[0];
-    const ready = await httpsGet(host, 9090, '/-/ready', ca);
+    // The task's own port (the one the routing mesh forwards to, which does not answer on this machine),
+    // through the forwarder; the user's own view, with the exported CA:
+    const ready = await eventually('prometheus-0 ready over https', 120, async () => {
+      const r = await httpsGet(PORTS.prometheus, '/-/ready', ca);
+      return r.status === 200 ? r : undefined;
+    });
     expect(ready.status).toBe(200);
     // Trusting another CA fails: the request above did verify the certificate.
     const { privateKeyPem } = tlsOutputs('tls:index/privateKey:PrivateKey', {
@@ -271,12 +386,11 @@ test(
       subject: { commonName: 'another CA' },
       validityPeriodHours: 24,
     });
-    await expect(httpsGet(host, 9090, '/-/ready', String(otherCa))).rejects.toThrow(/certificate/i);
+    await expect(httpsGet(PORTS.prometheus, '/-/ready', String(otherCa))).rejects.toThrow(/certificate/i);
     // Plain HTTP gets no page: the server speaks TLS only (Go answers such a request with a 400).
-    const plain = await fetch(`http://${host}:9090/-/ready`).then((r) => r.status);
+    const plain = await fetch(`http://127.0.0.1:${PORTS.prometheus}/-/ready`).then((r) => r.status);
     expect(plain).toBe(400);
-    // Inside the swarm, by a swarm name with the CA, as Grafana's data source calls it (`prometheus`, the
-    // service's virtual IP, does not answer on this machine; `prometheus-0` resolves to the task).
+    // Inside the swarm, by a swarm name with the CA, as Grafana's data source calls it.
     const inside = await execIn('prometheus-0', [
       'wget',
       '-q',
@@ -286,11 +400,8 @@ test(
       'https://prometheus-0:9090/-/ready',
     ]);
     expect(inside).toMatchObject({ code: 0 });
-    // The self-scrape job reaches https://127.0.0.1:9090 and trusts the CA: its target is up.
     const up = await eventually('up{job="prometheus"} == 1', 120, async () => {
-      const res = await httpsGet(host, 9090, '/api/v1/query?query=up%7Bjob%3D%22prometheus%22%7D', ca);
-      const result = (JSON.parse(res.body) as { data: { result: { value: [number, string] }[] } }).data
-        .result;
+      const result = await query('up{job="prometheus"}');
       return result[0]?.value[1] === '1' ? result : undefined;
     });
     expect(up).toHaveLength(1);
@@ -300,6 +411,150 @@ test(
     );
   },
   5 * 60_000,
+);
+
+test(
+  'data flows through the cluster: injectors → NATS ×3 → ingest replicas → Cassandra ×3 → stream → train → predict',
+  async () => {
+    await eventually('first rows in raw_data', 300, async () =>
+      (await rawRows(cql)) > 0 ? true : undefined,
+    );
+    const a0 = await acceptedVoltage(nc);
+    const r0 = await rawRows(cql);
+    const t0 = Date.now();
+    await sleep(30_000);
+    const a1 = await acceptedVoltage(nc);
+    const r1 = await rawRows(cql);
+    const seconds = (Date.now() - t0) / 1000;
+    report(
+      `swarm throughput: ${((a1 - a0) / seconds).toFixed(1)} voltage readings/s accepted by JetStream (R3), ` +
+        `${((r1 - r0) / seconds).toFixed(1)} new raw_data rows/s (RF 3) over ${seconds.toFixed(0)}s`,
+    );
+    expect(a1).toBeGreaterThan(a0);
+    expect(r1).toBeGreaterThan(r0);
+    const [max, alert] = await Promise.all([
+      firstMessage(nc, SUBJECTS.maxVoltage),
+      firstMessage(nc, SUBJECTS.alert),
+    ]);
+    expect(typeof max.voltage).toBe('number');
+    expect(Object.keys(alert).length).toBeGreaterThan(0);
+    const model = await eventually(
+      'a model row in smartmeter.models',
+      600,
+      async () =>
+        (await cql.execute('SELECT name, version FROM smartmeter.models LIMIT 1')).first() ?? undefined,
+      5000,
+    );
+    const codec = JSONCodec<Record<string, unknown>>();
+    const answer = await eventually('a prediction from smartmeter.predict', 180, async () => {
+      const reply = codec.decode(
+        (
+          await nc.request(
+            SUBJECTS.predict,
+            codec.encode({ epoch: Math.floor(Date.now() / 1000), temperature: 31.5 }),
+            { timeout: 5000 },
+          )
+        ).data,
+      );
+      return 'error' in reply ? undefined : reply;
+    });
+    report(
+      `swarm stream: max voltage ${JSON.stringify(max)}; alert ${JSON.stringify(alert)}; ` +
+        `train: model ${model.get('name')} v${model.get('version')}; predict: ${JSON.stringify(answer)}`,
+    );
+    expect(answer).toHaveProperty('forecast');
+  },
+  15 * 60_000,
+);
+
+/** Stops the injectors (scaled to 0: they retire their meters) and waits until ingest acknowledged all. */
+async function quiesce(): Promise<number> {
+  await cluster.scale('inject', 0);
+  await eventually('injectors stopped', 120, async () =>
+    (await cluster.tasksOf('inject')).length ? undefined : true,
+  );
+  return drained(nc, 600);
+}
+
+async function resume(): Promise<void> {
+  await cluster.scale('inject', INJECTORS);
+  await stack.waitServiceRunning('inject', INJECTORS, 300);
+}
+
+interface Fault {
+  readonly name: string;
+  readonly downSeconds: number;
+  readonly stop: () => Promise<void>;
+  readonly restore: () => Promise<void>;
+}
+
+const member = (service: string, downSeconds: number): Fault => ({
+  name: service,
+  downSeconds,
+  stop: () => cluster.scale(service, 0),
+  restore: async () => {
+    await cluster.scale(service, 1);
+    await stack.waitServiceRunning(service, 1, 600);
+  },
+});
+
+/** The node that holds neither Prometheus nor Grafana (slot 0): losing it loses only clustered members. */
+const lostNode = (): SwarmNode => cluster.workers[WORKERS - 1];
+
+const node = (downSeconds: number): Fault => ({
+  name: `worker node ${WORKERS - 1} (its engine)`,
+  downSeconds,
+  stop: () => cluster.kill(lostNode()),
+  restore: () => cluster.start(lostNode()),
+});
+
+test(
+  'losing one member at a time under load: cassandra-1, nats-2, then a whole worker; every accepted reading stored once',
+  async () => {
+    const rows: string[] = [];
+    for (const fault of [member(`cassandra-1`, 60), member(`nats-2`, 30), node(60)]) {
+      const before = await acceptedVoltage(nc);
+      await sleep(15_000);
+      const t0 = Date.now();
+      await fault.stop();
+      await sleep(fault.downSeconds * 1000);
+      // Ingest's own count of stored readings over the outage (Prometheus; increase() bridges the counter
+      // resets of ingest tasks moved off a lost node).
+      const window = Math.round((Date.now() - t0) / 1000);
+      const stored = await query(
+        `sum(increase(smartmeter_ingest_messages_total{outcome="stored"}[${window}s]))`,
+      );
+      const storedRate = Number(stored[0]?.value[1] ?? 0) / window;
+      await fault.restore();
+      await allRunning(600);
+      const back = (Date.now() - t0) / 1000;
+      if (fault.name.startsWith('cassandra')) cqlHosts = cql.hosts?.values() ?? [];
+      await sleep(15_000);
+      const drainSeconds = await quiesce();
+      const r = await eventually('reconciliation', 300, () => reconcile(nc, cql), 5000);
+      const line =
+        `${fault.name} | ${fault.downSeconds}s down, all running again after ${back.toFixed(0)}s | ` +
+        `${r.accepted - before} accepted in the phase, ${r.accepted} in all | ${r.rows} rows | ` +
+        `${r.missing} missing | ${r.extra} extra | ${r.duplicates} duplicates | ` +
+        `ingest stored ${storedRate.toFixed(1)} readings/s while down | drained ${drainSeconds.toFixed(0)}s after the stop`;
+      report(`swarm fault: ${line}`);
+      rows.push(line);
+      expect({ fault: fault.name, missing: r.missing, extra: r.extra, duplicates: r.duplicates }).toEqual({
+        fault: fault.name,
+        missing: 0,
+        extra: 0,
+        duplicates: 0,
+      });
+      expect(r.rows).toBe(r.distinct);
+      expect({ fault: fault.name, storing: storedRate > 0 }).toEqual({ fault: fault.name, storing: true });
+      await resume();
+    }
+    report(
+      'swarm faults: fault | down and back | accepted (phase, all) | rows | missing | extra | duplicates | ' +
+        `ingest while down | lag\n${rows.map((l) => `  ${l}`).join('\n')}`,
+    );
+  },
+  60 * 60_000,
 );
 
 /** Scale the injectors up and back through a redeploy: only the inject service is updated, in place. */
@@ -314,8 +569,8 @@ async function scaleInjectors(to: number): Promise<string[]> {
 test(
   'day two on the swarm: scale the injectors 2→3→2, then a redeploy with no change plans nothing',
   async () => {
-    const up = await scaleInjectors(Number(CONFIG.injectors) + 1);
-    const down = await scaleInjectors(Number(CONFIG.injectors));
+    const up = await scaleInjectors(INJECTORS + 1);
+    const down = await scaleInjectors(INJECTORS);
     const unchanged = describePlan(stack.planTo((await declareAws(CONFIG)).resources));
     report(
       `swarm lifetime: scale up [${up.join('; ')}], down [${down.join('; ')}], unchanged [${unchanged.join('; ')}]`,
