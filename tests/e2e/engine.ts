@@ -838,13 +838,21 @@ export class Deployment {
     for (const v of new Set(serviceVolumes)) {
       let found = false;
       for (const node of nodes) {
-        await node
-          .getVolume(v)
-          .remove()
-          .then(() => (found = true))
-          .catch((err: Error & { statusCode?: number }) => {
-            if (err.statusCode !== 404) failures.push(`volume ${v}: ${err.message}`);
-          });
+        // A task's container goes a little after the manager's task: "in use" (409) for a while.
+        const deadline = Date.now() + 60_000;
+        for (;;) {
+          const err = await node
+            .getVolume(v)
+            .remove()
+            .then(() => undefined)
+            .catch((e: Error & { statusCode?: number }) => e);
+          if (!err) found = true;
+          else if (err.statusCode === 409 && Date.now() < deadline) {
+            await new Promise((res) => setTimeout(res, 2000));
+            continue;
+          } else if (err.statusCode !== 404) failures.push(`volume ${v}: ${err.message}`);
+          break;
+        }
       }
       if (!found && !failures.some((f) => f.startsWith(`volume ${v}:`)))
         failures.push(`volume ${v}: on no node`);

@@ -218,7 +218,12 @@ export class SwarmCluster {
   /** The node back: its engine starts with its state (swarm membership, images) and rejoins. */
   async start(node: SwarmNode): Promise<void> {
     await node.container.start();
-    await eventually(`${node.name}'s engine answers again`, 60, () => node.engine.ping().then(() => true));
+    try {
+      await eventually(`${node.name}'s engine answers again`, 120, () => node.engine.ping().then(() => true));
+    } catch (err) {
+      const logs = await node.container.logs({ stdout: true, stderr: true, tail: 20 });
+      throw new Error(`${(err as Error).message}; its log ends:\n${logs.toString('utf8')}`, { cause: err });
+    }
     await this.waitReady([node], 180);
   }
 

@@ -481,16 +481,67 @@ async function resume(): Promise<void> {
   await stack.waitServiceRunning('inject', INJECTORS, 300);
 }
 
+/** What an operator sees on the dashboards while a member is down: a panel's PromQL and what it shows. */
+interface Sign {
+  readonly panel: string;
+  readonly expr: string;
+  readonly shows: (value: number) => boolean;
+}
+
+// The dashboards' own expressions (dashboards/services.ts, dashboards/nats.ts).
+const CASSANDRA_UP: Sign = {
+  panel: 'Fewest Cassandra nodes up (as ingest sees them) < 3',
+  expr: 'min(smartmeter_cassandra_nodes{role="ingest",state="up"})',
+  shows: (v) => v < 3,
+};
+const NATS_HEALTHY: Sign = {
+  panel: 'Servers healthy < 3',
+  expr: 'sum(gnatsd_healthz_status_value)',
+  shows: (v) => v < 3,
+};
+const NATS_ROUTES: Sign = {
+  panel: 'Fewest route peers < 2',
+  expr:
+    'min((gnatsd_routez_num_routes / on (server_id) (gnatsd_varz_cluster_pool_size + 1)) ' +
+    'unless on (server_id) gnatsd_healthz_status_value{value="unreachable"})',
+  shows: (v) => v < 2,
+};
+
 interface Fault {
   readonly name: string;
   readonly downSeconds: number;
   readonly stop: () => Promise<void>;
   readonly restore: () => Promise<void>;
+  /** What the dashboards show while it is down. */
+  readonly signs: readonly Sign[];
 }
 
-const member = (service: string, downSeconds: number): Fault => ({
+/**
+ * Polls the signs from the stop until each has shown (or `seconds` are up): sign → seconds after the stop
+ * it first showed, undefined if it never did.
+ */
+async function watchSigns(
+  signs: readonly Sign[],
+  t0: number,
+  seconds: number,
+): Promise<Map<Sign, number | undefined>> {
+  const seen = new Map<Sign, number | undefined>(signs.map((x) => [x, undefined]));
+  while (Date.now() < t0 + seconds * 1000 && [...seen.values()].some((v) => v === undefined)) {
+    for (const sign of signs.filter((x) => seen.get(x) === undefined)) {
+      const value = await query(sign.expr)
+        .then((r) => (r.length ? Number(r[0].value[1]) : undefined))
+        .catch(() => undefined);
+      if (value !== undefined && sign.shows(value)) seen.set(sign, (Date.now() - t0) / 1000);
+    }
+    await sleep(5000);
+  }
+  return seen;
+}
+
+const member = (service: string, downSeconds: number, signs: readonly Sign[]): Fault => ({
   name: service,
   downSeconds,
+  signs,
   stop: () => cluster.scale(service, 0),
   restore: async () => {
     await cluster.scale(service, 1);
@@ -504,6 +555,7 @@ const lostNode = (): SwarmNode => cluster.workers[WORKERS - 1];
 const node = (downSeconds: number): Fault => ({
   name: `worker node ${WORKERS - 1} (its engine)`,
   downSeconds,
+  signs: [CASSANDRA_UP, NATS_HEALTHY, NATS_ROUTES],
   stop: () => cluster.kill(lostNode()),
   restore: () => cluster.start(lostNode()),
 });
@@ -512,12 +564,18 @@ test(
   'losing one member at a time under load: cassandra-1, nats-2, then a whole worker; every accepted reading stored once',
   async () => {
     const rows: string[] = [];
-    for (const fault of [member(`cassandra-1`, 60), member(`nats-2`, 30), node(60)]) {
+    const faults = [
+      member('cassandra-1', 60, [CASSANDRA_UP]),
+      member('nats-2', 30, [NATS_HEALTHY, NATS_ROUTES]),
+      node(60),
+    ];
+    for (const fault of faults) {
       const before = await acceptedVoltage(nc);
       await sleep(15_000);
       const t0 = Date.now();
       await fault.stop();
-      await sleep(fault.downSeconds * 1000);
+      const signs = await watchSigns(fault.signs, t0, fault.downSeconds);
+      await sleep(Math.max(0, t0 + fault.downSeconds * 1000 - Date.now()));
       // Ingest's own count of stored readings over the outage (Prometheus; increase() bridges the counter
       // resets of ingest tasks moved off a lost node).
       const window = Math.round((Date.now() - t0) / 1000);
@@ -536,7 +594,10 @@ test(
         `${fault.name} | ${fault.downSeconds}s down, all running again after ${back.toFixed(0)}s | ` +
         `${r.accepted - before} accepted in the phase, ${r.accepted} in all | ${r.rows} rows | ` +
         `${r.missing} missing | ${r.extra} extra | ${r.duplicates} duplicates | ` +
-        `ingest stored ${storedRate.toFixed(1)} readings/s while down | drained ${drainSeconds.toFixed(0)}s after the stop`;
+        `ingest stored ${storedRate.toFixed(1)} readings/s while down | drained ${drainSeconds.toFixed(0)}s after the stop | ` +
+        [...signs]
+          .map(([x, at]) => `${x.panel}: ${at === undefined ? 'not shown' : `after ${at.toFixed(0)}s`}`)
+          .join(', ');
       report(`swarm fault: ${line}`);
       rows.push(line);
       expect({ fault: fault.name, missing: r.missing, extra: r.extra, duplicates: r.duplicates }).toEqual({
@@ -547,11 +608,13 @@ test(
       });
       expect(r.rows).toBe(r.distinct);
       expect({ fault: fault.name, storing: storedRate > 0 }).toEqual({ fault: fault.name, storing: true });
+      const unseen = [...signs].filter(([, at]) => at === undefined).map(([x]) => x.panel);
+      expect({ fault: fault.name, unseen }).toEqual({ fault: fault.name, unseen: [] });
       await resume();
     }
     report(
       'swarm faults: fault | down and back | accepted (phase, all) | rows | missing | extra | duplicates | ' +
-        `ingest while down | lag\n${rows.map((l) => `  ${l}`).join('\n')}`,
+        `ingest while down | lag | dashboards\n${rows.map((l) => `  ${l}`).join('\n')}`,
     );
   },
   60 * 60_000,

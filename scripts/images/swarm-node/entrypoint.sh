@@ -11,6 +11,7 @@ cat >/etc/docker/daemon.json <<JSON
   "log-opts": { "max-size": "20m", "max-file": "3" }
 }
 JSON
-# A stale pid file from a stopped node would keep dockerd from starting again.
-rm -f /var/run/docker.pid /run/swarm-node/docker.sock
+# A node killed and started again keeps its container filesystem: its runtime state (pid files, whose
+# numbers the new processes may reuse, containerd's sockets) would keep dockerd from starting again.
+rm -rf /var/run/docker.pid /var/run/docker /run/containerd /run/swarm-node/docker.sock
 exec dockerd --host unix:///run/swarm-node/docker.sock --host unix:///var/run/docker.sock
