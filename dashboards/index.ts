@@ -12,13 +12,16 @@ export type { Dashboard } from './panels';
 export interface DashboardOptions {
   /** Volts above which the stream job alerts (stack key smartmeter:alertThreshold; default 120). */
   readonly alertThresholdVolts?: number;
+  /** Members deployed (stack keys smartmeter:natsNodes, smartmeter:cassandraNodes; default 1): fewer up is red. */
+  readonly natsNodes?: number;
+  readonly cassandraNodes?: number;
 }
 
 export function allDashboards(options: DashboardOptions = {}): Dashboard[] {
   return [
     injectionDashboard({ alertThresholdVolts: options.alertThresholdVolts ?? 120 }),
-    natsDashboard(),
+    natsDashboard({ natsNodes: options.natsNodes ?? 1 }),
     modelDashboard(),
-    servicesDashboard(),
+    servicesDashboard({ cassandraNodes: options.cassandraNodes ?? 1 }),
   ];
 }

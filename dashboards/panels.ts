@@ -53,8 +53,10 @@ export interface TimeSeriesArgs extends PanelArgs {
 }
 
 export interface StatArgs extends PanelArgs {
-  /** Colour steps: the base colour, then [value, colour] from which on a colour applies. */
+  /** Colour steps: [value, colour] from which on a colour applies, above the base colour. */
   readonly steps?: readonly (readonly [number, string])[];
+  /** The colour below the first step (default green; red for "fewer than expected"). */
+  readonly base?: string;
 }
 
 const refId = (i: number) => String.fromCharCode('A'.charCodeAt(0) + i);
@@ -135,7 +137,7 @@ export function statPanel(a: StatArgs): stat.PanelBuilder {
     .graphMode(common.BigValueGraphMode.Area)
     .colorMode(common.BigValueColorMode.Value)
     .reduceOptions(new common.ReduceDataOptionsBuilder().calcs(['lastNotNull']).values(false))
-    .thresholds(thresholds('green', a.steps));
+    .thresholds(thresholds(a.base ?? 'green', a.steps));
   if (a.description) p.description(a.description);
   if (a.min !== undefined) p.min(a.min);
   if (a.max !== undefined) p.max(a.max);
@@ -144,6 +146,12 @@ export function statPanel(a: StatArgs): stat.PanelBuilder {
 }
 
 export const row = (title: string) => new RowBuilder(title);
+
+/** A member count a dashboard colours against (natsNodes, cassandraNodes): a whole number from 1. */
+export function memberCount(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be an integer >= 1, got ${value}`);
+  return value;
+}
 
 /** A dashboard with the shared settings; read-only in Grafana because it is provisioned from code. */
 export function dashboard(uid: string, title: string, description: string): DashboardBuilder {

@@ -1,13 +1,26 @@
 // 4. Services — the processes of every role (inject, ingest, stream, train, predict) from prom-client's
 // default metrics, which carry the role as a default label (services/src/lib/service.ts): CPU, memory,
-// event-loop lag, restarts, and the errors and dead letters each role counts.
-import { built, dashboard, Dashboard, row, statPanel, timeSeries } from './panels';
+// event-loop lag, restarts, the errors and dead letters each role counts, and the Cassandra nodes each
+// process's client sees up.
+import { built, dashboard, Dashboard, memberCount, row, statPanel, timeSeries } from './panels';
 
 /** Only our services carry `role`; Prometheus and the exporter export process_* metrics too. */
 const SERVICES = 'role!=""';
 const perProcess = '{{role}} {{instance}}';
 
-export function servicesDashboard(): Dashboard {
+export interface ServicesOptions {
+  /** Cassandra nodes deployed (stack key smartmeter:cassandraNodes). */
+  readonly cassandraNodes: number;
+}
+
+/** Nodes each process's Cassandra client sees, by state (services/src/lib/cassandra.ts). */
+export const CASSANDRA_NODES = {
+  up: 'smartmeter_cassandra_nodes{state="up"}',
+  down: 'smartmeter_cassandra_nodes{state="down"}',
+} as const;
+
+export function servicesDashboard({ cassandraNodes }: ServicesOptions): Dashboard {
+  const nodes = memberCount('cassandraNodes', cassandraNodes);
   return built(
     dashboard(
       'smartmeter-services',
@@ -73,6 +86,42 @@ export function servicesDashboard(): Dashboard {
           steps: [
             [1, 'green'],
             [2, 'red'],
+          ],
+        }),
+      )
+      .withRow(row('Cassandra nodes, as the services see them'))
+      .withPanel(
+        statPanel({
+          title: 'Fewest Cassandra nodes up',
+          description: `Nodes up as the process that sees the fewest sees them, of ${nodes} deployed.`,
+          unit: 'short',
+          width: 6,
+          queries: [{ expr: `min(${CASSANDRA_NODES.up})` }],
+          base: 'red',
+          steps: [[nodes, 'green']],
+        }),
+      )
+      .withPanel(
+        statPanel({
+          title: 'Most Cassandra nodes down',
+          description:
+            'Nodes a process has lost every connection to (its driver is reconnecting), the most any process sees.',
+          unit: 'short',
+          width: 6,
+          queries: [{ expr: `max(${CASSANDRA_NODES.down})` }],
+          steps: [[1, 'red']],
+        }),
+      )
+      .withPanel(
+        timeSeries({
+          title: 'Cassandra nodes up (as each client sees them)',
+          description: `Per process: the nodes its Cassandra client knows, up and down (${nodes} up when all are).`,
+          unit: 'short',
+          width: 12,
+          min: 0,
+          queries: [
+            { expr: CASSANDRA_NODES.up, legend: `up ${perProcess}` },
+            { expr: CASSANDRA_NODES.down, legend: `down ${perProcess}` },
           ],
         }),
       )

@@ -17,8 +17,11 @@ export const NATS_USER = 'smartmeter';
 const CONFIG_PATH = '/etc/nats/smartmeter.conf';
 const EXPORTER_PORT = 7777;
 
-/** What prometheus-nats-exporter collects; the dashboards (and their integration test) rely on these. */
-export const NATS_EXPORTER_FLAGS = ['-varz', '-connz', '-routez', '-subz', '-jsz=all'];
+/**
+ * What prometheus-nats-exporter collects; the dashboards (and their integration tests) rely on these.
+ * `-healthz` gives the one per-server up/down it has (a server it cannot reach is `unreachable`).
+ */
+export const NATS_EXPORTER_FLAGS = ['-varz', '-connz', '-routez', '-subz', '-jsz=all', '-healthz'];
 
 export class MessagingTier extends pulumi.ComponentResource {
   public readonly connection: NatsConnection;

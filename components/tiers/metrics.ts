@@ -146,7 +146,14 @@ export class MetricsTier extends pulumi.ComponentResource {
           ...(grafanaTls ? [grafanaTls.keySecret] : []),
         ],
         files: [
-          ...grafanaProvisioning({ alertThresholdVolts: config.alertThreshold }, tls?.caCertificate),
+          ...grafanaProvisioning(
+            {
+              alertThresholdVolts: config.alertThreshold,
+              natsNodes: config.natsNodes,
+              cassandraNodes: config.cassandraNodes,
+            },
+            tls?.caCertificate,
+          ),
           ...(grafanaTls ? [grafanaTls.certFile] : []),
         ],
         ports: [{ name: scheme, port: GRAFANA_PORT, publish: config.ports.grafana, tls: !!tls }],

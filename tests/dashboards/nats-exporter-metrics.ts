@@ -1,10 +1,21 @@
-// The metric names prometheus-nats-exporter v0.20.1 exports with `-varz -connz -routez -subz -jsz=all`
-// (scripts/nats-exporter.sh) for one NATS server with JetStream, a stream and a consumer: one real scrape,
-// checked in so the unit test needs no exporter. nats-exporter.int.test.ts checks the names the
+// The metric names prometheus-nats-exporter v0.20.1 exports with `-varz -connz -routez -subz -jsz=all
+// -healthz` (scripts/nats-exporter.sh) for one NATS server with JetStream, a stream and a consumer: one
+// real scrape, checked in so the unit test needs no exporter, plus the names only a cluster's servers
+// export. nats-exporter.int.test.ts (one server) and nats-cluster.int.test.ts (three) check the names the
 // dashboards use against a live exporter, so this list cannot drift from the binary unnoticed.
 export const NATS_EXPORTER_PREFIXES = ['gnatsd_', 'jetstream_'];
 
+/** Exported for clustered servers only (their /varz has cluster and JetStream meta-group fields). */
+export const NATS_EXPORTER_CLUSTER_METRICS: ReadonlySet<string> = new Set([
+  'gnatsd_varz_cluster_name',
+  'gnatsd_varz_cluster_pool_size',
+  'gnatsd_varz_jetstream_meta_cluster_size',
+  'gnatsd_varz_jetstream_meta_leader',
+  'gnatsd_varz_jetstream_meta_quorum_needed',
+]);
+
 export const NATS_EXPORTER_METRICS: ReadonlySet<string> = new Set([
+  ...NATS_EXPORTER_CLUSTER_METRICS,
   'gnatsd_connz_in_bytes',
   'gnatsd_connz_in_msgs',
   'gnatsd_connz_limit',
@@ -15,6 +26,8 @@ export const NATS_EXPORTER_METRICS: ReadonlySet<string> = new Set([
   'gnatsd_connz_pending_bytes',
   'gnatsd_connz_subscriptions',
   'gnatsd_connz_total',
+  'gnatsd_healthz_status',
+  'gnatsd_healthz_status_value',
   'gnatsd_routez_num_routes',
   'gnatsd_routez_server_id',
   'gnatsd_subsz_avg_fanout',

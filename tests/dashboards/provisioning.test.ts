@@ -84,3 +84,54 @@ test('the configured alert threshold is drawn on the max voltage', () => {
   expect(steps).toEqual([null, 118]);
   expect(() => allDashboards({ alertThresholdVolts: -1 })).toThrow(/alertThresholdVolts/);
 });
+
+test('the member counts deployed are where the cluster stats turn from red to green', () => {
+  const steps = (natsNodes: number, cassandraNodes: number) => {
+    const all = allDashboards({ natsNodes, cassandraNodes }).flatMap((d) => panelsOf(d.json) as RawPanel[]);
+    const of = (title: string) =>
+      all
+        .find((p) => p.title === title)
+        ?.fieldConfig?.defaults?.thresholds?.steps.map((s) => [s.value, (s as { color?: string }).color]);
+    return {
+      servers: of('Servers healthy'),
+      routes: of('Fewest route peers'),
+      replicas: of('Fewest stream replicas answering'),
+      cassandraUp: of('Fewest Cassandra nodes up'),
+      cassandraDown: of('Most Cassandra nodes down'),
+    };
+  };
+  expect(steps(5, 3)).toEqual({
+    servers: [
+      [null, 'red'],
+      [5, 'green'],
+    ],
+    routes: [
+      [null, 'red'],
+      [4, 'green'],
+    ],
+    replicas: [
+      [null, 'red'],
+      [3, 'green'],
+    ],
+    cassandraUp: [
+      [null, 'red'],
+      [3, 'green'],
+    ],
+    cassandraDown: [
+      [null, 'green'],
+      [1, 'red'],
+    ],
+  });
+  expect(steps(1, 1)).toMatchObject({
+    routes: [
+      [null, 'red'],
+      [0, 'green'],
+    ],
+    replicas: [
+      [null, 'red'],
+      [1, 'green'],
+    ],
+  });
+  expect(() => allDashboards({ natsNodes: 0 })).toThrow(/natsNodes must be an integer >= 1, got 0/);
+  expect(() => allDashboards({ cassandraNodes: 2.5 })).toThrow(/cassandraNodes must be an integer >= 1/);
+});

@@ -5,7 +5,7 @@
 import { collectDefaultMetrics, Registry } from 'prom-client';
 
 import { createIngestMetrics } from '../../services/src/ingest/metrics';
-import { createCassandraConnectMetrics } from '../../services/src/lib/cassandra';
+import { createCassandraMetrics } from '../../services/src/lib/cassandra';
 import { createNatsConnectionMetrics } from '../../services/src/lib/nats';
 import { createReplayMetrics } from '../../services/src/replay/replay';
 import { createInjectorMetrics } from '../../services/src/simulator/publisher';
@@ -16,10 +16,10 @@ import { TrainMetrics } from '../../services/src/training/trainer';
 /** Role → the factories its run function calls on ctx.registry (migrate is a job and is not scraped). */
 export const ROLE_METRICS: Record<string, ((registry: Registry) => unknown)[]> = {
   inject: [createInjectorMetrics, createReplayMetrics, createNatsConnectionMetrics],
-  ingest: [createIngestMetrics, createCassandraConnectMetrics, createNatsConnectionMetrics],
-  stream: [createStreamMetrics, createCassandraConnectMetrics, createNatsConnectionMetrics],
-  train: [(r) => new TrainMetrics(r), createCassandraConnectMetrics, createNatsConnectionMetrics],
-  predict: [(r) => new PredictMetrics(r), createCassandraConnectMetrics, createNatsConnectionMetrics],
+  ingest: [createIngestMetrics, createCassandraMetrics, createNatsConnectionMetrics],
+  stream: [createStreamMetrics, createCassandraMetrics, createNatsConnectionMetrics],
+  train: [(r) => new TrainMetrics(r), createCassandraMetrics, createNatsConnectionMetrics],
+  predict: [(r) => new PredictMetrics(r), createCassandraMetrics, createNatsConnectionMetrics],
 };
 
 /** Labels every scraped series has besides its own: the registry's default label and Prometheus's target labels. */

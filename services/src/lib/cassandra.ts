@@ -1,8 +1,9 @@
 // Cassandra client shared by the roles: credentials from the environment (or *_FILE secrets); the first
 // connection is retried with backoff (the node may still be starting), later outages are handled by the
-// driver's reconnection policy and by the callers' write retries.
+// driver's reconnection policy and by the callers' write retries; the nodes the client sees up and down
+// are a metric, so a lost node shows on the dashboards.
 import { auth, Client, policies, types } from 'cassandra-driver';
-import { Counter, Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
 import { EnvReader } from './config';
 import { Logger } from './log';
 import { retryWithBackoff } from './retry';
@@ -49,13 +50,44 @@ export function createCassandraClient(settings: CassandraSettings): Client {
   });
 }
 
-/** The connection's metric, on the role's registry (a factory so it can be built without connecting). */
-export function createCassandraConnectMetrics(registry: Registry): Counter {
-  return new Counter({
+export interface CassandraMetrics {
+  readonly connectRetries: Counter;
+  /** Reports `client`'s view of the nodes from now on (the gauge reads it at each scrape). */
+  watch(client: Client): void;
+}
+
+/**
+ * The connection's metrics, on the role's registry (a factory so they can be built without connecting):
+ *   smartmeter_cassandra_connect_retries_total   failed attempts to open the first connection
+ *   smartmeter_cassandra_nodes{state}            nodes the client knows (system.local and system.peers), by
+ *                                                up | down: down once it lost every connection to the node
+ *                                                and is reconnecting; 0 and 0 until it has connected
+ */
+export function createCassandraMetrics(registry: Registry): CassandraMetrics {
+  let watched: Client | undefined;
+  const connectRetries = new Counter({
     name: 'smartmeter_cassandra_connect_retries_total',
     help: 'Failed attempts to open the first Cassandra connection',
     registers: [registry],
   });
+  new Gauge({
+    name: 'smartmeter_cassandra_nodes',
+    help: "Cassandra nodes as this process's client sees them, by state (down: every connection to it lost)",
+    labelNames: ['state'] as const,
+    registers: [registry],
+    collect() {
+      const hosts = watched?.hosts.values() ?? [];
+      const up = hosts.filter((h) => h.isUp()).length;
+      this.set({ state: 'up' }, up);
+      this.set({ state: 'down' }, hosts.length - up);
+    },
+  });
+  return {
+    connectRetries,
+    watch: (client) => {
+      watched = client;
+    },
+  };
 }
 
 export async function connectCassandra(
@@ -64,7 +96,7 @@ export async function connectCassandra(
   registry: Registry,
   aborted: () => boolean = () => false,
 ): Promise<Client> {
-  const retries = createCassandraConnectMetrics(registry);
+  const metrics = createCassandraMetrics(registry);
   const client = await retryWithBackoff(
     async () => {
       const c = createCassandraClient(settings);
@@ -81,7 +113,7 @@ export async function connectCassandra(
       maxMs: 10_000,
       aborted,
       onRetry: (err, attempt, delayMs) => {
-        retries.inc();
+        metrics.connectRetries.inc();
         log.warn('Cassandra not reachable; retrying', {
           contactPoints: settings.contactPoints,
           attempt,
@@ -91,6 +123,7 @@ export async function connectCassandra(
       },
     },
   );
+  metrics.watch(client);
   log.info('connected to Cassandra', { contactPoints: settings.contactPoints, keyspace: settings.keyspace });
   return client;
 }

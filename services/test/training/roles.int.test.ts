@@ -115,6 +115,7 @@ test('train on a schedule waits visibly for data, and stops on SIGTERM', async (
   expect(h.body.reason).toBe('waiting for data: 0 of 500 rows');
   const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   expect(metrics).toMatch(/^smartmeter_training_waiting_for_data\{role="train"\} 1$/m);
+  expect(metrics).toMatch(/^smartmeter_cassandra_nodes\{state="up",role="train"\} 1$/m);
   p.child.kill('SIGTERM');
   expect(await p.exited).toBe(0);
 }, 90_000);
@@ -164,6 +165,7 @@ test('predict waits visibly for a model, loads the one announced, answers, exits
   });
   const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   expect(metrics).toMatch(/^smartmeter_model_version\{role="predict"\} 1$/m);
+  expect(metrics).toMatch(/^smartmeter_cassandra_nodes\{state="up",role="predict"\} 1$/m);
   expect(metrics).toMatch(
     /^smartmeter_predictions_total\{source="request",outcome="(alert|normal)",role="predict"\} 1$/m,
   );
