@@ -21,9 +21,13 @@ export interface NatsOptions {
 export const NATS_CLUSTER = {
   /** 1 per server answering /healthz with ok; 0 (value="unreachable" or "unavailable") otherwise. */
   serverHealth: 'gnatsd_healthz_status_value',
-  /** Other members each reachable server has routes to: a pool of routes per peer plus the system account's. */
+  /**
+   * Other members each reachable server has routes to: a pool of routes per peer plus the system account's
+   * (a lone server exports no pool size: its 0 routes are 0 peers).
+   */
   routePeers:
-    '(gnatsd_routez_num_routes / on (server_id) (gnatsd_varz_cluster_pool_size + 1)) unless on (server_id) gnatsd_healthz_status_value{value="unreachable"}',
+    '((gnatsd_routez_num_routes / on (server_id) (gnatsd_varz_cluster_pool_size + 1)) or on (server_id) gnatsd_routez_num_routes)' +
+    ' unless on (server_id) gnatsd_healthz_status_value{value="unreachable"}',
   /** Servers answering /jsz with a replica of each stream. */
   streamReplicas: 'count by (stream_name) (jetstream_stream_total_messages)',
 } as const;
@@ -38,7 +42,16 @@ export function natsDashboard({ natsNodes }: NatsOptions): Dashboard {
       'NATS servers and JetStream, as prometheus-nats-exporter reports them from the monitoring port.',
     )
       .withPanel(
-        statPanel({ title: 'Servers', unit: 'short', queries: [{ expr: 'count(gnatsd_varz_cpu)' }] }),
+        statPanel({
+          title: 'Servers',
+          description: 'Servers the exporter reaches (it keeps the last /varz of one it cannot reach).',
+          unit: 'short',
+          queries: [
+            {
+              expr: 'count(gnatsd_varz_cpu unless on (server_id) gnatsd_healthz_status_value{value="unreachable"})',
+            },
+          ],
+        }),
       )
       .withPanel(
         statPanel({
