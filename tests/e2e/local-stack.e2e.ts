@@ -6,14 +6,22 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type Docker from 'dockerode';
-import { auth as cassandraAuth, Client, policies } from 'cassandra-driver';
+import type { Client } from 'cassandra-driver';
 import { connect, JSONCodec, NatsConnection } from 'nats';
 import { parse as parseYaml } from 'yaml';
 
 import { buildImages, Deployment, T } from './engine';
 import { describe as describePlan, Step } from './plan';
 import { Declared, ProgramRun, runProgram } from './program';
-import { acceptedVoltage, drained, firstMessage, rawRows, reconcile } from './pipeline-checks';
+import {
+  acceptedVoltage,
+  drained,
+  firstMessage,
+  prediction,
+  reconcile,
+  stackCassandra,
+  throughput,
+} from './pipeline-checks';
 import { engine, eventually, localImages, panelQueries, prometheus, report, sleep } from './support';
 import { SUBJECTS } from '../../services/src/wire/subjects';
 import { OUTAGE_STREAM } from '../../services/src/streaming/settings';
@@ -119,19 +127,7 @@ beforeAll(async () => {
     maxReconnectAttempts: -1,
     reconnectTimeWait: 500,
   });
-  cql = new Client({
-    contactPoints: [`127.0.0.1:${PORTS.cassandra}`],
-    localDataCenter: 'datacenter1',
-    authProvider: new cassandraAuth.PlainTextAuthProvider(
-      String(run.outputs.cassandraAdminUser),
-      String(run.outputs.cassandraAdminPassword),
-    ),
-    socketOptions: { readTimeout: 60_000 },
-    // cassandra-driver 4.10 misreads large result pages in protocol v5 frames (RangeError in FrameReader).
-    protocolOptions: { maxVersion: 4 },
-    // Back within a second of Cassandra's restart (the default backoff grows to minutes).
-    policies: { reconnection: new policies.reconnection.ConstantReconnectionPolicy(1000) },
-  });
+  cql = stackCassandra(`127.0.0.1:${PORTS.cassandra}`, run.outputs);
 }, 30 * 60_000);
 
 afterAll(async () => {
@@ -224,23 +220,14 @@ test('Grafana provisioning: the data source and dashboards parse, dashboards use
 test(
   'readings flow inject → NATS → ingest → Cassandra, with the measured throughput',
   async () => {
-    await eventually('first rows in raw_data', 180, async () =>
-      (await rawRows(cql)) > 0 ? true : undefined,
-    );
-    const a0 = await acceptedVoltage(nc);
-    const r0 = await rawRows(cql);
-    const t0 = Date.now();
-    await sleep(30_000);
-    const a1 = await acceptedVoltage(nc);
-    const r1 = await rawRows(cql);
-    const seconds = (Date.now() - t0) / 1000;
+    const t = await throughput(nc, cql);
     report(
-      `throughput: ${((a1 - a0) / seconds).toFixed(1)} voltage readings/s accepted by JetStream, ` +
-        `${((r1 - r0) / seconds).toFixed(1)} new raw_data rows/s (${CONFIG.injectors} injectors × ${CONFIG.injectRate}/s; ` +
-        `rows are keyed per meter and simulated minute) over ${seconds.toFixed(0)}s`,
+      `throughput: ${t.accepted.toFixed(1)} voltage readings/s accepted by JetStream, ` +
+        `${t.rows.toFixed(1)} new raw_data rows/s (${CONFIG.injectors} injectors × ${CONFIG.injectRate}/s; ` +
+        `rows are keyed per meter and simulated minute) over ${t.seconds.toFixed(0)}s`,
     );
-    expect(a1).toBeGreaterThan(a0);
-    expect(r1).toBeGreaterThan(r0);
+    expect(t.accepted).toBeGreaterThan(0);
+    expect(t.rows).toBeGreaterThan(0);
   },
   10 * 60_000,
 );
@@ -317,21 +304,7 @@ test(
       5000,
     );
     report(`train: model ${model.get('name')} v${model.get('version')} metrics ${model.get('metrics')}`);
-    const codec = JSONCodec<Record<string, unknown>>();
-    const answer = await eventually('a prediction from smartmeter.predict', 120, async () => {
-      const reply = codec.decode(
-        (
-          await nc.request(
-            SUBJECTS.predict,
-            codec.encode({ epoch: Math.floor(Date.now() / 1000), temperature: 31.5 }),
-            {
-              timeout: 5000,
-            },
-          )
-        ).data,
-      );
-      return 'error' in reply ? undefined : reply;
-    });
+    const answer = await prediction(nc, 120);
     report(`predict: ${JSON.stringify(answer)}`);
     expect(answer).not.toHaveProperty('error');
     // Every prediction carries the max-voltage band, ordered: the reply and those published per forecast.

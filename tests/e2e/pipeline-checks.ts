@@ -2,13 +2,42 @@
 // stack: the voltage readings the broker accepted (every message in the raw stream) against the raw_data
 // rows, key by key (meter and simulated minute); whether ingest has acknowledged everything accepted; the
 // first message on a subject.
-import type { Client } from 'cassandra-driver';
+import { auth as cassandraAuth, Client, policies } from 'cassandra-driver';
 import { JSONCodec, NatsConnection } from 'nats';
 
-import { eventually } from './support';
+import { eventually, sleep } from './support';
 import { parseVoltageSubject } from '../../services/src/wire/codec';
 import { SUBJECTS } from '../../services/src/wire/subjects';
 import { RAW_STREAM } from '../../services/src/lib/jetstream';
+
+/**
+ * The suite's Cassandra client on the stack, as its admin (the stack's outputs), through `contact` only:
+ * `onlyContact` keeps it off the other members, whose addresses the suite cannot reach.
+ */
+export function stackCassandra(
+  contact: string,
+  outputs: Record<string, unknown>,
+  opts: { onlyContact?: boolean } = {},
+): Client {
+  return new Client({
+    contactPoints: [contact],
+    localDataCenter: 'datacenter1',
+    authProvider: new cassandraAuth.PlainTextAuthProvider(
+      String(outputs.cassandraAdminUser),
+      String(outputs.cassandraAdminPassword),
+    ),
+    socketOptions: { readTimeout: 60_000 },
+    // cassandra-driver 4.10 misreads large result pages in protocol v5 frames (RangeError in FrameReader).
+    protocolOptions: { maxVersion: 4 },
+    policies: {
+      loadBalancing: opts.onlyContact
+        ? new policies.loadBalancing.WhiteListPolicy(new policies.loadBalancing.RoundRobinPolicy(), [contact])
+        : undefined,
+      // Back within a second of Cassandra's restart (the default backoff grows to minutes).
+      reconnection: new policies.reconnection.ConstantReconnectionPolicy(1000),
+    },
+  });
+}
 
 export interface Reconciliation {
   /** Voltage readings in the raw stream. */
@@ -140,5 +169,32 @@ export function firstMessage(
         resolve(codec.decode(m.data));
       }
     })();
+  });
+}
+
+/** Once raw_data has rows: readings accepted and rows stored per second over about `seconds`. */
+export async function throughput(
+  nc: NatsConnection,
+  cql: Client,
+  seconds = 30,
+): Promise<{ accepted: number; rows: number; seconds: number }> {
+  await eventually('first rows in raw_data', 300, async () => ((await rawRows(cql)) > 0 ? true : undefined));
+  const a0 = await acceptedVoltage(nc);
+  const r0 = await rawRows(cql);
+  const t0 = Date.now();
+  await sleep(seconds * 1000);
+  const a1 = await acceptedVoltage(nc);
+  const r1 = await rawRows(cql);
+  const elapsed = (Date.now() - t0) / 1000;
+  return { accepted: (a1 - a0) / elapsed, rows: (r1 - r0) / elapsed, seconds: elapsed };
+}
+
+/** A prediction from smartmeter.predict for 31.5 °C now, asked until a model serves (bounded). */
+export async function prediction(nc: NatsConnection, seconds = 180): Promise<Record<string, unknown>> {
+  const codec = JSONCodec<Record<string, unknown>>();
+  return eventually('a prediction from smartmeter.predict', seconds, async () => {
+    const request = codec.encode({ epoch: Math.floor(Date.now() / 1000), temperature: 31.5 });
+    const reply = codec.decode((await nc.request(SUBJECTS.predict, request, { timeout: 5000 })).data);
+    return 'error' in reply ? undefined : reply;
   });
 }

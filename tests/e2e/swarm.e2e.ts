@@ -8,14 +8,22 @@
 // worker) and every accepted reading is stored once; then train → predict; then day two.
 import * as https from 'node:https';
 import type Docker from 'dockerode';
-import { auth as cassandraAuth, Client, policies } from 'cassandra-driver';
-import { connect, JSONCodec, NatsConnection } from 'nats';
+import type { Client } from 'cassandra-driver';
+import { connect, NatsConnection } from 'nats';
 
 import { awsMocks, stackFileConfig, TEST_SSH_KEY, tlsOutputs } from '../pulumi/aws-mocks';
 import { Deployment, T } from './engine';
 import { startForwarder } from './forwarder';
 import { describe as describePlan } from './plan';
-import { acceptedVoltage, drained, firstMessage, rawRows, reconcile } from './pipeline-checks';
+import {
+  acceptedVoltage,
+  drained,
+  firstMessage,
+  prediction,
+  reconcile,
+  stackCassandra,
+  throughput,
+} from './pipeline-checks';
 import { Declared, ProgramRun, runProgram } from './program';
 import { engine, eventually, localImages, report, sleep } from './support';
 import { SWARM_NODE_IMAGE, SwarmCluster, SwarmNode } from './swarm-nodes';
@@ -130,26 +138,8 @@ beforeAll(async () => {
     maxReconnectAttempts: -1,
     reconnectTimeWait: 500,
   });
-  const contact = `127.0.0.1:${PORTS.cassandra}`;
-  cql = new Client({
-    contactPoints: [contact],
-    localDataCenter: 'datacenter1',
-    authProvider: new cassandraAuth.PlainTextAuthProvider(
-      String(run.outputs.cassandraAdminUser),
-      String(run.outputs.cassandraAdminPassword),
-    ),
-    socketOptions: { readTimeout: 60_000 },
-    // cassandra-driver 4.10 misreads large result pages in protocol v5 frames (RangeError in FrameReader).
-    protocolOptions: { maxVersion: 4 },
-    policies: {
-      // The other members' addresses are inside the overlay: cassandra-0, through the forwarder, coordinates.
-      loadBalancing: new policies.loadBalancing.WhiteListPolicy(
-        new policies.loadBalancing.RoundRobinPolicy(),
-        [contact],
-      ),
-      reconnection: new policies.reconnection.ConstantReconnectionPolicy(1000),
-    },
-  });
+  // The other members' addresses are inside the overlay: cassandra-0, through the forwarder, coordinates.
+  cql = stackCassandra(`127.0.0.1:${PORTS.cassandra}`, run.outputs, { onlyContact: true });
 }, 40 * 60_000);
 
 /** The stack's state between program runs (generated passwords and secret names are kept). */
@@ -418,22 +408,13 @@ test(
 test(
   'data flows through the cluster: injectors → NATS ×3 → ingest replicas → Cassandra ×3 → stream',
   async () => {
-    await eventually('first rows in raw_data', 300, async () =>
-      (await rawRows(cql)) > 0 ? true : undefined,
-    );
-    const a0 = await acceptedVoltage(nc);
-    const r0 = await rawRows(cql);
-    const t0 = Date.now();
-    await sleep(30_000);
-    const a1 = await acceptedVoltage(nc);
-    const r1 = await rawRows(cql);
-    const seconds = (Date.now() - t0) / 1000;
+    const t = await throughput(nc, cql);
     report(
-      `swarm throughput: ${((a1 - a0) / seconds).toFixed(1)} voltage readings/s accepted by JetStream (R3), ` +
-        `${((r1 - r0) / seconds).toFixed(1)} new raw_data rows/s (RF 3) over ${seconds.toFixed(0)}s`,
+      `swarm throughput: ${t.accepted.toFixed(1)} voltage readings/s accepted by JetStream (R3), ` +
+        `${t.rows.toFixed(1)} new raw_data rows/s (RF 3) over ${t.seconds.toFixed(0)}s`,
     );
-    expect(a1).toBeGreaterThan(a0);
-    expect(r1).toBeGreaterThan(r0);
+    expect(t.accepted).toBeGreaterThan(0);
+    expect(t.rows).toBeGreaterThan(0);
     const [max, alert] = await Promise.all([
       firstMessage(nc, SUBJECTS.maxVoltage),
       firstMessage(nc, SUBJECTS.alert),
@@ -608,19 +589,7 @@ test(
         (await cql.execute('SELECT name, version FROM smartmeter.models LIMIT 1')).first() ?? undefined,
       5000,
     );
-    const codec = JSONCodec<Record<string, unknown>>();
-    const answer = await eventually('a prediction from smartmeter.predict', 180, async () => {
-      const reply = codec.decode(
-        (
-          await nc.request(
-            SUBJECTS.predict,
-            codec.encode({ epoch: Math.floor(Date.now() / 1000), temperature: 31.5 }),
-            { timeout: 5000 },
-          )
-        ).data,
-      );
-      return 'error' in reply ? undefined : reply;
-    });
+    const answer = await prediction(nc);
     report(
       `swarm train: model ${model.get('name')} v${model.get('version')}; predict: ${JSON.stringify(answer)}`,
     );

@@ -14,6 +14,7 @@ import { connectCassandra, createCassandraMetrics } from '../../src/lib/cassandr
 import {
   backingEnv,
   cassandraSettingsFor,
+  freePort,
   freshKeyspace,
   natsConnect,
   quietLog,
@@ -163,11 +164,3 @@ test('the ingest role exports it on /metrics', async () => {
     await nc.close();
   }
 });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}

@@ -1,7 +1,7 @@
 // Where the backing services of scripts/backing-services.sh are, and a clear failure when they are not
 // running: integration tests never skip silently.
 import { existsSync, readFileSync } from 'node:fs';
-import { connect as netConnect } from 'node:net';
+import { connect as netConnect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'cassandra-driver';
@@ -144,4 +144,13 @@ export function roleProcessEnv(env: BackingEnv, keyspace?: string): Record<strin
       CASSANDRA_KEYSPACE: keyspace,
     }),
   };
+}
+
+/** A TCP port on 127.0.0.1 that nothing listened on a moment ago (for a test's own server or relay). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }

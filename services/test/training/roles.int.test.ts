@@ -3,7 +3,6 @@
 // predict waits visibly (healthz reason, log, gauge) while no model exists, loads one announced on model.updated, answers, and exits 0
 // on SIGTERM.
 import { ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Client } from 'cassandra-driver';
 import { NatsConnection } from 'nats';
@@ -14,6 +13,7 @@ import { modelSubjects } from '../../src/training/subjects';
 import { DEFAULT_TRAIN_SETTINGS, trainOnce } from '../../src/training/trainer';
 import {
   backingEnv,
+  freePort,
   freshKeyspace,
   natsConnect,
   quietLog as log,
@@ -34,14 +34,6 @@ interface Proc {
   child: ChildProcess;
   lines: string[];
   exited: Promise<number | null>;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 function start(role: string, extra: Record<string, string>): Proc {
