@@ -552,7 +552,7 @@ test(
         `${fault.name} | ${fault.downSeconds}s down, all running again after ${back.toFixed(0)}s | ` +
         `${r.accepted - before} accepted in the phase, ${r.accepted} in all | ${r.rows} rows | ` +
         `${r.missing} missing | ${r.extra} extra | ${r.duplicates} duplicates | ` +
-        `ingest stored ${storedRate.toFixed(1)} readings/s while down | drained ${drainSeconds.toFixed(0)}s after the stop | ` +
+        `ingest stored ${storedRate.toFixed(1)} readings/s while down | lag drained ${drainSeconds.toFixed(0)}s after the injectors stopped | ` +
         [...signs]
           .map(([x, at]) => `${x.panel}: ${at === undefined ? 'not shown' : `after ${at.toFixed(0)}s`}`)
           .join(', ');
