@@ -10,17 +10,19 @@ function burn(cpuMs: number) {
   return x;
 }
 
-test('/proc counters of this process move with process.cpuUsage, within a few clock ticks', () => {
+test('/proc counters of this process move with process.cpuUsage, within a quarter and a few clock ticks', () => {
   // Deltas over the same burn: totals since start may differ by what each source counts of threads that
   // ran before (seen in a jest worker under load); what the bench uses is the difference of two reads.
   const proc0 = processCpuUs(process.pid)!;
   const own0 = selfCpuUs();
-  burn(300);
+  burn(1000);
   const fromProc = processCpuUs(process.pid)! - proc0;
   const own = selfCpuUs() - own0;
-  expect(own).toBeGreaterThanOrEqual(300_000);
-  // /proc counts in clock ticks (10 ms at 100 Hz), and the two are read a moment apart.
-  expect(Math.abs(own - fromProc)).toBeLessThan(40_000);
+  expect(own).toBeGreaterThanOrEqual(1_000_000);
+  // /proc counts in clock ticks (10 ms at 100 Hz), sampled: on a loaded VM (steal time) the two drift apart
+  // by more than a few ticks (260 ms of 300 seen once in CI), so the bound is relative over a longer burn;
+  // a wrong pid or field would still miss it by the whole burn.
+  expect(Math.abs(own - fromProc)).toBeLessThan(40_000 + 0.25 * own);
 });
 
 test('an unreadable process gives undefined, and so does a total that includes one', () => {
