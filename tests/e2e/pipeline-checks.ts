@@ -30,9 +30,13 @@ export function stackCassandra(
     // cassandra-driver 4.10 misreads large result pages in protocol v5 frames (RangeError in FrameReader).
     protocolOptions: { maxVersion: 4 },
     policies: {
-      loadBalancing: opts.onlyContact
-        ? new policies.loadBalancing.WhiteListPolicy(new policies.loadBalancing.RoundRobinPolicy(), [contact])
-        : undefined,
+      // The driver refuses an undefined policy: the key is set only when there is one.
+      ...(opts.onlyContact && {
+        loadBalancing: new policies.loadBalancing.WhiteListPolicy(
+          new policies.loadBalancing.RoundRobinPolicy(),
+          [contact],
+        ),
+      }),
       // Back within a second of Cassandra's restart (the default backoff grows to minutes).
       reconnection: new policies.reconnection.ConstantReconnectionPolicy(1000),
     },
