@@ -268,10 +268,7 @@ export class Deployment {
   private async updateService(r: Declared): Promise<void> {
     const spec = this.serviceSpec(r);
     const name = String(spec.Name);
-    const service = this.docker.getService(name);
-    const info = (await service.inspect()) as { Version: { Index: number } };
-    // The spec in the body, the version it replaces in the query (docker-modem's _body/_query).
-    await service.update({ _query: { version: info.Version.Index }, _body: spec });
+    await updateService(this.docker, name, () => spec);
     this.log(`service ${name} updated`);
     const converge = r.inputs.convergeConfig as Inputs | undefined;
     if (!converge) return;
@@ -859,6 +856,18 @@ export class Deployment {
     }
     return failures;
   }
+}
+
+/** Replaces a Swarm service's spec with `next(current spec)`, against the version it was read at. */
+export async function updateService(
+  docker: Docker,
+  name: string,
+  next: (spec: Record<string, unknown>) => object,
+): Promise<void> {
+  const service = docker.getService(name);
+  const info = (await service.inspect()) as { Version: { Index: number }; Spec: Record<string, unknown> };
+  // The spec in the body, the version it replaces in the query (docker-modem's _body/_query).
+  await service.update({ _query: { version: info.Version.Index }, _body: next(info.Spec) });
 }
 
 /** An image the harness built: its engine ID and the digest of its context (the provider's contextDigest). */

@@ -11,6 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Docker from 'dockerode';
 
+import { updateService } from './engine';
 import { STATE_DIR, eventually } from './support';
 
 export const SWARM_NODE_IMAGE = 'smartmeter-local/swarm-node:bookworm';
@@ -169,45 +170,39 @@ export class SwarmCluster {
     );
   }
 
-  /** The worker a swarm node id is, and the slot label its engine carries. */
-  async workerOf(nodeId: string): Promise<SwarmNode> {
-    const node = (await this.nodeList()).find((n) => n.ID === nodeId);
-    const worker = this.workers.find((w) => `swarm-worker-${w.slot}` === node?.Description.Hostname);
-    if (!worker) throw new Error(`swarm node ${nodeId} is not one of the workers`);
-    return worker;
-  }
-
-  /** The engine label `smartmeter.slot` of a swarm node, as the manager sees it. */
-  async slotLabelOf(nodeId: string): Promise<string | undefined> {
-    return (await this.nodeList()).find((n) => n.ID === nodeId)?.Description.Engine.Labels?.[
-      'smartmeter.slot'
-    ];
-  }
-
-  /** The running task containers of a service: on which worker, and the container there. */
-  async tasksOf(
-    service: string,
-  ): Promise<{ node: SwarmNode; container: Docker.Container; nodeId: string }[]> {
+  /**
+   * The running task containers of a service: on which worker, the container there, and the engine label
+   * `smartmeter.slot` of its node as the manager sees it. A task on a node that is not one of the workers
+   * (the manager) fails the call.
+   */
+  async tasksOf(service: string): Promise<{ node: SwarmNode; container: Docker.Container; slot?: string }[]> {
     const tasks = (await this.manager.listTasks({
       filters: { service: [service], 'desired-state': ['running'] },
     })) as { NodeID: string; Status: { State: string; ContainerStatus?: { ContainerID?: string } } }[];
+    const nodes = await this.nodeList();
     const out = [];
     for (const t of tasks) {
       const id = t.Status.ContainerStatus?.ContainerID;
       if (t.Status.State !== 'running' || !id) continue;
-      const node = await this.workerOf(t.NodeID);
-      out.push({ node, container: node.engine.getContainer(id), nodeId: t.NodeID });
+      const seen = nodes.find((n) => n.ID === t.NodeID);
+      const node = this.workers.find((w) => `swarm-worker-${w.slot}` === seen?.Description.Hostname);
+      if (!node)
+        throw new Error(`task of ${service} on swarm node ${t.NodeID}, which is not one of the workers`);
+      out.push({
+        node,
+        container: node.engine.getContainer(id),
+        slot: seen?.Description.Engine.Labels?.['smartmeter.slot'],
+      });
     }
     return out;
   }
 
   /** What `docker service scale <service>=<replicas>` does; resolves once the manager took the spec. */
   async scale(service: string, replicas: number): Promise<void> {
-    const s = this.manager.getService(service);
-    const info = (await s.inspect()) as { Version: { Index: number }; Spec: Record<string, unknown> };
-    const spec = { ...info.Spec, Mode: { Replicated: { Replicas: replicas } } };
-    // The spec in the body, the version it replaces in the query (docker-modem's _body/_query).
-    await s.update({ _query: { version: info.Version.Index }, _body: spec });
+    await updateService(this.manager, service, (spec) => ({
+      ...spec,
+      Mode: { Replicated: { Replicas: replicas } },
+    }));
   }
 
   /** A whole node lost at once: its container (engine, containerd and every task) killed. */
