@@ -42,7 +42,8 @@ import { processCpuUs, totalCpuUs } from './cpu';
 import { BENCH_FIGURES_VERSION, BenchFigures, writeFigures } from './figures';
 import { runModelBench } from './model';
 import { runOutageBench } from './outage';
-import { counterSum, freePort, startRole, stopAll } from './roles';
+import { counterSum, startRole, stopAll } from './roles';
+import { freePort } from '../test/support/backing';
 import { fmt, fmtSpread, percentile, spread } from './stats';
 
 // Small: the JetStream disk budget of a shared server is shared by everyone.

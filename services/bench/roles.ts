@@ -1,7 +1,6 @@
 // Role processes for the bench: `node services/dist/main.js <role>` against the backing services,
 // exactly as deployed (the role's own defaults unless the bench's caller sets its variables).
 import { ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { BackingEnv, roleProcessEnv } from '../test/support/backing';
 
@@ -49,18 +48,6 @@ export async function stopAll(procs: ChildProcess[], graceS: number): Promise<vo
   const timer = setTimeout(() => running.forEach((p) => p.kill('SIGKILL')), graceS * 1000);
   await Promise.all(exits);
   clearTimeout(timer);
-}
-
-/** A loopback port free right now, for a role's metrics endpoint the bench reads. */
-export function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const server = createServer();
-    server.once('error', rej);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => res(port));
-    });
-  });
 }
 
 /** Sum of a counter's series in a Prometheus text exposition. */

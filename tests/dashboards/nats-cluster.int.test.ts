@@ -10,14 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AckPolicy, connect, StringCodec } from 'nats';
 
-import { backingEnv, requireService } from '../../services/test/support/backing';
-import {
-  type Exporter,
-  freeLoopbackPort,
-  missingFromExposition,
-  parseExposition,
-  startExporter,
-} from './nats-exporter';
+import { backingEnv, freePort, requireService } from '../../services/test/support/backing';
+import { type Exporter, missingFromExposition, parseExposition, startExporter } from './nats-exporter';
 import { panelQueries } from './panels';
 
 jest.setTimeout(180_000);
@@ -132,7 +126,7 @@ const allUp = {
 beforeAll(async () => {
   await requireService('prometheus', env.prometheusUrl);
   const binary = natsServer();
-  const ports = await Promise.all(Array.from({ length: MEMBERS * 3 }, freeLoopbackPort));
+  const ports = await Promise.all(Array.from({ length: MEMBERS * 3 }, freePort));
   members = Array.from({ length: MEMBERS }, (_, i) => {
     const [clientPort, httpPort, clusterPort] = ports.slice(i * 3, i * 3 + 3);
     return {

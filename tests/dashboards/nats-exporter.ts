@@ -2,10 +2,10 @@
 // with the messaging tier's flags on a loopback port, and what its scrape holds against what the
 // dashboards query.
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 
 import { NATS_EXPORTER_FLAGS } from '../../components/tiers/messaging';
+import { freePort } from '../../services/test/support/backing';
 import { NATS_EXPORTER_PREFIXES } from './nats-exporter-metrics';
 import { panelQueries } from './panels';
 import { legendLabels, queryRefs } from './promql';
@@ -25,17 +25,6 @@ export function parseExposition(text: string): Exposition {
   return series;
 }
 
-export function freeLoopbackPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 /** One exporter process; stop() is safe to call when it has already exited. */
 export interface Exporter {
   readonly url: string;
@@ -52,7 +41,7 @@ export async function startExporter(monitoringUrls: readonly string[]): Promise<
     .trim()
     .split('\n')
     .pop() as string;
-  const port = await freeLoopbackPort();
+  const port = await freePort();
   const child: ChildProcess = spawn(
     binary,
     [...NATS_EXPORTER_FLAGS, '-a', '127.0.0.1', '-p', String(port), ...monitoringUrls],

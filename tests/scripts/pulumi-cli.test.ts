@@ -5,9 +5,10 @@
 // so nothing is downloaded. Needs the project's Node.js in its cache (bash scripts/install-node.sh).
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+
+import { freePort } from '../../services/test/support/backing';
 
 const ROOT = path.join(__dirname, '..', '..');
 const LAUNCHER_VERSION: string = JSON.parse(
@@ -21,16 +22,6 @@ const TOOLS = ['bash', 'sh', 'curl', 'sed', 'head', 'readlink', 'basename', 'dir
 let tmp: string;
 let tools: string; // symlinks to exactly the system tools the scripts use
 let closedPort: number;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer().on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pulumi-cli-test-'));
