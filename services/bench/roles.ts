@@ -4,12 +4,17 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { BackingEnv, roleProcessEnv } from '../test/support/backing';
 
-/** Extra node flags for the role processes, e.g. BENCH_PROFILE_DIR=/tmp/prof for --cpu-prof. */
+/**
+ * Extra node flags for the role processes: BENCH_PROFILE_DIR=/tmp/prof for --cpu-prof, and
+ * BENCH_NODE_FLAGS (space-separated) for any other, e.g. `--require ./probe.js`.
+ */
 function nodeFlags(role: string): string[] {
   const dir = process.env.BENCH_PROFILE_DIR;
-  return dir
+  const extra = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  const profile = dir
     ? ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${role}-${Date.now()}.cpuprofile`]
     : [];
+  return [...profile, ...extra];
 }
 
 /** The variables a caller may set to measure another configuration than the defaults. */
@@ -27,7 +32,8 @@ export function startRole(
   keyspace: string,
   vars: Record<string, string>,
 ): ChildProcess {
-  const main = resolve(__dirname, '../src/main.js');
+  // BENCH_MAIN: another build's main.js, to compare an ingest change against it on the same machine.
+  const main = process.env.BENCH_MAIN ?? resolve(__dirname, '../src/main.js');
   return spawn(process.execPath, [...nodeFlags(role), main, role], {
     env: {
       ...roleProcessEnv(env, keyspace),
