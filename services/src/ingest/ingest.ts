@@ -9,7 +9,7 @@
 // A malformed message is published to `<root>.deadletter.<reason>` with its original bytes and its
 // subject in headers (lib/deadletter.ts), then terminated, so it is never redelivered.
 import { Client } from 'cassandra-driver';
-import { Consumer, ConsumerMessages, JsMsg, NatsConnection } from 'nats';
+import { ConsumeCallback, Consumer, ConsumerMessages, FetchMessages, JsMsg, NatsConnection } from 'nats';
 import { Registry } from 'prom-client';
 import { publishDeadLetter } from '../lib/deadletter';
 import { ensureRawStream } from '../lib/jetstream';
@@ -218,7 +218,9 @@ export async function startIngest(deps: IngestDeps, settings: IngestSettings): P
   }
 
   // Fetch only what free slots can take, so nothing waits unprocessed in a client buffer while its
-  // ack_wait runs.
+  // ack_wait runs. Each fetch hands its messages to `handle` as they arrive: nats.js honours a callback
+  // in fetch as in consume (a fetch is a consume that stops after one pull). The callback skips the
+  // async iterator's promise per message, about a tenth of ingest's CPU (see the bench, issue 11).
   let current: ConsumerMessages | undefined;
   async function fetchLoop(): Promise<void> {
     let failures = 0;
@@ -230,11 +232,14 @@ export async function startIngest(deps: IngestDeps, settings: IngestSettings): P
         continue;
       }
       try {
-        current = await consumer.fetch({
+        const pull: FetchMessages & ConsumeCallback = {
           max_messages: Math.min(settings.batch, free),
           expires: FETCH_EXPIRES_MS,
-        });
-        for await (const msg of current) handle(msg);
+          callback: handle,
+        };
+        current = await consumer.fetch(pull);
+        const err = await current.closed(); // the pull's end: all received, expired, or failed
+        if (err) throw err;
         failures = 0;
       } catch (err) {
         failures++;

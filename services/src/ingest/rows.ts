@@ -16,6 +16,8 @@ export function temperatureInsert(keyspace: string): string {
 /** Bind values for rawDataInsert, in column order. Simulated time is UTC; day_of_week has Sunday = 0. */
 export function rawDataParams(meter: MeterId, r: VoltageReading): number[] {
   const t = new Date(r.epoch * 1000);
+  const v = r.values;
+  // Written out rather than spread: this runs once per stored reading.
   return [
     meter.line,
     meter.transformer,
@@ -27,7 +29,16 @@ export function rawDataParams(meter: MeterId, r: VoltageReading): number[] {
     t.getUTCMinutes(),
     t.getUTCDay(),
     r.demand,
-    ...r.values,
+    v[0],
+    v[1],
+    v[2],
+    v[3],
+    v[4],
+    v[5],
+    v[6],
+    v[7],
+    v[8],
+    v[9],
     r.voltage,
   ];
 }

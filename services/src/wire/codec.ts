@@ -45,9 +45,16 @@ export interface TemperatureReading {
 // Simulated time may run years ahead at high acceleration, but never before 1970 or past year 9999.
 const MAX_EPOCH = 253_402_300_799;
 
-function checkEpoch(epoch: bigint): number {
-  if (epoch < 0n || epoch > BigInt(MAX_EPOCH)) throw new WireError('epoch', `epoch ${epoch} out of range`);
-  return Number(epoch);
+function checkEpoch(epoch: number): number {
+  if (!(epoch >= 0 && epoch <= MAX_EPOCH)) throw new WireError('epoch', `epoch ${epoch} out of range`);
+  return epoch;
+}
+
+/** The int64 at offset 0, read as two 32-bit halves: exact in range, and no BigInt per message. */
+function readEpoch(dv: DataView): number {
+  const high = dv.getInt32(0);
+  if (high < 0) throw new WireError('epoch', `epoch ${dv.getBigInt64(0)} out of range`);
+  return checkEpoch(high * 2 ** 32 + dv.getUint32(4));
 }
 
 function checkValue(name: string, v: number): number {
@@ -75,10 +82,10 @@ export function decodeVoltage(bytes: Uint8Array): VoltageReading {
     throw new WireError('size', `voltage payload is ${bytes.byteLength} bytes, expected ${VOLTAGE_BYTES}`);
   }
   const dv = view(bytes);
-  const values: number[] = [];
-  for (let i = 0; i < EXTRA_VALUES; i++) values.push(checkValue(`val${i + 3}`, dv.getFloat32(16 + 4 * i)));
+  const values: number[] = new Array<number>(EXTRA_VALUES);
+  for (let i = 0; i < EXTRA_VALUES; i++) values[i] = checkValue(`val${i + 3}`, dv.getFloat32(16 + 4 * i));
   return {
-    epoch: checkEpoch(dv.getBigInt64(0)),
+    epoch: readEpoch(dv),
     voltage: checkValue('voltage', dv.getFloat32(8)),
     demand: checkValue('demand', dv.getFloat32(12)),
     values,
@@ -101,29 +108,47 @@ export function decodeTemperature(bytes: Uint8Array): TemperatureReading {
     );
   }
   const dv = view(bytes);
-  return { epoch: checkEpoch(dv.getBigInt64(0)), temperature: checkValue('temperature', dv.getFloat32(8)) };
+  return { epoch: readEpoch(dv), temperature: checkValue('temperature', dv.getFloat32(8)) };
 }
 
 export function voltageSubject(id: MeterId): string {
   return `${SUBJECTS.voltagePrefix}.${id.line}.${id.transformer}.${id.usagePoint}`;
 }
 
-const ID_PART = /^(0|[1-9]\d{0,8})$/;
+const DOT = 46;
+const ZERO = 48;
+const NINE = 57;
+/** Digits of one meter id token: 0, or 1 to 9 digits without a leading zero. */
+const MAX_ID_DIGITS = 9;
 
 /**
  * The meter of a voltage subject; throws WireError('subject') for anything else. A reader under another
  * subject root passes its own `<root>.raw.voltage.data` prefix instead of rewriting every subject.
+ * Scanned character by character: it runs once per reading (no slice, split or regex).
  */
 export function parseVoltageSubject(subject: string, prefix: string = SUBJECTS.voltagePrefix): MeterId {
-  const parts = subject.startsWith(prefix + '.') ? subject.slice(prefix.length + 1).split('.') : [];
-  if (parts.length !== 3 || !parts.every((p) => ID_PART.test(p))) {
+  const ids = [0, 0, 0];
+  let at = prefix.length;
+  let ok = subject.startsWith(prefix) && subject.charCodeAt(at) === DOT;
+  for (let k = 0; ok && k < 3; k++) {
+    const start = ++at; // past the dot
+    let n = 0;
+    for (let c = subject.charCodeAt(at); c >= ZERO && c <= NINE; c = subject.charCodeAt(++at)) {
+      n = n * 10 + (c - ZERO);
+    }
+    const digits = at - start;
+    const end = k < 2 ? subject.charCodeAt(at) === DOT : at === subject.length;
+    ok =
+      end && digits >= 1 && digits <= MAX_ID_DIGITS && (digits === 1 || subject.charCodeAt(start) !== ZERO);
+    ids[k] = n;
+  }
+  if (!ok) {
     throw new WireError(
       'subject',
       `not a voltage subject <prefix>.<line>.<transformer>.<usagepoint>: ${subject}`,
     );
   }
-  const [line, transformer, usagePoint] = parts.map(Number);
-  return { line, transformer, usagePoint };
+  return { line: ids[0], transformer: ids[1], usagePoint: ids[2] };
 }
 
 /**
@@ -162,6 +187,6 @@ export function decodeRetire(bytes: Uint8Array): RetireNotice {
     lines: n.lines as [number, number],
     transformers: n.transformers as number,
     usagepoints: n.usagepoints as number,
-    epoch: checkEpoch(BigInt(n.epoch as number)),
+    epoch: checkEpoch(n.epoch as number),
   };
 }

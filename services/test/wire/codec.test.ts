@@ -65,9 +65,34 @@ test('voltage subjects carry line, transformer and usage point', () => {
     'smartmeter.raw.voltage.data.a.2.5',
     'x.11.2.5',
     'smartmeter.raw.voltage.data.01.2.5',
+    'smartmeter.raw.voltage.data.11.2.5.9',
+    'smartmeter.raw.voltage.data.11.2.5x',
+    'smartmeter.raw.voltage.data.11..5',
+    'smartmeter.raw.voltage.data.11.2.',
+    'smartmeter.raw.voltage.data.11.2.1234567890', // 10 digits
+    'smartmeter.raw.voltage.datax11.2.5',
+    'smartmeter.raw.voltage.data',
+    'smartmeter.raw.voltage.data.-1.2.5',
   ]) {
     expect(() => parseVoltageSubject(bad)).toThrow(WireError);
   }
+});
+
+test('meter ids are 0 or up to 9 digits without a leading zero', () => {
+  expect(parseVoltageSubject('smartmeter.raw.voltage.data.0.0.0')).toEqual({
+    line: 0,
+    transformer: 0,
+    usagePoint: 0,
+  });
+  expect(parseVoltageSubject('smartmeter.raw.voltage.data.127.999999999.10').usagePoint).toBe(10);
+  expect(parseVoltageSubject('smartmeter.raw.voltage.data.127.999999999.10').transformer).toBe(999_999_999);
+});
+
+test('epochs decode exactly across the 32-bit boundary and up to year 9999, and no further', () => {
+  for (const epoch of [0, 2 ** 32 - 1, 2 ** 32, 2 ** 32 + 1, 253_402_300_799]) {
+    expect(decodeTemperature(encodeTemperature({ epoch, temperature: 1 })).epoch).toBe(epoch);
+  }
+  expect(() => decodeVoltage(encodeVoltage({ ...reading, epoch: 253_402_300_800 }))).toThrow(/out of range/);
 });
 
 test('a voltage subject under another root parses with that root prefix', () => {
