@@ -43,6 +43,8 @@ export interface BenchFigures {
     ingestUs: number;
     rawUs: number;
     ratio: number;
+    /** (a′) the raw JetStream fetch+ack loop's CPU per message; with rawUs, ingest's floor. */
+    rawFetchAckUs?: number;
     /** Where the process's counters can be read (/proc); undefined otherwise. */
     natsServerUs?: number;
     cassandraUs?: number;

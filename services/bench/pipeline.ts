@@ -10,7 +10,10 @@
 //   (c) the pipeline: a backlog of readings in a JetStream stream, drained by one ingest process
 //       (`main.js ingest`, as deployed); rows/s from the first acknowledged row to the last (the ack
 //       floor is polled, so the measurement adds no per-row work), rows checked against the backlog
-//   (b) and (c) interleaved, b c b c … b, so that a change of the machine's load moves both: each (c)
+//   (a′) the raw JetStream loop: this process pulls a backlog as ingest does (same consumer settings,
+//       fetches of ingest's batch, messages to a callback) and acks each one, doing nothing else: with
+//       (b)'s driver loop, the floor of what ingest's two libraries cost per row
+//   (b) and (c) interleaved, b a′ c b a′ c … b, so that a change of the machine's load moves both: each (c)
 //   is compared with the mean of the (b) before and after it, and every figure is a median with its
 //   spread. Beside the rates, CPU time per stored row from the processes' own counters (cpu.ts).
 //   (f) the stream role draining the same backlog, readings/s
@@ -28,12 +31,15 @@ import { existsSync, readFileSync } from 'node:fs';
 import { cpus, hostname, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Client, concurrent } from 'cassandra-driver';
-import { connect, JetStreamManager, NatsConnection } from 'nats';
+import { ConsumeCallback, connect, FetchMessages, JetStreamManager, NatsConnection } from 'nats';
 import { createCassandraClient } from '../src/lib/cassandra';
 import { ensureRawStream } from '../src/lib/jetstream';
 import { createLogger } from '../src/lib/log';
 import { sleep } from '../src/lib/retry';
+import { ensureIngestConsumer } from '../src/ingest/consumer';
 import { rawDataInsert, rawDataParams } from '../src/ingest/rows';
+import { ingestSettings } from '../src/ingest/settings';
+import { EnvReader } from '../src/lib/config';
 import { createSimulator, Simulator, topologyFromRate } from '../src/simulator';
 import { runInjector } from '../src/simulator/publisher';
 import { migrate } from '../src/storage/migrate';
@@ -50,6 +56,12 @@ import { fmt, fmtSpread, percentile, spread } from './stats';
 
 // Small: the JetStream disk budget of a shared server is shared by everyone.
 const STREAM_MAX_BYTES = 512 * 1024 ** 2;
+/**
+ * How often a drain polls for its end. Each consumer info costs nats-server about 0.3 ms of CPU with a
+ * 120,000-message backlog (measured), which at 25 ms was near 1 µs per row charged to (c); 50 ms halves
+ * that and bounds the drain's timing error at 50 ms of a drain of several seconds.
+ */
+const DRAIN_POLL_MS = 50;
 const log = createLogger({ role: 'bench' }, 'warn');
 const now = () => Number(process.hrtime.bigint()) / 1e9;
 const id = Date.now().toString(36);
@@ -167,6 +179,52 @@ async function natsPubSub(env: BackingEnv, count: number, timeoutS: number): Pro
   if (received < count)
     console.log(`  (a) note: ${count - received} of ${count} not received (slow consumer)`);
   return received / (last - t0);
+}
+
+// (a′) -----------------------------------------------------------------------------------------
+interface FetchAckRun {
+  rate: number;
+  /** This process's CPU per message: pull, receive, ack. */
+  rawUs: number;
+  natsServerUs?: number;
+}
+/** Pulls stream sequences 1..count with ingest's consumer settings and pull shape, acking each at once. */
+async function rawFetchAck(
+  nc: NatsConnection,
+  jsm: JetStreamManager,
+  stream: string,
+  count: number,
+  natsPid: number | undefined,
+  timeoutS: number,
+): Promise<FetchAckRun> {
+  const settings = ingestSettings(new EnvReader(process.env)); // ingest's defaults, or the INGEST_* set
+  await ensureIngestConsumer(jsm, { ...settings, stream, consumer: 'raw' });
+  const consumer = await nc.jetstream().consumers.get(stream, 'raw');
+  let acked = 0;
+  const self0 = processCpuUs(process.pid);
+  const nats0 = processCpuUs(natsPid);
+  const t0 = now();
+  while (acked < count) {
+    if (now() - t0 > timeoutS) throw new Error(`(a′) ${acked} of ${count} acked in ${timeoutS} s`);
+    const pull: FetchMessages & ConsumeCallback = {
+      max_messages: Math.min(settings.batch, count - acked),
+      expires: 1000,
+      callback: (msg) => {
+        msg.ack();
+        acked++;
+      },
+    };
+    const err = await (await consumer.fetch(pull)).closed();
+    if (err) throw err;
+  }
+  await nc.flush(); // the last acks are on the wire
+  const seconds = now() - t0;
+  const nats1 = processCpuUs(natsPid);
+  return {
+    rate: count / seconds,
+    rawUs: ((processCpuUs(process.pid) ?? NaN) - (self0 ?? NaN)) / count,
+    natsServerUs: nats0 !== undefined && nats1 !== undefined ? (nats1 - nats0) / count : undefined,
+  };
 }
 
 // (b) ------------------------------------------------------------------------------------------
@@ -292,7 +350,7 @@ async function timeIngestDrain(
     }
     if (now() > deadline)
       throw new Error(`not drained in ${timeoutS} s: ack floor ${floor} of ${backlog.count}`);
-    await sleep(25);
+    await sleep(DRAIN_POLL_MS);
   }
 }
 
@@ -476,7 +534,7 @@ async function main() {
           return drainFigures(first.sample, cpuSample([proc], env), seen - first.seen, 0);
         }
         if (now() > deadline) throw new Error(`(f) not drained in 300 s: ${seen} of ${b.count}`);
-        await sleep(25);
+        await sleep(DRAIN_POLL_MS);
       }
     } finally {
       await stopAll([proc], 30);
@@ -515,10 +573,12 @@ async function main() {
     console.log(`  (b) uses concurrency ${best.level}`);
 
     t(
-      `(b) and (c) interleaved: b c b c … b, ${ROUNDS} (c) rounds; (b) ${fmt(CEILING_ROWS)} rows per run; ` +
-        `(c) one ingest replica (its defaults unless INGEST_* set) draining ${fmt(BACKLOG)} readings`,
+      `(b), (a′) and (c) interleaved: b a′ c b a′ c … b, ${ROUNDS} (c) rounds; (b) ${fmt(CEILING_ROWS)} rows ` +
+        `per run; (a′) and (c) drain ${fmt(BACKLOG)} readings, (c) with one ingest replica (its defaults ` +
+        `unless INGEST_* set)`,
     );
     const bRuns: CeilingRun[] = [];
+    const aRuns: FetchAckRun[] = [];
     const cRuns: (Drain & { backlog: Backlog })[] = [];
     const params = ceilingParams(sim, CEILING_ROWS, 0); // the backlog's readings, as rows
     for (let round = 0; round <= ROUNDS; round++) {
@@ -528,7 +588,15 @@ async function main() {
       console.log(
         `  (b) run ${round + 1}: ${fmt(b.rate)} rows/s; CPU/row driver loop ${us(b.rawUs)}, Cassandra ${us(b.cassandraUs)}`,
       );
-      if (round < ROUNDS) cRuns.push(await ingestRun(`c${round + 1}`, 1));
+      if (round === ROUNDS) break;
+      const raw = await backlog(`n${round + 1}`, BACKLOG);
+      const a2 = await rawFetchAck(nc, jsm, raw.stream, raw.count, backingPid(env, 'nats'), 120);
+      aRuns.push(a2);
+      console.log(
+        `  (a′) run ${round + 1}: ${fmt(a2.rate)} msg/s; CPU/message fetch+ack loop ${us(a2.rawUs)}, ` +
+          `nats-server ${us(a2.natsServerUs)}`,
+      );
+      cRuns.push(await ingestRun(`c${round + 1}`, 1));
     }
     const ceiling = spread(bRuns.map((r) => r.rate));
     const pipeline = spread(cRuns.map((r) => r.rate));
@@ -538,6 +606,7 @@ async function main() {
     const cpu = {
       ingestUs: median(cRuns.map((r) => r.cpuUs.role))!,
       rawUs: median(bRuns.map((r) => r.rawUs))!,
+      rawFetchAckUs: median(aRuns.map((r) => r.rawUs))!,
       natsServerUs: median(cRuns.map((r) => r.cpuUs.nats)),
       cassandraUs: median(cRuns.map((r) => r.cpuUs.cassandra)),
     };
@@ -546,6 +615,11 @@ async function main() {
       console.log(`pipeline/cassandra-ceiling: ${fmtSpread(ratio, '', 3)}`);
       console.log(
         `ingest-cpu/raw-cpu: ${(cpu.ingestUs / cpu.rawUs).toFixed(2)} (${cpu.ingestUs.toFixed(1)} µs/row vs ${cpu.rawUs.toFixed(1)} µs/row)`,
+      );
+      const floor = cpu.rawUs + cpu.rawFetchAckUs;
+      console.log(
+        `ingest-cpu/(raw-cpu + raw-fetch-ack-cpu): ${(cpu.ingestUs / floor).toFixed(2)} (${cpu.ingestUs.toFixed(1)} µs/row ` +
+          `vs ${cpu.rawUs.toFixed(1)} + ${cpu.rawFetchAckUs.toFixed(1)} µs/row: the two libraries' raw loops)`,
       );
     };
     if (QUICK) {
