@@ -125,13 +125,19 @@ export async function startIngest(deps: IngestDeps, settings: IngestSettings): P
     }
   };
 
-  /** One attempt; its latency is recorded when it succeeds. A plain promise chain: it runs per reading. */
-  function write(w: Write): Promise<void> {
+  /**
+   * One attempt; its latency is recorded when it succeeds. The driver's callback form, not a promise
+   * chain: it runs per reading, and a callback is one reaction where the chain made four.
+   */
+  function attempt(w: Write, done: (err: unknown) => void): void {
     const started = performance.now();
-    return cassandra
-      .execute(w.query, w.params, EXECUTE_OPTIONS)
-      .then(() => metrics.writeSeconds.observe((performance.now() - started) / 1000));
+    cassandra.execute(w.query, w.params, EXECUTE_OPTIONS, (err) => {
+      if (!err) metrics.writeSeconds.observe((performance.now() - started) / 1000);
+      done(err);
+    });
   }
+  const write = (w: Write) =>
+    new Promise<void>((resolve, reject) => attempt(w, (err) => (err ? reject(err) : resolve())));
 
   /** After a failed first attempt: retried with backoff until it succeeds, or false once aborted. */
   async function retryStore(w: Write, msg: JsMsg, firstError: unknown): Promise<boolean> {
@@ -181,8 +187,23 @@ export async function startIngest(deps: IngestDeps, settings: IngestSettings): P
     settled();
   }
 
-  // Runs once per reading: one promise chain per write, no per-message closures beyond it. The first
-  // attempt is made directly; the retry loop is only built once a write failed.
+  /** A stored reading is acknowledged; one shutdown gave up on is handed back to another replica now. */
+  function finish(msg: JsMsg, stored: boolean): void {
+    try {
+      if (stored) {
+        msg.ack();
+        tally.stored++;
+      } else {
+        msg.nak();
+      }
+      settled();
+    } catch (err) {
+      unexpected(msg, err);
+    }
+  }
+
+  // Runs once per reading: one callback per write, no per-message closures beyond it. The first
+  // attempt is made directly; the retry loop (promises) is only built once a write failed.
   function handle(msg: JsMsg): void {
     tally.inFlight++;
     if (msg.redelivered) metrics.redeliveries.inc();
@@ -200,21 +221,13 @@ export async function startIngest(deps: IngestDeps, settings: IngestSettings): P
       return settled();
     }
     const pending = w;
-    write(pending)
-      .then(
-        () => true,
-        (err: unknown) => retryStore(pending, msg, err),
-      )
-      .then((stored) => {
-        if (stored) {
-          msg.ack();
-          tally.stored++;
-        } else {
-          msg.nak(); // shutting down with Cassandra unreachable: hand it to another replica now
-        }
-        settled();
-      })
-      .catch((err: unknown) => unexpected(msg, err));
+    attempt(pending, (err) => {
+      if (!err) return finish(msg, true);
+      retryStore(pending, msg, err).then(
+        (stored) => finish(msg, stored),
+        (e: unknown) => unexpected(msg, e),
+      );
+    });
   }
 
   // Fetch only what free slots can take, so nothing waits unprocessed in a client buffer while its
