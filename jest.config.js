@@ -17,6 +17,9 @@ module.exports = {
       displayName: 'integration',
       testMatch: ['<rootDir>/{tests,services/test}/**/*.int.test.ts'],
       slowTestThreshold: 60,
+      // Hooks as well as tests: dropping a keyspace is a schema change that a Cassandra busy with other
+      // suites can take over jest's default 5 s to agree on (CI run of 2026-12-02, an afterAll hook).
+      testTimeout: 60_000,
     },
   ],
 };
