@@ -78,7 +78,7 @@ const BACKLOG = intEnv('BENCH_BACKLOG', 120_000, 10_000, 1_000_000);
 const CEILING_ROWS = intEnv('BENCH_CEILING_ROWS', BACKLOG, 10_000, 1_000_000);
 /** Warm-up: rows per level, the levels tried, and when two passes' best rates count as agreeing. */
 const WARMUP = { rows: 40_000, levels: [128, 256, 512, 1024], agree: 0.1, maxPasses: 6 };
-/** BENCH_QUICK=1: only (b) and (c), for trying an ingest change; nothing is saved. */
+/** BENCH_QUICK=1: only (b), (a′) and (c), for trying an ingest change; nothing is saved. */
 const QUICK = process.env.BENCH_QUICK === '1';
 
 function repoRoot(): string {
