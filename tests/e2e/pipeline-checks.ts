@@ -2,7 +2,7 @@
 // stack: the voltage readings the broker accepted (every message in the raw stream) against the raw_data
 // rows, key by key (meter and simulated minute); whether ingest has acknowledged everything accepted; the
 // first message on a subject.
-import { auth as cassandraAuth, Client, policies } from 'cassandra-driver';
+import { auth as cassandraAuth, Client, policies, types } from 'cassandra-driver';
 import { JSONCodec, NatsConnection } from 'nats';
 
 import { eventually, sleep } from './support';
@@ -66,7 +66,10 @@ export async function acceptedVoltage(nc: NatsConnection): Promise<number> {
 }
 
 export async function rawRows(cql: Client): Promise<number> {
-  const rs = await cql.execute('SELECT COUNT(*) AS n FROM smartmeter.raw_data', [], { readTimeout: 120_000 });
+  const rs = await cql.execute('SELECT COUNT(*) AS n FROM smartmeter.raw_data', [], {
+    readTimeout: 120_000,
+    consistency: types.consistencies.localQuorum, // as reconcile reads
+  });
   return Number(rs.first().get('n'));
 }
 
@@ -125,10 +128,18 @@ export async function reconcile(nc: NatsConnection, cql: Client): Promise<Reconc
   // RangeError in FrameReader on pages crossing 64 KiB here.
   let pageState: string | undefined;
   do {
+    // At LOCAL_QUORUM, the level ingest's writes are acknowledged at: a read at the driver's default
+    // LOCAL_ONE asks one replica, which may still be waiting for a hint of a row two others hold.
     const rs = await cql.execute(
       'SELECT line, transformer, usagepoint, year, month, day, hour, minute FROM smartmeter.raw_data',
       [],
-      { prepare: true, fetchSize: 1000, pageState, readTimeout: 120_000 },
+      {
+        prepare: true,
+        fetchSize: 1000,
+        pageState,
+        readTimeout: 120_000,
+        consistency: types.consistencies.localQuorum,
+      },
     );
     scanned += rs.rows.length;
     for (const row of rs.rows) {
