@@ -27,6 +27,9 @@ export function stackCassandra(
       String(outputs.cassandraAdminPassword),
     ),
     socketOptions: { readTimeout: 60_000 },
+    // Reads at LOCAL_QUORUM, the level the pipeline's writes are acknowledged at: at the driver's default
+    // LOCAL_ONE, one replica still waiting for a hint of a row two others hold would read as a loss.
+    queryOptions: { consistency: types.consistencies.localQuorum },
     // cassandra-driver 4.10 misreads large result pages in protocol v5 frames (RangeError in FrameReader).
     protocolOptions: { maxVersion: 4 },
     policies: {
@@ -66,10 +69,7 @@ export async function acceptedVoltage(nc: NatsConnection): Promise<number> {
 }
 
 export async function rawRows(cql: Client): Promise<number> {
-  const rs = await cql.execute('SELECT COUNT(*) AS n FROM smartmeter.raw_data', [], {
-    readTimeout: 120_000,
-    consistency: types.consistencies.localQuorum, // as reconcile reads
-  });
+  const rs = await cql.execute('SELECT COUNT(*) AS n FROM smartmeter.raw_data', [], { readTimeout: 120_000 });
   return Number(rs.first().get('n'));
 }
 
@@ -128,18 +128,10 @@ export async function reconcile(nc: NatsConnection, cql: Client): Promise<Reconc
   // RangeError in FrameReader on pages crossing 64 KiB here.
   let pageState: string | undefined;
   do {
-    // At LOCAL_QUORUM, the level ingest's writes are acknowledged at: a read at the driver's default
-    // LOCAL_ONE asks one replica, which may still be waiting for a hint of a row two others hold.
     const rs = await cql.execute(
       'SELECT line, transformer, usagepoint, year, month, day, hour, minute FROM smartmeter.raw_data',
       [],
-      {
-        prepare: true,
-        fetchSize: 1000,
-        pageState,
-        readTimeout: 120_000,
-        consistency: types.consistencies.localQuorum,
-      },
+      { prepare: true, fetchSize: 1000, pageState, readTimeout: 120_000 },
     );
     scanned += rs.rows.length;
     for (const row of rs.rows) {
