@@ -37,6 +37,7 @@ import { ensureRawStream } from '../src/lib/jetstream';
 import { createLogger } from '../src/lib/log';
 import { sleep } from '../src/lib/retry';
 import { ensureIngestConsumer } from '../src/ingest/consumer';
+import { FETCH_EXPIRES_MS } from '../src/ingest/ingest';
 import { rawDataInsert, rawDataParams } from '../src/ingest/rows';
 import { ingestSettings } from '../src/ingest/settings';
 import { EnvReader } from '../src/lib/config';
@@ -208,7 +209,7 @@ async function rawFetchAck(
     if (now() - t0 > timeoutS) throw new Error(`(a′) ${acked} of ${count} acked in ${timeoutS} s`);
     const pull: FetchMessages & ConsumeCallback = {
       max_messages: Math.min(settings.batch, count - acked),
-      expires: 1000,
+      expires: FETCH_EXPIRES_MS,
       callback: (msg) => {
         msg.ack();
         acked++;

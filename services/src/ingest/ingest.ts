@@ -23,7 +23,7 @@ import { rawDataInsert, rawDataParams, temperatureInsert, temperatureParams } fr
 import { IngestSettings } from './settings';
 
 // A fetch waits this long for messages before the loop asks again (the server's minimum is 1 s).
-const FETCH_EXPIRES_MS = 1000;
+export const FETCH_EXPIRES_MS = 1000;
 // Shared, not rebuilt per write.
 const EXECUTE_OPTIONS = { prepare: true } as const;
 // Backoff between attempts of a failed write.
