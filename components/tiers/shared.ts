@@ -39,6 +39,8 @@ export interface CassandraConnection {
   /** The least-privilege role (SELECT and MODIFY on the keyspace) the services log in with. */
   readonly user: string;
   readonly password: pulumi.Output<string>;
+  /** Whether a write is routed to a replica of its partition: only useful with more nodes than copies. */
+  readonly tokenAware: boolean;
   /** Finished once the keyspace, tables and role exist: what the services wait for. */
   readonly ready: DeployedService;
 }
@@ -65,6 +67,7 @@ export function cassandraClient(cassandra: CassandraConnection): ClientSettings 
       CASSANDRA_LOCAL_DC: cassandra.localDc,
       CASSANDRA_KEYSPACE: cassandra.keyspace,
       CASSANDRA_USERNAME: cassandra.user,
+      CASSANDRA_TOKEN_AWARE: String(cassandra.tokenAware),
     },
     secrets: [{ name: 'cassandra_password', value: cassandra.password, fileEnv: 'CASSANDRA_PASSWORD_FILE' }],
     dependsOn: [cassandra.ready],

@@ -141,6 +141,8 @@ export class StorageTier extends pulumi.ComponentResource {
       keyspace: KEYSPACE,
       user: APP_ROLE,
       password: appPassword,
+      // With nodes ≤ replication factor every node holds every partition (the local and aws stacks).
+      tokenAware: config.cassandraNodes > config.cassandraReplicationFactor,
       ready: this.migrate,
     };
     this.registerOutputs({ contactPoints });

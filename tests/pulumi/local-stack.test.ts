@@ -148,6 +148,21 @@ describe('local stack (mocks)', () => {
     );
   });
 
+  it('routes Cassandra requests by token only when some nodes hold no copy of a partition', async () => {
+    const tokenAware = (r: ProgramRun) =>
+      ['ingest-0', 'stream-0', 'train-0', 'predict-0'].map((name) =>
+        envOf(containers(r).find((c) => c.name === name)!).find((e) =>
+          e.startsWith('CASSANDRA_TOKEN_AWARE='),
+        ),
+      );
+    // One node (replication factor 1): every node is a replica, so hashing each key is pure cost.
+    expect(tokenAware(run)).toEqual(Array(4).fill('CASSANDRA_TOKEN_AWARE=false'));
+    const three = await runLocalProgram({ cassandraNodes: '3', cassandraReplicationFactor: '3' });
+    expect(tokenAware(three)).toEqual(Array(4).fill('CASSANDRA_TOKEN_AWARE=false'));
+    const four = await runLocalProgram({ cassandraNodes: '4', cassandraReplicationFactor: '3' });
+    expect(tokenAware(four)).toEqual(Array(4).fill('CASSANDRA_TOKEN_AWARE=true'));
+  });
+
   it('makes the services wait for migrate, which waits for the auth job, which waits for Cassandra', () => {
     const byName = new Map(containers(run).map((c) => [c.name, c]));
     const labels = (name: string) =>

@@ -91,6 +91,9 @@ export function uniqueName(prefix: string): string {
   return `${prefix}${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
 }
 
+// One Cassandra node, so every node is a replica: routed as the local stack routes (components/tiers/shared.ts).
+const TOKEN_AWARE = false;
+
 export function cassandraSettingsFor(env: BackingEnv, keyspace: string): CassandraSettings {
   return {
     contactPoints: env.cassandraContactPoints,
@@ -98,6 +101,7 @@ export function cassandraSettingsFor(env: BackingEnv, keyspace: string): Cassand
     username: env.cassandraUsername,
     password: env.cassandraPassword,
     keyspace,
+    tokenAware: TOKEN_AWARE,
   };
 }
 
@@ -142,6 +146,7 @@ export function roleProcessEnv(env: BackingEnv, keyspace?: string): Record<strin
       CASSANDRA_USERNAME: env.cassandraUsername,
       CASSANDRA_PASSWORD: env.cassandraPassword,
       CASSANDRA_KEYSPACE: keyspace,
+      CASSANDRA_TOKEN_AWARE: String(TOKEN_AWARE),
     }),
   };
 }
