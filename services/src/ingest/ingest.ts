@@ -17,7 +17,7 @@ import { Logger } from '../lib/log';
 import { backoffDelay, retryWithBackoff, sleep } from '../lib/retry';
 import { decodeTemperature, decodeVoltage, parseVoltageSubject, WireError } from '../wire/codec';
 import { SUBJECTS, underRoot } from '../wire/subjects';
-import { ensureIngestConsumer } from './consumer';
+import { ensureIngestConsumer, redelivered } from './consumer';
 import { createIngestMetrics, IngestTally } from './metrics';
 import { rawDataInsert, rawDataParams, temperatureInsert, temperatureParams } from './rows';
 import { IngestSettings } from './settings';
@@ -206,7 +206,7 @@ export async function startIngest(deps: IngestDeps, settings: IngestSettings): P
   // attempt is made directly; the retry loop (promises) is only built once a write failed.
   function handle(msg: JsMsg): void {
     tally.inFlight++;
-    if (msg.redelivered) metrics.redeliveries.inc();
+    if (redelivered(msg)) metrics.redeliveries.inc();
     let w: Write | undefined;
     try {
       w = toWrite(msg.subject, msg.data, subjects, queries);
