@@ -91,7 +91,7 @@ export function uniqueName(prefix: string): string {
   return `${prefix}${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
 }
 
-// One Cassandra node, so every node is a replica: routed as the local stack routes (components/tiers/shared.ts).
+// One Cassandra node, so every node is a replica: routed as the local stack routes (components/tiers/storage.ts).
 const TOKEN_AWARE = false;
 
 export function cassandraSettingsFor(env: BackingEnv, keyspace: string): CassandraSettings {
