@@ -10,7 +10,7 @@ function burn(cpuMs: number) {
   return x;
 }
 
-test('/proc counters of this process move with process.cpuUsage, within a quarter and a few clock ticks', () => {
+test('/proc counters of this process move with process.cpuUsage, within half', () => {
   // Deltas over the same burn: totals since start may differ by what each source counts of threads that
   // ran before (seen in a jest worker under load); what the bench uses is the difference of two reads.
   const proc0 = processCpuUs(process.pid)!;
@@ -19,10 +19,12 @@ test('/proc counters of this process move with process.cpuUsage, within a quarte
   const fromProc = processCpuUs(process.pid)! - proc0;
   const own = selfCpuUs() - own0;
   expect(own).toBeGreaterThanOrEqual(1_000_000);
-  // /proc counts in clock ticks (10 ms at 100 Hz), sampled: on a loaded VM (steal time) the two drift apart
-  // by more than a few ticks (260 ms of 300 seen once in CI), so the bound is relative over a longer burn;
-  // a wrong pid or field would still miss it by the whole burn.
-  expect(Math.abs(own - fromProc)).toBeLessThan(40_000 + 0.25 * own);
+  // /proc counts in clock ticks (10 ms at 100 Hz), sampled: on a loaded VM (steal time, other jest workers)
+  // the two drift apart by far more than a few ticks (260 ms of 300 and 313 ms of 1,000 seen in CI), so
+  // the bound is half the burn; a wrong pid (another process: ~0) or field (cutime, starttime) still
+  // misses it by the whole burn or more.
+  expect(fromProc).toBeGreaterThan(0.5 * own);
+  expect(fromProc).toBeLessThan(1.5 * own);
 });
 
 test('an unreadable process gives undefined, and so does a total that includes one', () => {
