@@ -122,6 +122,12 @@ export async function reconcile(nc: NatsConnection, cql: Client): Promise<Reconc
     }
     await messages.close();
   }
+  // The scan ends where the consumer says nothing is pending. Once, right after nats-2 came back, raw_data
+  // held 17 keys the scan had not seen, all of which the next phase's scan found: a short scan is the
+  // likely cause (not proven). Against the stream's own count a short scan fails here, and the caller's
+  // eventually() scans again, instead of reporting rows "not from an accepted reading".
+  if (accepted !== total)
+    throw new Error(`stream scan read ${accepted} voltage messages of the ${total} it holds`);
   const stored = new Set<string>();
   let scanned = 0;
   // Page by page with execute (whole frames): cassandra-driver 4.10's row streaming (eachRow) fails with a
