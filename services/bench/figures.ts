@@ -36,6 +36,11 @@ export interface BenchFigures {
   cassandraCeiling: Spread;
   /** (c) the pipeline with one ingest replica, rows/s. */
   pipeline: Spread;
+  /**
+   * The first readings each fresh ingest process drained before (c) was measured (its JIT warming up),
+   * medians over the (c) runs; not counted in `pipeline` or `cpuPerRow`.
+   */
+  ingestWarmup?: { readings: number; rowsPerSecond?: number; ingestUs?: number };
   /** Per-pair (c)/(b). */
   pipelineOverCeiling: Spread;
   /** CPU time per stored row, µs: the ingest process against the raw driver loop of (b). */
