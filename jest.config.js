@@ -5,6 +5,11 @@ const common = { testEnvironment: 'node', transform, moduleFileExtensions: ['ts'
 
 /** @type {import('jest').Config} */
 module.exports = {
+  // Every test file runs in a fresh worker process (0: replace it after each file). In band, what jest
+  // picks on 2 cores without this option, the one process kept what each file left behind (the Pulumi
+  // suites most) until the OOM killer ended a CI run at 22 GiB (2026-12-02); a byte limit does not help,
+  // as jest compares it with the heap, and what grew was outside it (3 GB resident, never recycled at 2GB).
+  workerIdleMemoryLimit: 0,
   projects: [
     {
       ...common,
