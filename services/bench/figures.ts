@@ -37,7 +37,7 @@ export interface BenchFigures {
   /** (c) the pipeline with one ingest replica, rows/s. */
   pipeline: Spread;
   /**
-   * The first readings each fresh ingest process drained before (c) was measured (its JIT warming up),
+   * The first readings each fresh ingest process drained before (c) was measured (a new process warming up),
    * medians over the (c) runs; not counted in `pipeline` or `cpuPerRow`.
    */
   ingestWarmup?: { readings: number; rowsPerSecond?: number; ingestUs?: number };

@@ -490,13 +490,15 @@ async function main() {
     return { root, stream };
   }
 
-  /** A backlog of `count` readings in a fresh stream, for a fresh keyspace; waits until all are stored. */
-  /** `count` readings from minute 0 on (the rows of (b)), after `warmup` from the minutes before. */
-  async function backlog(tag: string, count: number, warmup = 0): Promise<Backlog> {
+  /**
+   * A backlog in a fresh stream, for a fresh keyspace: `warmup` readings from the minutes before minute 0,
+   * then `measured` from minute 0 on (the rows of (b)); waits until all are stored.
+   */
+  async function backlog(tag: string, measured: number, warmup = 0): Promise<Backlog> {
     const { root, stream } = await freshRoot(tag);
     const warmupMinutes = Math.ceil(warmup / sim.meters.length);
-    const readings = [...makeReadings(sim, warmup, -warmupMinutes), ...makeReadings(sim, count, 0)];
-    count += warmup;
+    const readings = [...makeReadings(sim, warmup, -warmupMinutes), ...makeReadings(sim, measured, 0)];
+    const count = readings.length;
     for (let i = 0; i < readings.length; i++) {
       nc.publish(underRoot(root, readings[i].subject), readings[i].data);
       if (i % 5000 === 4999) await nc.flush(); // bounds the client's buffer
