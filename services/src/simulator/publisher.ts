@@ -283,8 +283,10 @@ export async function runInjector(
     const elapsed = pacer.elapsed();
     const overtime = elapsed >= durationSeconds;
     if (overtime && (pacer.count >= dueWithin || elapsed >= durationSeconds + LATE_GRACE_S)) break;
-    const due = overtime ? Math.min(burstMax, dueWithin - pacer.count) : pacer.due(burstMax);
-    const n = Math.min(due, maxReadings - pacer.count);
+    // Capped at dueWithin also before the end: due() reads the clock again, and a read just past the
+    // duration would otherwise add the reading due at exactly durationSeconds (a 4th at 1/s for 3 s).
+    const due = overtime ? burstMax : pacer.due(burstMax);
+    const n = Math.min(due, dueWithin - pacer.count, maxReadings - pacer.count);
     for (let j = 0; j < n; j++) publishOne();
     pacer.take(n);
     stats.total = pacer.count;
