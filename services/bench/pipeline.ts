@@ -453,7 +453,9 @@ async function main() {
   const t = (name: string) => console.log(`\n${name}`);
   const env = await backing();
   const loadStart = loadAverage();
-  console.log(`load average at start: ${loadStart} (the machine may be shared: the CPU figures move least)`);
+  console.log(
+    `node ${process.version}; load average at start: ${loadStart} (the machine may be shared: the CPU figures move least)`,
+  );
   const cassandraPid = backingPid(env, 'cassandra');
   const keyspace = `bench_${id}`;
   const settings = cassandraSettingsFor(env, keyspace);
