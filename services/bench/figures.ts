@@ -6,6 +6,13 @@ import { dirname, resolve } from 'node:path';
 
 export const BENCH_FIGURES_VERSION = 1;
 
+/**
+ * The Node.js major every role runs on once deployed (scripts/install-node.sh's, package.json's engines;
+ * a test keeps the three in step). Figures from another major describe other costs: ingest's CPU per row
+ * on Node 20 was about 1.7 times Node 24's (issue 11), so the planner refuses them.
+ */
+export const SERVICES_NODE_MAJOR = 24;
+
 /** A figure measured several times in one run: its median and its spread. */
 export interface Spread {
   median: number;
@@ -94,5 +101,13 @@ export function readFigures(path = defaultFiguresPath()): BenchFigures {
         `${BENCH_FIGURES_VERSION}: run \`npm run bench\` again`,
     );
   }
-  return parsed as BenchFigures;
+  const figures = parsed as BenchFigures;
+  const measuredOn = /^v(\d+)\./.exec(figures.machine?.node ?? '')?.[1];
+  if (Number(measuredOn) !== SERVICES_NODE_MAJOR) {
+    throw new Error(
+      `bench figures at ${path} were measured on Node ${figures.machine?.node ?? '(unknown)'}, the services ` +
+        `run on Node ${SERVICES_NODE_MAJOR}: run \`npm run bench\` again (it runs on the project's Node)`,
+    );
+  }
+  return figures;
 }

@@ -17,6 +17,7 @@ import {
   validateAwsValues,
   withPlan,
 } from '../../planner/stack-config';
+import { SERVICES_NODE_MAJOR } from '../../services/bench/figures';
 import { FIXTURE, fixture } from './support';
 
 const REPO = join(__dirname, '..', '..');
@@ -66,6 +67,26 @@ test('refuses clearly without bench figures, naming the file and what to run', (
   const missing = join(box.root, 'services', 'dist', 'bench', 'last.json');
   expect(box.run('--meters', '1000')).toBe(1);
   expect(box.output()).toBe(`npm run plan: no bench figures at ${missing}: run \`npm run bench\` first`);
+});
+
+test('refuses figures measured on another Node.js major than the services run on', () => {
+  const box = sandbox();
+  const node20 = join(box.root, 'node20.json');
+  writeFileSync(node20, JSON.stringify(fixture({ machine: { ...fixture().machine, node: 'v20.20.2' } })));
+  expect(box.run('--meters', '1000', '--figures', node20)).toBe(1);
+  expect(box.output()).toBe(
+    `npm run plan: bench figures at ${node20} were measured on Node v20.20.2, the services run on Node 24: ` +
+      "run `npm run bench` again (it runs on the project's Node)",
+  );
+});
+
+test('the services Node.js major is the one install-node.sh installs and package.json requires', () => {
+  const installed = /^NODE_VERSION=(\d+)\./m.exec(
+    readFileSync(join(REPO, 'scripts/install-node.sh'), 'utf8'),
+  );
+  const engines = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')).engines.node;
+  expect(Number(installed?.[1])).toBe(SERVICES_NODE_MAJOR);
+  expect(engines).toBe(`>=${SERVICES_NODE_MAJOR} <${SERVICES_NODE_MAJOR + 1}`);
 });
 
 test('refuses bad arguments and a fleet beyond the largest cluster, naming the limit', () => {
