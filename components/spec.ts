@@ -23,10 +23,23 @@ export interface ReplicaSlot {
 export function replicaSlot(prefix = ''): ReplicaSlot {
   return { replicaSlot: { prefix } };
 }
-export type EnvValue = pulumi.Input<string> | ReplicaSlot;
+
+/**
+ * An environment value the platform fills in per member of a service with volumes (its members stay
+ * where their data is): the failure zone the member runs in, such as its availability zone on aws, or
+ * `singleZone` where the platform has one zone (local). Used for Cassandra's rack.
+ */
+export interface ReplicaZone {
+  readonly replicaZone: { readonly singleZone: string };
+}
+export type EnvValue = pulumi.Input<string> | ReplicaSlot | ReplicaZone;
 
 export function isReplicaSlot(value: EnvValue): value is ReplicaSlot {
   return typeof value === 'object' && value !== null && 'replicaSlot' in value;
+}
+
+export function isReplicaZone(value: EnvValue): value is ReplicaZone {
+  return typeof value === 'object' && value !== null && 'replicaZone' in value;
 }
 
 /** A non-secret file placed in the container (prometheus.yml, grafana provisioning, scripts). */
@@ -224,4 +237,7 @@ export function assertValidSpec(spec: ServiceSpec): void {
   if (paths.some((p) => !p.startsWith('/'))) fail('file and secret paths must be absolute');
   if (new Set(paths).size !== paths.length) fail('file and secret paths must be distinct');
   if (spec.lifecycle === 'job' && spec.scrape) fail('a job is not scraped');
+  // A replica of a service without volumes may run anywhere: it has no zone of its own.
+  const zoned = Object.entries(spec.env ?? {}).find(([, v]) => isReplicaZone(v));
+  if (zoned && !(spec.volumes ?? []).length) fail(`env ${zoned[0]}: a replica zone needs volumes`);
 }

@@ -1,7 +1,13 @@
 // The `aws` stack's machines for a Sizing: managers and workers with their instance types, the root volume
-// that holds a Cassandra member's data and the raw stream, and what it costs at the assumed prices
-// (./aws-prices.ts).
-import { AWS_DEFAULTS, AWS_LIMITS } from '../components/platforms/aws/config';
+// that holds a Cassandra member's data and the raw stream, the availability zones they are spread over,
+// and what it costs at the assumed prices (./aws-prices.ts).
+import { TIERS } from '../components/config';
+import { AWS_DEFAULTS, AWS_LIMITS, type AwsConfig } from '../components/platforms/aws/config';
+import {
+  cassandraReplicasInOneZone,
+  membersPerZone,
+  survivesZoneLoss,
+} from '../components/platforms/aws/zones';
 import { INSTANCE_TYPES, InstanceType, instanceType, PRICES } from './aws-prices';
 import { CapacityError, DiskBudget, Figure, fmt, gib, Sizing, UTILISATION } from './sizing';
 
@@ -16,6 +22,7 @@ export interface AwsPlan {
   readonly workers: Figure;
   readonly workerType: InstanceType;
   readonly rootVolumeGiB: Figure;
+  readonly availabilityZones: Figure;
   readonly perHour: Figure;
   readonly perMonth: Figure;
 }
@@ -29,10 +36,54 @@ export function awsDiskBudget(): DiskBudget {
   };
 }
 
+/** What the zones are planned from: the replication factor, and the stack's own zone keys. */
+export interface ZoneSettings extends Partial<Pick<AwsConfig, 'availabilityZones' | 'allowZoneQuorumLoss'>> {
+  readonly replication: number;
+}
+
+/**
+ * The fewest zones, from the stack's, in which losing one leaves NATS and every Cassandra partition a
+ * quorum (the stack refuses the others: components/platforms/aws/zones.ts). A stack that accepts losing a
+ * quorum with a zone (`allowZoneQuorumLoss`) keeps its zones.
+ */
+export function planZones(sizing: Sizing, workers: number, settings: ZoneSettings): Figure {
+  const from = settings.availabilityZones ?? AWS_DEFAULTS.availabilityZones;
+  if (settings.allowZoneQuorumLoss) {
+    return { value: from, basis: `the stack's, kept: allowZoneQuorumLoss accepts a zone holding a quorum` };
+  }
+  const nats = sizing.natsNodes.value;
+  const nodes = sizing.cassandraNodes.value;
+  const rf = settings.replication;
+  const quorums = {
+    tiers: new Set(TIERS),
+    natsNodes: nats,
+    cassandraNodes: nodes,
+    cassandraReplicationFactor: rf,
+  };
+  for (let zones = from; zones <= AWS_LIMITS.availabilityZones; zones++) {
+    const layout = { workers, availabilityZones: zones };
+    if (survivesZoneLoss(quorums, layout)) {
+      return {
+        value: zones,
+        basis:
+          `the fewest from ${from} in which a zone's loss keeps the quorums: a zone holds at most ` +
+          `${Math.max(...membersPerZone(nats, layout))} of the ${nats} NATS members and ` +
+          `${cassandraReplicasInOneZone(nodes, rf, layout)} of a partition's ${rf} replicas`,
+      };
+    }
+  }
+  throw new CapacityError(
+    `no layout of ${from} to ${AWS_LIMITS.availabilityZones} zones (smartmeter:availabilityZones) keeps the ` +
+      `quorums of ${nats} NATS members and of ${rf} replicas on ${nodes} Cassandra nodes through a zone's loss`,
+  );
+}
+
 export function planAws(
   sizing: Sizing,
   workerTypeName: string = AWS_DEFAULTS.workerInstanceType,
   managerTypeName: string = AWS_DEFAULTS.managerInstanceType,
+  // The stack's default replication factor when none is given, as components/config.ts reads it.
+  zones: ZoneSettings = { replication: Math.min(sizing.cassandraNodes.value, 3) },
 ): AwsPlan {
   const workerType = instanceType(workerTypeName);
   const managerType = instanceType(managerTypeName);
@@ -56,6 +107,7 @@ export function planAws(
         `GiB); the stack allows root volumes of at most ${AWS_LIMITS.rootVolumeGiB} GiB (smartmeter:rootVolumeGiB)`,
     );
   }
+  const availabilityZones = planZones(sizing, workers, zones);
   const managers = workers > SINGLE_MANAGER_UP_TO ? 3 : 1;
   const nodes = managers + workers;
   const instances = managers * managerType.perHour + workers * workerType.perHour;
@@ -90,6 +142,7 @@ export function planAws(
         `${fmt(gib(sizing.jetstreamBytes.value), 1)} GiB raw stream (member k of NATS and Cassandra share ` +
         `worker k), at least the default ${AWS_DEFAULTS.rootVolumeGiB}`,
     },
+    availabilityZones,
     perHour: { value: perHour, basis: costBasis },
     perMonth: { value: perHour * PRICES.hoursPerMonth, basis: `$/h × ${PRICES.hoursPerMonth} h` },
   };

@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 
 import { BenchFigures, readFigures } from '../services/bench/figures';
 import { ConfigError } from '../components/config';
+import type { AwsConfig } from '../components/platforms/aws/config';
 import { AwsPlan, awsDiskBudget, planAws } from './aws';
 import { PRICES } from './aws-prices';
 import { ChartPoint, fleetSizes, renderChart } from './chart';
@@ -16,6 +17,7 @@ import {
   CommandRunner,
   configCommands,
   planKeys,
+  readAwsValues,
   readStackFile,
   repoRoot,
   spawnRunner,
@@ -118,9 +120,18 @@ export interface Plan {
   readonly aws: AwsPlan;
 }
 
-export function plan(fleet: Fleet, figures: BenchFigures, workerType: string): Plan {
+/** `stackZones`: the stack's zone keys, which the plan keeps unless a zone's loss would take a quorum. */
+export function plan(
+  fleet: Fleet,
+  figures: BenchFigures,
+  workerType: string,
+  stackZones: Partial<Pick<AwsConfig, 'availabilityZones' | 'allowZoneQuorumLoss'>> = {},
+): Plan {
   const sizing = planSizing(fleet, figures, awsDiskBudget());
-  return { sizing, aws: planAws(sizing, workerType) };
+  return {
+    sizing,
+    aws: planAws(sizing, workerType, undefined, { ...stackZones, replication: fleet.replication }),
+  };
 }
 
 function source(figures: BenchFigures, path: string): string {
@@ -152,6 +163,7 @@ function report(fleet: Fleet, p: Plan): string {
     ['aws managers', `${aws.managers.value} × ${aws.managerType.name}`, aws.managers],
     ['aws workers', `${aws.workers.value} × ${aws.workerType.name}`, aws.workers],
     ['aws root volume per node', `${aws.rootVolumeGiB.value} GiB`, aws.rootVolumeGiB],
+    ['aws availability zones', fmt(aws.availabilityZones.value), aws.availabilityZones],
     ['aws cost per hour', `$${fmt(aws.perHour.value, 3)}`, aws.perHour],
     ['aws cost per month', `$${fmt(aws.perMonth.value)}`, aws.perMonth],
   ];
@@ -218,10 +230,12 @@ export function runPlan(argv: string[], io: PlanIo): number {
     // The raw stream keeps readings as long as the aws stack's rawStreamMaxAge says (24 h by default).
     const stackFile = join(io.root, `Pulumi.${STACK}.yaml`);
     const stackValues = readStackFile(stackFile);
-    const streamAgeSeconds = validateAwsValues(stackValues).config.retention.rawStreamMaxAgeSeconds;
+    // The stack's keys as they are; the layout they make is planned anew, then validated whole.
+    const stack = readAwsValues(stackValues);
+    const streamAgeSeconds = stack.config.retention.rawStreamMaxAgeSeconds;
     const fleet = { ...options.fleet, streamAgeSeconds };
     const { workerType } = options;
-    const current = plan(fleet, figures, workerType);
+    const current = plan(fleet, figures, workerType, stack.aws);
     io.out(source(figures, options.figuresPath));
     io.out(report(fleet, current));
 
@@ -231,6 +245,7 @@ export function runPlan(argv: string[], io: PlanIo): number {
       `the ${STACK} stack's keys pass its validation` +
         (checked.missing.length ? ` (still to set yourself: ${checked.missing.join(', ')})` : ''),
     );
+    if (checked.zoneWarning) io.out(`warning: ${checked.zoneWarning}`);
 
     const sizes = [...new Set([...fleetSizes(), fleet.meters])];
     const points = sizes.map((m) => chartPoints(fleet, figures, workerType, m));

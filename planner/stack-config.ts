@@ -8,6 +8,7 @@ import { parse } from 'yaml';
 
 import { loadConfig, NAMESPACE, StackConfig } from '../components/config';
 import { AwsConfig, checkPublishedPorts, loadAwsConfig } from '../components/platforms/aws/config';
+import { checkZoneLayout } from '../components/platforms/aws/zones';
 import type { AwsPlan } from './aws';
 import type { Fleet, Sizing } from './sizing';
 
@@ -22,6 +23,7 @@ export function planKeys(fleet: Fleet, sizing: Sizing, aws: AwsPlan): [string, s
     ['managerInstanceType', aws.managerType.name],
     ['workerInstanceType', aws.workerType.name],
     ['rootVolumeGiB', String(aws.rootVolumeGiB.value)],
+    ['availabilityZones', String(aws.availabilityZones.value)],
     ['injectors', String(sizing.injectors.value)],
     ['injectRate', String(sizing.injectRate.value)],
     ['ingestReplicas', String(sizing.ingestReplicas.value)],
@@ -81,16 +83,27 @@ export interface Validated {
   readonly aws: AwsConfig;
   /** The required keys the stack file does not set yet (validated with placeholders). */
   readonly missing: string[];
+  /** Set when a zone holds a quorum and the stack accepts it (`allowZoneQuorumLoss`): what `up` warns. */
+  readonly zoneWarning?: string;
 }
 
-/** Runs the program's validation on stack values, as `pulumi up -s aws` does before anything else. */
-export function validateAwsValues(values: Record<string, string>): Validated {
+/**
+ * Every key read and checked on its own, not yet the layout they make together: what the planner reads
+ * from a stack file before planning the layout anew.
+ */
+export function readAwsValues(values: Record<string, string>): Omit<Validated, 'zoneWarning'> {
   const missing = Object.keys(REQUIRED_PLACEHOLDERS).filter((k) => !values[k]?.trim());
   const source = (key: string) =>
     values[key] ?? (missing.includes(key) ? REQUIRED_PLACEHOLDERS[key] : undefined);
   const config = loadConfig(source);
   checkPublishedPorts(config.ports);
   return { config, aws: loadAwsConfig(source), missing };
+}
+
+/** Runs the program's validation on stack values, as `pulumi up -s aws` does before anything else. */
+export function validateAwsValues(values: Record<string, string>): Validated {
+  const read = readAwsValues(values);
+  return { ...read, zoneWarning: checkZoneLayout(read.config, read.aws) };
 }
 
 /** The stack file's values with the planned keys set over them. */

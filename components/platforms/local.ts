@@ -17,6 +17,7 @@ import {
   HealthCheckSpec,
   hostFileMounts,
   isReplicaSlot,
+  isReplicaZone,
   Platform,
   replicasOf,
   ScrapeConfig,
@@ -187,8 +188,13 @@ export class LocalPlatform extends pulumi.ComponentResource implements Platform 
 }
 
 function envList(spec: ServiceSpec, index: number): pulumi.Output<string[]> {
+  // One machine is one zone.
   const resolve = (value: EnvValue): pulumi.Input<string> =>
-    isReplicaSlot(value) ? `${value.replicaSlot.prefix}${index + 1}` : value;
+    isReplicaSlot(value)
+      ? `${value.replicaSlot.prefix}${index + 1}`
+      : isReplicaZone(value)
+        ? value.replicaZone.singleZone
+        : value;
   const entries: [string, pulumi.Input<string>][] = [
     ...Object.entries(spec.env ?? {}).map(([k, v]): [string, pulumi.Input<string>] => [k, resolve(v)]),
     ...(spec.secrets ?? [])

@@ -61,7 +61,7 @@ export class StorageTier extends pulumi.ComponentResource {
           CASSANDRA_CONF: '/etc/cassandra',
           CASSANDRA_CLUSTER_NAME: 'smartmeter',
           CASSANDRA_DC: LOCAL_DC,
-          CASSANDRA_RACK: 'rack1',
+          CASSANDRA_RACK: { replicaZone: { singleZone: 'rack1' } }, // its zone: replicas spread over racks
           CASSANDRA_ENDPOINT_SNITCH: 'GossipingPropertyFileSnitch',
           CASSANDRA_SEEDS: hosts.slice(0, Math.min(hosts.length, 2)).join(','),
           MAX_HEAP_SIZE: config.cassandraHeap,

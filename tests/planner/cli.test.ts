@@ -171,6 +171,54 @@ test('every plan over the chart’s fleets either passes the stack validation or
   }
 });
 
+test('plans the fewest zones, from the stack’s, in which a zone’s loss keeps every quorum', () => {
+  const base = readStackFile(join(REPO, 'Pulumi.aws.yaml'));
+  const figures = fixture();
+  const zonesFor = new Map<string, number>();
+  for (let replication = 1; replication <= LIMITS.cassandraNodes; replication++) {
+    for (const meters of fleetSizes(1_000, 100_000_000, 12)) {
+      const fleet = { meters, intervalSeconds: 900, retentionDays: 30, replication, peakFactor: 1 };
+      let planned;
+      try {
+        planned = plan(fleet, figures, 't3.large');
+      } catch (err) {
+        expect(err).toBeInstanceOf(CapacityError);
+        continue;
+      }
+      const keys = planKeys(fleet, planned.sizing, planned.aws);
+      // validateAwsValues throws on a layout the stack refuses; an accepted one has no warning either.
+      expect(validateAwsValues(withPlan(base, keys)).zoneWarning).toBeUndefined();
+      const zones = Number(Object.fromEntries(keys).availabilityZones);
+      zonesFor.set(`${replication} on ${planned.sizing.cassandraNodes.value}`, zones);
+      expect(zones).toBeGreaterThanOrEqual(3);
+    }
+  }
+  // Three zones carry 3 replicas (one each); 4 need a fourth zone, as 2 of 4 in one zone leave no quorum.
+  expect(zonesFor.get('3 on 3')).toBe(3);
+  expect(zonesFor.get('4 on 4')).toBe(4);
+  expect(zonesFor.get('1 on 1')).toBe(3);
+});
+
+test('a stack with too few zones gets enough; one that accepts the loss keeps its own, and is warned', () => {
+  const box = sandbox();
+  const file = join(box.root, 'Pulumi.aws.yaml');
+  const doc = parseDocument(readFileSync(file, 'utf8'));
+  doc.setIn(['config', 'smartmeter:availabilityZones'], '2');
+  writeFileSync(file, doc.toString());
+  expect(box.run('--meters', '100000', '--figures', FIXTURE, '--print-config')).toBe(0);
+  expect(box.output()).toMatch(/aws availability zones +3 +← the fewest from 2 in which a zone's loss keeps/);
+  expect(box.output()).toContain('  pulumi config set availabilityZones 3 -s aws');
+  expect(box.output()).not.toContain('warning:');
+
+  doc.setIn(['config', 'smartmeter:allowZoneQuorumLoss'], 'true');
+  writeFileSync(file, doc.toString());
+  expect(box.run('--meters', '100000', '--figures', FIXTURE, '--print-config')).toBe(0);
+  expect(box.output()).toContain('  pulumi config set availabilityZones 2 -s aws');
+  expect(box.output()).toMatch(
+    /warning: smartmeter:availabilityZones 2 with smartmeter:workers 3 lets one zone's loss stop a quorum/,
+  );
+});
+
 test('the raw stream is sized for the stack’s own rawStreamMaxAge', () => {
   const box = sandbox();
   const file = join(box.root, 'Pulumi.aws.yaml');

@@ -27,6 +27,20 @@ test('managers is 1 or 3, workers and sizes are bounded integers', () => {
   );
 });
 
+test('three zones by default, up to 6; a zone holding a quorum is refused unless allowZoneQuorumLoss', () => {
+  expect(load({})).toMatchObject({ availabilityZones: 3, allowZoneQuorumLoss: false });
+  expect(load({ availabilityZones: '6', allowZoneQuorumLoss: 'true' })).toMatchObject({
+    availabilityZones: 6,
+    allowZoneQuorumLoss: true,
+  });
+  expect(() => load({ availabilityZones: '7' })).toThrow(
+    'smartmeter:availabilityZones must be an integer >= 2 and <= 6, got "7"',
+  );
+  expect(() => load({ allowZoneQuorumLoss: 'yes' })).toThrow(
+    'smartmeter:allowZoneQuorumLoss must be true or false, got "yes"',
+  );
+});
+
 test.each([
   '0.0.0.0/0',
   '10.0.0.0/0',

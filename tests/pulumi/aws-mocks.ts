@@ -205,6 +205,29 @@ export function ofType(recorded: readonly Recorded[], type: string): Recorded[] 
   return recorded.filter((r) => r.type === type);
 }
 
+/**
+ * The availability zone a pinned swarm service runs in, followed through the resources as Swarm and EC2
+ * would: its placement's slot label, the worker whose user data sets that label, that worker's subnet.
+ */
+export function zoneOfService(recorded: readonly Recorded[], service: string): string {
+  const swarmService = recorded.find((r) => r.type === 'docker:index/service:Service' && r.name === service);
+  const constraints = (swarmService?.inputs.taskSpec as { placement: { constraints: string[] } } | undefined)
+    ?.placement.constraints;
+  const slot = /^engine\.labels\.smartmeter\.slot == (\d+)$/.exec(constraints?.[1] ?? '')?.[1];
+  if (slot === undefined) throw new Error(`service ${service} is not pinned to a worker slot`);
+  const workers = ofType(recorded, 'aws:ec2/instance:Instance').filter(
+    (i) =>
+      (i.inputs.tags as Record<string, string>)['smartmeter:swarm-role'] === 'worker' &&
+      String(i.inputs.userData).includes(`NODE_SLOT='${slot}'`),
+  );
+  if (workers.length !== 1)
+    throw new Error(`${workers.length} workers carry the label smartmeter.slot=${slot}`);
+  const subnet = ofType(recorded, 'aws:ec2/subnet:Subnet').find(
+    (s) => `${s.name}-id` === workers[0].inputs.subnetId,
+  );
+  return String(subnet?.inputs.availabilityZone);
+}
+
 /** Every string anywhere in a value (recorded inputs are plain JSON once resolved). */
 export function stringsIn(value: unknown): string[] {
   if (typeof value === 'string') return [value];

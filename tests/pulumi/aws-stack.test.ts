@@ -8,6 +8,7 @@ import {
   Recorded,
   secretValue,
   stringsIn,
+  zoneOfService,
 } from './aws-mocks';
 
 const ofType = (run: AwsProgramRun, type: string) => run.resources.filter((r) => r.type === type);
@@ -76,6 +77,21 @@ describe('aws stack with the defaults of Pulumi.aws.yaml', () => {
     for (const name of ['nats', 'cassandra']) {
       const slots = [0, 1, 2].map((k) => constraints(byName(run, `${name}-${k}`))[1]);
       expect(slots).toEqual([0, 1, 2].map((k) => `engine.labels.smartmeter.slot == ${k}`));
+    }
+  });
+
+  test('three public subnets in three zones; every NATS and Cassandra member in its own zone, its rack', () => {
+    const subnets = ofType(run, 'aws:ec2/subnet:Subnet');
+    expect(subnets.map((s) => s.inputs.availabilityZone)).toEqual(['us-east-1a', 'us-east-1b', 'us-east-1c']);
+    for (const name of ['nats', 'cassandra']) {
+      const zones = [0, 1, 2].map((k) => zoneOfService(run.resources, `${name}-${k}`));
+      expect(new Set(zones).size).toBe(3);
+    }
+    // GossipingPropertyFileSnitch's rack is the member's zone: NetworkTopologyStrategy spreads over them.
+    for (const k of [0, 1, 2]) {
+      const env = containerSpec(byName(run, `cassandra-${k}`)).env as Record<string, string>;
+      expect(env.CASSANDRA_RACK).toBe(zoneOfService(run.resources, `cassandra-${k}`));
+      expect(env.CASSANDRA_DC).toBe('datacenter1');
     }
   });
 
@@ -294,9 +310,10 @@ describe('aws stack with the defaults of Pulumi.aws.yaml', () => {
   });
 });
 
-describe.each([
+describe.each<Record<string, string>>([
   { managers: '3', workers: '5', injectors: '0' },
-  { managers: '1', workers: '2', injectors: '7' },
+  // Two workers in three zones: a zone holds two members of each quorum, accepted here.
+  { managers: '1', workers: '2', injectors: '7', allowZoneQuorumLoss: 'true' },
 ])('aws stack with %o', (config) => {
   let run: AwsProgramRun;
   beforeAll(async () => {

@@ -163,6 +163,14 @@ describe('local stack (mocks)', () => {
     expect(tokenAware(four)).toEqual(Array(4).fill('CASSANDRA_TOKEN_AWARE=true'));
   });
 
+  it('keeps one Cassandra rack: the local machine is one zone', async () => {
+    const three = await runLocalProgram({ cassandraNodes: '3', cassandraReplicationFactor: '3' });
+    const racks = containers(three)
+      .filter((c) => /^cassandra-\d+$/.test(c.name))
+      .map((c) => envOf(c).find((e) => e.startsWith('CASSANDRA_RACK=')));
+    expect(racks).toEqual(Array(3).fill('CASSANDRA_RACK=rack1'));
+  });
+
   it('makes the services wait for migrate, which waits for the auth job, which waits for Cassandra', () => {
     const byName = new Map(containers(run).map((c) => [c.name, c]));
     const labels = (name: string) =>

@@ -5,6 +5,7 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import { renderSwarmNodeUserData, SwarmRole } from './userData';
+import { zoneOfSlot } from './zones';
 
 export interface SwarmClusterArgs {
   /** The region the provider works in: the nodes' AWS CLI calls (SSM) go there. */
@@ -107,7 +108,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
         {
           ami: ami.id,
           instanceType,
-          subnetId: args.subnetIds[slot % args.subnetIds.length],
+          subnetId: args.subnetIds[zoneOfSlot(slot, args.subnetIds.length)],
           vpcSecurityGroupIds: [args.securityGroupId],
           keyName: keyPair.keyName,
           iamInstanceProfile: profile.name,

@@ -24,7 +24,10 @@ export interface AwsConfig {
   readonly workerInstanceType: string;
   readonly rootVolumeGiB: number;
   readonly vpcCidr: string;
+  /** Zones the subnets, and so the workers (slot s in zone s mod zones), are spread over. */
   readonly availabilityZones: number;
+  /** Accept a layout in which one zone holds a NATS or Cassandra quorum (./zones.ts); warned, not refused. */
+  readonly allowZoneQuorumLoss: boolean;
 }
 
 export const AWS_DEFAULTS = {
@@ -35,11 +38,13 @@ export const AWS_DEFAULTS = {
   workerInstanceType: 't3.large',
   rootVolumeGiB: 30,
   vpcCidr: '10.42.0.0/16',
-  availabilityZones: 2,
+  // One NATS and one Cassandra member per zone with the default 3 workers: a zone's loss leaves 2 of 3.
+  availabilityZones: 3,
+  allowZoneQuorumLoss: false,
 } as const;
 
 /** The largest cluster the stack accepts (the capacity planner plans within it). */
-export const AWS_LIMITS = { workers: 50, rootVolumeGiB: 1024 } as const;
+export const AWS_LIMITS = { workers: 50, rootVolumeGiB: 1024, availabilityZones: 6 } as const;
 
 const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.[a-z0-9]+$/;
 const SSH_PUBLIC_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,3}( [^\n]*)?$/;
@@ -106,7 +111,11 @@ export function loadAwsConfig(source: ConfigSource = pulumiConfigSource()): AwsC
       max: AWS_LIMITS.rootVolumeGiB,
     }),
     vpcCidr,
-    availabilityZones: read.integer('availabilityZones', AWS_DEFAULTS.availabilityZones, { min: 2, max: 6 }),
+    availabilityZones: read.integer('availabilityZones', AWS_DEFAULTS.availabilityZones, {
+      min: 2,
+      max: AWS_LIMITS.availabilityZones,
+    }),
+    allowZoneQuorumLoss: read.boolean('allowZoneQuorumLoss', AWS_DEFAULTS.allowZoneQuorumLoss),
   };
 }
 

@@ -2,6 +2,7 @@
 //   provider.ts  the AWS provider from the standard aws:* stack keys, with the stack's default tags
 //   network.ts   VPC, public subnets in >= 2 zones, internet gateway, security group
 //   cluster.ts   managers and workers; join tokens through SSM Parameter Store
+//   zones.ts     the zone of each worker and member; no zone may hold a NATS or Cassandra quorum
 //   registry.ts  ECR repository and the services image pushed to it
 //   swarmReady.ts waits over SSH until every node has joined
 //   tls.ts       a CA and the certificates of the published services (the stack publishes TLS only)
@@ -28,6 +29,7 @@ import { ServicesRegistry } from './registry';
 import { SwarmServices } from './swarm';
 import { SwarmReady } from './swarmReady';
 import { ClusterTls } from './tls';
+import { checkZoneLayout, zoneOfMember } from './zones';
 
 export { loadAwsConfig } from './config';
 export type { AwsConfig } from './config';
@@ -52,6 +54,8 @@ export class AwsPlatform extends pulumi.ComponentResource implements Platform {
     super('smartmeter:platform:Aws', name, {}, opts);
     const cfg = args.aws ?? loadAwsConfig();
     checkPublishedPorts(args.config.ports);
+    const zoneWarning = checkZoneLayout(args.config, cfg);
+    if (zoneWarning) pulumi.log.warn(zoneWarning, this);
     const repoRoot = args.repoRoot ?? REPO_ROOT;
     const members = Math.max(args.config.natsNodes, args.config.cassandraNodes);
     if (cfg.workers < members) {
@@ -139,6 +143,7 @@ export class AwsPlatform extends pulumi.ComponentResource implements Platform {
       provider: swarmProvider,
       networkId: overlay.id,
       workers: cfg.workers,
+      memberZone: (member) => network.subnetZones[zoneOfMember(member, cfg)],
       servicesImage: registry.imageRef,
       registryAuth: registry.auth,
       onPublish: (service, port) =>

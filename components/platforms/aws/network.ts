@@ -36,6 +36,8 @@ export function subnetCidr(cidr: string, index: number, newBits = 4): string {
 export class SwarmNetwork extends pulumi.ComponentResource {
   public readonly vpcId: pulumi.Output<string>;
   public readonly subnetIds: pulumi.Output<string>[];
+  /** The availability zone of each subnet (same index): the zone of the nodes placed in it. */
+  public readonly subnetZones: pulumi.Output<string>[];
   public readonly securityGroupId: pulumi.Output<string>;
   private readonly allowedCidr: string;
   private readonly name: string;
@@ -80,6 +82,7 @@ export class SwarmNetwork extends pulumi.ComponentResource {
       return names;
     });
     this.subnetIds = [];
+    this.subnetZones = [];
     for (let i = 0; i < args.availabilityZones; i++) {
       const subnet = new aws.ec2.Subnet(
         `${name}-public-${i}`,
@@ -98,6 +101,7 @@ export class SwarmNetwork extends pulumi.ComponentResource {
         parent,
       );
       this.subnetIds.push(subnet.id);
+      this.subnetZones.push(subnet.availabilityZone);
     }
 
     const sg = new aws.ec2.SecurityGroup(

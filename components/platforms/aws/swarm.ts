@@ -21,12 +21,14 @@ import {
   HealthCheckSpec,
   hostFileMounts,
   isReplicaSlot,
+  isReplicaZone,
   Platform,
   replicasOf,
   ScrapeConfig,
   secretPath,
   ServiceSpec,
 } from '../../spec';
+import { slotOfMember } from './zones';
 
 export interface SwarmServicesArgs {
   /** A docker provider connected to a Swarm manager. */
@@ -35,6 +37,8 @@ export interface SwarmServicesArgs {
   readonly networkId: pulumi.Input<string>;
   /** Number of workers: members of stateful services are spread over slots 0..workers-1. */
   readonly workers: number;
+  /** The availability zone of the worker a stateful service's member is pinned to. */
+  readonly memberZone: (member: number) => pulumi.Input<string>;
   /** The services image as pushed (`repo@sha256:…`), and the credentials to pull it. */
   readonly servicesImage: pulumi.Input<string>;
   readonly registryAuth?: pulumi.Input<docker.types.input.ServiceAuth>;
@@ -51,7 +55,8 @@ export function isPinned(spec: ServiceSpec): boolean {
 /** Constraints that place a task on workers only, and a pinned member on its own worker slot. */
 export function placement(member: number | undefined, workers: number): string[] {
   const constraints = ['node.role == worker'];
-  if (member !== undefined) constraints.push(`engine.labels.smartmeter.slot == ${member % workers}`);
+  if (member !== undefined)
+    constraints.push(`engine.labels.smartmeter.slot == ${slotOfMember(member, workers)}`);
   return constraints;
 }
 
@@ -188,7 +193,7 @@ export class SwarmServices implements Platform {
             hostname: pinned ? name : `${spec.name}-{{.Task.Slot}}`,
             commands: spec.entrypoint ? [...spec.entrypoint] : undefined,
             args: spec.args ? [...spec.args] : undefined,
-            env: environment(spec, member),
+            env: environment(spec, member, this.args.memberZone),
             secrets: files.secrets,
             configs: files.configs,
             mounts: [
@@ -238,12 +243,24 @@ export class SwarmServices implements Platform {
   }
 }
 
-/** The declared environment, with replica slots resolved and secret files pointed at; no secret value. */
-function environment(spec: ServiceSpec, member: number | undefined): Record<string, pulumi.Input<string>> {
-  const resolve = (value: EnvValue): pulumi.Input<string> =>
-    isReplicaSlot(value)
-      ? `${value.replicaSlot.prefix}${member === undefined ? '{{.Task.Slot}}' : member + 1}`
-      : value;
+/**
+ * The declared environment, with replica slots and zones resolved and secret files pointed at; no secret
+ * value. Only pinned members have a zone (assertValidSpec: a replica zone needs volumes).
+ */
+function environment(
+  spec: ServiceSpec,
+  member: number | undefined,
+  memberZone: (member: number) => pulumi.Input<string>,
+): Record<string, pulumi.Input<string>> {
+  const resolve = (value: EnvValue): pulumi.Input<string> => {
+    if (isReplicaSlot(value))
+      return `${value.replicaSlot.prefix}${member === undefined ? '{{.Task.Slot}}' : member + 1}`;
+    if (isReplicaZone(value)) {
+      if (member === undefined) throw new Error(`service "${spec.name}": a replica zone needs volumes`);
+      return memberZone(member);
+    }
+    return value;
+  };
   const env: Record<string, pulumi.Input<string>> = {};
   for (const [k, v] of Object.entries(spec.env ?? {})) env[k] = resolve(v);
   for (const s of spec.secrets ?? []) if (s.fileEnv) env[s.fileEnv] = secretPath(s);
