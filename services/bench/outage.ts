@@ -19,7 +19,7 @@ import { migrate } from '../src/storage/migrate';
 import { StreamJob } from '../src/streaming/job';
 import { createStreamMetrics } from '../src/streaming/metrics';
 import { jetStreamStreamsOf, StreamSettings } from '../src/streaming/settings';
-import { backingEnv, cassandraSettingsFor, natsConnect } from '../test/support/backing';
+import { backingEnv, cassandraSettingsFor, natsConnect, testDelivery } from '../test/support/backing';
 
 export interface OutageBenchOptions {
   /** Simulated days injected (cycles of 15 simulated minutes). */
@@ -140,7 +140,7 @@ export async function runOutageBench(opts: OutageBenchOptions = {}): Promise<Out
   try {
     await migrate(client, cassandraSettings, { replicationFactor: 1 }, log);
     await job.start();
-    const stats = await runInjector(nc, sim, {
+    const stats = await runInjector(testDelivery(nc), sim, {
       rate: (perCycle * 1000) / cycleMs,
       acceleration: (I * 1000) / cycleMs,
       start: Date.UTC(2024, 0, 1) / 1000,

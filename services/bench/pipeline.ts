@@ -42,7 +42,7 @@ import { rawDataInsert, rawDataParams } from '../src/ingest/rows';
 import { ingestSettings } from '../src/ingest/settings';
 import { EnvReader } from '../src/lib/config';
 import { createSimulator, Simulator, topologyFromRate } from '../src/simulator';
-import { runInjector } from '../src/simulator/publisher';
+import { coreSink, runInjector } from '../src/simulator/publisher';
 import { migrate } from '../src/storage/migrate';
 import { decodeVoltage, encodeVoltage, parseVoltageSubject } from '../src/wire/codec';
 import { underRoot } from '../src/wire/subjects';
@@ -401,7 +401,7 @@ async function injectorRate(env: BackingEnv, rate: number, maxReadings: number, 
   try {
     // The injector's own subjects under a bench root: never into someone else's stream.
     const sim = createSimulator({ seed: 42, topology: topologyFromRate(rate) });
-    const stats = await runInjector(nc, sim, {
+    const stats = await runInjector(coreSink(nc), sim, {
       rate,
       start: Date.UTC(2025, 0, 6) / 1000,
       acceleration: 900,

@@ -97,6 +97,7 @@ export async function startIngest(deps: IngestDeps, settings: IngestSettings): P
     maxAgeSeconds: settings.streamMaxAgeSeconds,
     maxBytes: settings.streamMaxBytes,
     replicas: settings.streamReplicas,
+    duplicateWindowSeconds: settings.streamDuplicateWindowSeconds,
   });
   await ensureIngestConsumer(jsm, settings);
   const consumer: Consumer = await nc.jetstream().consumers.get(settings.stream, settings.consumer);

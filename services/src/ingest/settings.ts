@@ -12,6 +12,8 @@ export interface IngestSettings {
   streamMaxBytes: number;
   /** Copies of the stream on a NATS cluster (JETSTREAM_REPLICAS). */
   streamReplicas: number;
+  /** How long the stream drops a resent reading as a duplicate (RAW_STREAM_DUPLICATE_WINDOW_S). */
+  streamDuplicateWindowSeconds?: number;
   /** Durable pull consumer shared by every ingest replica. */
   consumer: string;
   /** First token of every subject read and written: `<root>.raw.>` in, `<root>.deadletter.<reason>` out. */
@@ -54,6 +56,7 @@ export function ingestSettings(env: EnvReader): IngestSettings {
     streamMaxAgeSeconds: rawStream.maxAgeSeconds,
     streamMaxBytes: rawStream.maxBytes,
     streamReplicas: rawStream.replicas,
+    streamDuplicateWindowSeconds: rawStream.duplicateWindowSeconds,
     consumer: jsName(env, 'INGEST_CONSUMER', 'ingest'),
     subjectRoot,
     concurrency,

@@ -1,5 +1,6 @@
-// The JetStream stream that captures every raw reading published with core NATS, so that ingest and
-// stream read durably and at least once. Created or updated idempotently by whichever role starts first.
+// The JetStream stream that stores every raw reading the injectors deliver (atomic batches with a
+// Nats-Msg-Id per reading: simulator/delivery.ts), so that ingest and stream read durably and at least
+// once. Created or updated idempotently by whichever role starts first.
 import { DiscardPolicy, JetStreamManager, NatsError, RetentionPolicy, StorageType, StreamInfo } from 'nats';
 import { SUBJECTS } from '../wire/subjects';
 import { EnvReader } from './config';
@@ -12,17 +13,22 @@ export const RAW_STREAM = 'SMARTMETER_RAW';
  *   RAW_STREAM_MAX_AGE_S  how long a reading stays (default 24 h); older ones are discarded, stored or not
  *   RAW_STREAM_MAX_BYTES  disk budget; past it the oldest readings are discarded (default 4 GiB)
  *   JETSTREAM_REPLICAS    copies of the stream and of the roles' KV buckets on a NATS cluster (default 1)
+ *   RAW_STREAM_DUPLICATE_WINDOW_S  how long the stream remembers a reading's Nats-Msg-Id, so that an
+ *                         injector's resend of a batch whose answer was lost is not stored twice (default
+ *                         120, the server's default); the server keeps every id of the window in memory
  */
 export interface RawStreamSettings {
   maxAgeSeconds: number;
   maxBytes: number;
   replicas: number;
+  duplicateWindowSeconds: number;
 }
 
 export const RAW_STREAM_DEFAULTS: RawStreamSettings = {
   maxAgeSeconds: 24 * 3600,
   maxBytes: 4 * 1024 ** 3,
   replicas: 1,
+  duplicateWindowSeconds: 120,
 };
 
 export function rawStreamSettings(env: EnvReader): RawStreamSettings {
@@ -30,14 +36,17 @@ export function rawStreamSettings(env: EnvReader): RawStreamSettings {
     maxAgeSeconds: env.integer('RAW_STREAM_MAX_AGE_S', RAW_STREAM_DEFAULTS.maxAgeSeconds, { min: 60 }),
     maxBytes: env.integer('RAW_STREAM_MAX_BYTES', RAW_STREAM_DEFAULTS.maxBytes, { min: 1024 ** 2 }),
     replicas: env.integer('JETSTREAM_REPLICAS', RAW_STREAM_DEFAULTS.replicas, { min: 1, max: 5 }),
+    duplicateWindowSeconds: env.integer(
+      'RAW_STREAM_DUPLICATE_WINDOW_S',
+      RAW_STREAM_DEFAULTS.duplicateWindowSeconds,
+      { min: 1, max: 86_400 },
+    ),
   };
 }
 
 export interface RawStreamOptions extends Partial<RawStreamSettings> {
   name?: string;
   subjects?: string[];
-  /** How long the stream remembers a Nats-Msg-Id to drop a duplicate (server default: 2 min). */
-  duplicateWindowSeconds?: number;
 }
 
 /** Creates the stream, or converges an existing one's limits and subjects to these (an update when they differ). */
@@ -55,7 +64,9 @@ export async function ensureRawStream(
     max_age: (opts.maxAgeSeconds ?? RAW_STREAM_DEFAULTS.maxAgeSeconds) * 1e9,
     max_bytes: opts.maxBytes ?? RAW_STREAM_DEFAULTS.maxBytes,
     num_replicas: opts.replicas ?? RAW_STREAM_DEFAULTS.replicas,
-    ...(opts.duplicateWindowSeconds !== undefined && { duplicate_window: opts.duplicateWindowSeconds * 1e9 }),
+    duplicate_window: (opts.duplicateWindowSeconds ?? RAW_STREAM_DEFAULTS.duplicateWindowSeconds) * 1e9,
+    // Injectors publish atomic batches, stored whole or not at all and synced once (NATS ≥ 2.12).
+    allow_atomic: true,
   };
   let existing: StreamInfo;
   try {

@@ -12,11 +12,11 @@
 // Mapping: household h (the h-th file) is transformer h+1 on line 10·slot+1, replayed as usage points
 // 1…metersPerHousehold; voltage × nominal / recordedNominal (230 V recorded → the stack's 120 V), demand the
 // active power in kW, val3…val7 the reactive power, intensity and the three sub-meterings, val8…val12 0.
-import { NatsConnection } from 'nats';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { zeroed } from '../lib/metrics';
 import { sleep } from '../lib/retry';
-import { rootedSubjects, RunOptions } from '../simulator/publisher';
+import { readingId } from '../simulator/ledger';
+import { rootedSubjects, RunOptions, Sink } from '../simulator/publisher';
 import { Pacer } from '../simulator/pacer';
 import { MAX_SIMULATED_EPOCH, SimulatedClock } from '../simulator/schedule';
 import { createSimulator, FORECAST_CYCLES, Simulator } from '../simulator/simulator';
@@ -76,6 +76,8 @@ export interface ReplayStats {
   lastEpoch: number;
   /** True when every file was replayed to its end (false: stopped or out of time first). */
   ended: boolean;
+  /** Messages the sink still held at the end and gave up. */
+  undelivered: number;
 }
 
 /** The wire reading of a recorded row, its voltage moved to the stack's nominal. */
@@ -119,7 +121,7 @@ export interface ReplayOptions extends RunOptions {
 }
 
 export async function runReplay(
-  nc: NatsConnection,
+  sink: Sink,
   settings: ReplaySettings,
   { metrics, replayMetrics, log, stopping = () => false }: ReplayOptions = {},
 ): Promise<ReplayStats> {
@@ -141,7 +143,10 @@ export async function runReplay(
     firstEpoch: NaN,
     lastEpoch: NaN,
     ended: false,
+    undelivered: 0,
   };
+  const slot = String(settings.slot);
+  const meterKeys = sim.meters.map((m) => `${m.line}.${m.transformer}.${m.usagePoint}`);
   const households = files.map(
     (path) =>
       new HouseholdCursor(path, (reason, line) => {
@@ -177,19 +182,26 @@ export async function runReplay(
 
   const publishCycle = async () => {
     const epoch = grid.epochOf(cycle);
-    const temperature = sim.temperatureAt(epoch);
-    nc.publish(subjects.temperature, encodeTemperature(temperature));
-    nc.publish(
-      subjects.forecast,
-      encodeTemperature(sim.temperatureAt(grid.epochOf(cycle + FORECAST_CYCLES))),
-    );
+    const ahead = grid.epochOf(cycle + FORECAST_CYCLES);
+    sink.send({
+      subject: subjects.temperature,
+      payload: encodeTemperature(sim.temperatureAt(epoch)),
+      id: readingId('temperature', slot, epoch),
+    });
+    sink.send({
+      subject: subjects.forecast,
+      payload: encodeTemperature(sim.temperatureAt(ahead)),
+      id: readingId('forecast', slot, ahead),
+    });
     let voltages = 0;
     for (let h = 0; h < households.length; h++) {
       const row = await households[h].at(epoch);
       if (!row) continue;
       const payload = encodeVoltage(toVoltageReading(row, settings));
-      for (let u = 0; u < metersPerHousehold; u++)
-        nc.publish(subjects.voltage[h * metersPerHousehold + u], payload);
+      for (let u = 0; u < metersPerHousehold; u++) {
+        const m = h * metersPerHousehold + u;
+        sink.send({ subject: subjects.voltage[m], payload, id: readingId('voltage', meterKeys[m], epoch) });
+      }
       voltages += metersPerHousehold;
     }
     stats.published.temperature++;
@@ -219,14 +231,14 @@ export async function runReplay(
     metrics?.lag.set(Math.max(0, -pacer.untilNext()));
     if (elapsed - lastFlush >= flushIntervalS) {
       lastFlush = elapsed;
-      await nc.flush();
+      await sink.flush();
     } else if (pacer.due(1) > 0) {
       await new Promise((resolve) => setImmediate(resolve)); // behind: let I/O run, then catch up
     } else {
       await sleep(Math.max(1, Math.min(pacer.untilNext(), 0.25) * 1000));
     }
   }
-  await nc.flush();
+  stats.undelivered = await sink.drain(15_000);
   stats.earlierRows = households.reduce((n, h) => n + h.earlierRows, 0);
   if (stats.ended) replayMetrics?.finished.set(1);
   metrics?.lag.set(0);

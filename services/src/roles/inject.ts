@@ -1,6 +1,8 @@
-// inject: the meter simulator. Publishes simulated voltage, temperature and forecast readings with core
-// NATS on the original subjects (smartmeter.raw.voltage.data.<line>.<transformer>.<usagepoint>,
-// smartmeter.raw.temperature.data, smartmeter.raw.temperature.forecast.12) in the original wire format.
+// inject: the meter simulator. Delivers simulated voltage, temperature and forecast readings to the raw
+// JetStream stream on the original subjects (smartmeter.raw.voltage.data.<line>.<transformer>.<usagepoint>,
+// smartmeter.raw.temperature.data, smartmeter.raw.temperature.forecast.12) in the original wire format, as
+// acknowledged atomic batches with a Nats-Msg-Id per reading (simulator/delivery.ts), held in a bounded
+// store-and-forward buffer while the broker does not answer.
 //   INJECT_RATE                  messages/s, all kinds counted (default 500); also sizes the topology
 //   INJECT_SLOT                  injector slot, 0…12: meters on lines 10·slot+1… (default 1)
 //   INJECT_LINES, INJECT_TRANSFORMERS, INJECT_USAGEPOINTS  explicit topology (all three or none;
@@ -25,25 +27,34 @@
 //   INJECT_UCI_METERS_PER_HOUSEHOLD  meters (usage points 1…n) each household is replayed as (default 1)
 //   INJECT_UCI_NOMINAL_V, INJECT_NOMINAL_V  recorded and published nominal voltage (default 230 and 120):
 //                                voltages are scaled by INJECT_NOMINAL_V / INJECT_UCI_NOMINAL_V
+//   INJECT_BUFFER_READINGS       readings held while the broker is unreachable or slow (default 300000); past
+//                                it the oldest waiting ones are dropped and counted
+//   INJECT_LEDGER_DIR            append every reading the broker acknowledged to a file there (default: no
+//                                ledger; simulator/ledger.ts)
+//   RAW_STREAM_DUPLICATE_WINDOW_S  the raw stream's duplicate window (lib/jetstream.ts): a resend later than
+//                                that after the first send is counted (it may be stored twice)
 //   A replay uses the clock, INJECT_SLOT, INJECT_SEED (its weather), INJECT_DURATION_S and INJECT_SUBJECT_ROOT
 //   as above, but needs INJECT_START (the recorded time to start from), and without INJECT_CLOCK_ANCHOR starts
 //   there a second or two after it starts; INJECT_RATE does not apply (one recorded minute every 60/INJECT_ACCELERATION real seconds).
-// A bounded run exits 0 when done. On SIGTERM: stop publishing, publish the retire notice (its meters stop
-// on purpose: not an outage; the simulator only), flush, drain the connection, exit 0. A replay
+// A bounded run exits 0 when done. On SIGTERM: stop producing, send the retire notice (its meters stop
+// on purpose: not an outage; the simulator only), wait up to 15 s for what the buffer holds to be
+// acknowledged (the rest is counted as undelivered), drain the connection, exit 0. A replay
 // that reaches the end of its files stays up, idle, until stopped (a restart would find nothing left).
-import { NatsConnection } from 'nats';
+import { mkdirSync } from 'node:fs';
 import { natsSettings, connectNats } from '../lib/nats';
 import { ServiceContext } from '../lib/service';
 import { injectSource, replayConfig } from '../replay/config';
 import { createReplayMetrics, runReplay } from '../replay/replay';
-import { injectConfig } from '../simulator/config';
-import { createInjectorMetrics, runInjector, RunOptions } from '../simulator/publisher';
+import { deliveryConfig, injectConfig } from '../simulator/config';
+import { createDeliveryMetrics, Delivery } from '../simulator/delivery';
+import { Ledger } from '../simulator/ledger';
+import { createInjectorMetrics, runInjector, RunOptions, Sink } from '../simulator/publisher';
 import { createSimulator } from '../simulator/simulator';
 
 /** What the injector publishes from: its slot, and a run that resolves true when its data has ended. */
 interface Source {
   slot: number;
-  run(nc: NatsConnection, options: RunOptions): Promise<boolean>;
+  run(sink: Sink, options: RunOptions): Promise<boolean>;
 }
 
 function simulated(ctx: ServiceContext): Source {
@@ -51,7 +62,7 @@ function simulated(ctx: ServiceContext): Source {
   const sim = createSimulator(config.simulator);
   return {
     slot: config.simulator.slot,
-    run: async (nc, options) => (await runInjector(nc, sim, config.injector, options), false),
+    run: async (sink, options) => (await runInjector(sink, sim, config.injector, options), false),
   };
 }
 
@@ -60,19 +71,32 @@ function replayed(ctx: ServiceContext): Source {
   const replayMetrics = createReplayMetrics(ctx.registry);
   return {
     slot: settings.slot,
-    run: async (nc, options) => (await runReplay(nc, settings, { ...options, replayMetrics })).ended,
+    run: async (sink, options) => (await runReplay(sink, settings, { ...options, replayMetrics })).ended,
   };
 }
 
 export async function run(ctx: ServiceContext): Promise<void> {
   const source = injectSource(ctx.env) === 'uci' ? replayed(ctx) : simulated(ctx);
+  const delivery = deliveryConfig(ctx.env);
   const metrics = createInjectorMetrics(ctx.registry);
   const nats = natsSettings(ctx.env, `inject-${source.slot}`);
   const nc = await connectNats(nats, ctx.log, ctx.registry, () => ctx.stopping);
+  let ledger: Ledger | undefined;
+  if (delivery.ledgerDir) {
+    mkdirSync(delivery.ledgerDir, { recursive: true });
+    ledger = new Ledger(delivery.ledgerDir, source.slot);
+    ctx.log.info('writing the delivery ledger', { path: ledger.path });
+  }
+  const sink = new Delivery(
+    nc,
+    { ...delivery, name: String(source.slot) },
+    { metrics: createDeliveryMetrics(ctx.registry), log: ctx.log, ledger },
+  );
   ctx.setReady(true);
-  const done = source.run(nc, { metrics, log: ctx.log, stopping: () => ctx.stopping });
+  const done = source.run(sink, { metrics, log: ctx.log, stopping: () => ctx.stopping });
   ctx.onShutdown(async () => {
     await done.catch(() => undefined);
+    ledger?.close();
     await nc.drain();
   });
   // A replay at the end of its files stays up, idle: restarted, it would find nothing left to publish.

@@ -2,7 +2,7 @@
 // more than it can do for a bounded time, counting what it published and flushed to the server. The
 // acceleration is raised so that cycles still lie at least one simulated minute apart.
 import { NatsConnection } from 'nats';
-import { runInjector } from './publisher';
+import { coreSink, runInjector } from './publisher';
 import { createSimulator } from './simulator';
 import { meterCount, Topology, topologyFromRate } from './topology';
 
@@ -24,7 +24,7 @@ export async function measureInjectorRate(
 ): Promise<InjectorRateResult> {
   const sim = createSimulator({ seed: 1, topology, slot: 1 });
   const acceleration = Math.ceil((60 * ceiling) / (meterCount(topology) + 2)) + 1;
-  const stats = await runInjector(nc, sim, {
+  const stats = await runInjector(coreSink(nc), sim, {
     rate: ceiling,
     start: Math.floor(Date.now() / 1000),
     acceleration,

@@ -1,6 +1,8 @@
 // The injector's configuration from the environment, validated up front so that a bad value stops the
 // role with an error naming the variable (see roles/inject.ts for the list).
 import { ConfigError, EnvReader } from '../lib/config';
+import { rawStreamSettings } from '../lib/jetstream';
+import { DELIVERY_DEFAULTS, DeliverySettings } from './delivery';
 import { validateOutages } from './outages';
 import { InjectorSettings } from './publisher';
 import { CycleSchedule, SimulatedClock } from './schedule';
@@ -113,5 +115,25 @@ export function injectConfig(env: EnvReader, now = Date.now() / 1000): InjectCon
       maxReadings: maxReadings || undefined,
       subjectRoot,
     },
+  };
+}
+
+/** How the injector delivers, whichever its source: buffer size, ledger, the stream's duplicate window. */
+export interface DeliveryConfig extends Omit<DeliverySettings, 'name'> {
+  /** Where the delivery ledger is written (ledger.ts); unset: no ledger. */
+  ledgerDir?: string;
+}
+
+/** The store-and-forward buffer's default size: at the stack's default 50 readings/s, 100 minutes. */
+export const DEFAULT_BUFFER_READINGS = 300_000;
+
+export function deliveryConfig(env: EnvReader): DeliveryConfig {
+  return {
+    bufferReadings: env.integer('INJECT_BUFFER_READINGS', DEFAULT_BUFFER_READINGS, {
+      min: DELIVERY_DEFAULTS.maxBatch,
+      max: 100_000_000,
+    }),
+    ledgerDir: env.optionalString('INJECT_LEDGER_DIR'),
+    duplicateWindowMs: rawStreamSettings(env).duplicateWindowSeconds * 1000,
   };
 }

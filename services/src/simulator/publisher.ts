@@ -1,17 +1,19 @@
-// The real-time injector: walks the simulator's cycles on the CycleSchedule and publishes every reading
-// with core NATS on the original subjects and wire format, paced to `rate` messages per second. Every
+// The real-time injector: walks the simulator's cycles on the CycleSchedule and sends every reading on the
+// original subjects and wire format to a Sink (delivery.ts: acknowledged batches into the raw stream, each
+// reading with its identity as Nats-Msg-Id), paced to `rate` messages per second. Every
 // message counts toward the rate: the temperature, the forecast and one voltage per meter of each cycle.
 // It waits for the next cycle boundary of the shared grid (at most one cycle) and starts there, so its
 // cycles are the other replicas' cycles, with the same epochs, due at the same real instants.
 // Every injector publishes the temperature and forecast of its cycles: both are pure functions of the seed
 // and the epoch, so replicas publish identical duplicates (the temperature table is keyed by epoch, and
 // the stream job keeps the max per epoch: duplicates change nothing).
-// Publishes go out in bursts (at most `burstMax` per tick) and the connection is flushed every
-// `flushIntervalMs`, which round-trips to the server and so bounds what sits in the client's buffers.
+// Readings are produced in bursts (at most `burstMax` per tick) and the sink is flushed every
+// `flushIntervalMs` (core NATS: a round trip that bounds the client's buffers; the delivery's own buffer is
+// bounded by itself). The pace is the meters': an unreachable broker does not slow them down.
 // Metrics are updated once per burst, not per message, to keep the hot path short.
 // A meter in an injected outage (outages.ts) publishes nothing, but its place in the cycle is paced all the
 // same, so the cycles stay on the shared grid. When the injector stops (stopped, or at the end of a bounded
-// run) it publishes a retire notice naming its meters, after its last reading: the stream job then stops
+// run) it sends a retire notice naming its meters, after its last reading: the stream job then stops
 // watching them instead of reporting an outage of every one (streaming/outages.ts).
 import { NatsConnection } from 'nats';
 import { Counter, Gauge, Registry } from 'prom-client';
@@ -23,6 +25,8 @@ import { Pacer } from './pacer';
 import { CycleSchedule, SimulatedClock } from './schedule';
 import { FORECAST_CYCLES, Simulator } from './simulator';
 import { zeroed } from '../lib/metrics';
+import { Outgoing } from './delivery';
+import { readingId } from './ledger';
 
 /** The clock (start, anchor, acceleration: schedule.ts) and the pace. */
 export interface InjectorSettings extends SimulatedClock {
@@ -38,6 +42,26 @@ export interface InjectorSettings extends SimulatedClock {
   flushIntervalMs?: number;
   /** First subject token, `smartmeter` in production; tests use their own to stay apart. */
   subjectRoot?: string;
+  /** When stopping, how long the sink may take to deliver what it holds (default 15 s). */
+  drainTimeoutMs?: number;
+}
+
+/** Where an injector's messages go. */
+export interface Sink {
+  send(message: Outgoing): void;
+  /** Awaited every `flushIntervalMs` of the pacing loop. */
+  flush(): Promise<void>;
+  /** Delivers what is left within `timeoutMs`; resolves with the count given up. */
+  drain(timeoutMs: number): Promise<number>;
+}
+
+/** Core NATS publishes, unacknowledged: what the injectors did before acknowledged delivery (the bench's baseline). */
+export function coreSink(nc: NatsConnection): Sink {
+  return {
+    send: (m) => nc.publish(m.subject, m.payload),
+    flush: () => nc.flush(),
+    drain: async () => (await nc.flush(), 0),
+  };
 }
 
 export type ReadingKind = 'voltage' | 'temperature' | 'forecast';
@@ -54,6 +78,8 @@ export interface InjectorStats {
   firstEpoch: number;
   lastEpoch: number;
   elapsedSeconds: number;
+  /** Messages the sink still held when the run ended and gave up (0 with core NATS). */
+  undelivered: number;
 }
 
 export interface InjectorMetrics {
@@ -145,9 +171,9 @@ export interface RunOptions {
   stopping?: () => boolean;
 }
 
-/** Publishes until stopped or a bound is reached; resolves after a final flush. */
+/** Produces readings until stopped or a bound is reached; resolves once the sink has drained. */
 export async function runInjector(
-  nc: NatsConnection,
+  sink: Sink,
   sim: Simulator,
   settings: InjectorSettings,
   { metrics, log, stopping = () => false }: RunOptions = {},
@@ -177,7 +203,11 @@ export async function runInjector(
     firstEpoch: NaN,
     lastEpoch: NaN,
     elapsedSeconds: 0,
+    undelivered: 0,
   };
+  // Identities (ledger.ts readingId) built once per meter: a reading's id is its key and epoch.
+  const meterKeys = sim.meters.map((m) => `${m.line}.${m.transformer}.${m.usagePoint}`);
+  const slot = String(sim.slot);
   metrics?.targetRate.set(rate);
   metrics?.slot.set(sim.slot);
   metrics?.meters.set(sim.meters.length);
@@ -187,8 +217,8 @@ export async function runInjector(
   let position = cycleLength;
   let epoch = NaN;
   let temperatureC = NaN;
-  let temperaturePayload: Uint8Array = new Uint8Array();
-  let forecastPayload: Uint8Array = new Uint8Array();
+  let temperature: Outgoing = { subject: subjects.temperature, payload: new Uint8Array(), id: '' };
+  let forecast: Outgoing = { subject: subjects.forecast, payload: new Uint8Array(), id: '' };
   let eventsStart = false;
 
   const beginCycle = () => {
@@ -196,10 +226,19 @@ export async function runInjector(
     position = 0;
     const previous = epoch;
     epoch = schedule.epochOf(cycle);
-    const temperature = sim.temperatureAt(epoch);
-    temperatureC = temperature.temperature;
-    temperaturePayload = encodeTemperature(temperature);
-    forecastPayload = encodeTemperature(sim.temperatureAt(schedule.epochOf(cycle + FORECAST_CYCLES)));
+    const reading = sim.temperatureAt(epoch);
+    temperatureC = reading.temperature;
+    temperature = {
+      subject: subjects.temperature,
+      payload: encodeTemperature(reading),
+      id: readingId('temperature', slot, epoch),
+    };
+    const ahead = schedule.epochOf(cycle + FORECAST_CYCLES);
+    forecast = {
+      subject: subjects.forecast,
+      payload: encodeTemperature(sim.temperatureAt(ahead)),
+      id: readingId('forecast', slot, ahead),
+    };
     // An over-voltage reading starts an event when its window differs from the previous cycle's.
     eventsStart = windowS > 0 && !(Math.floor(previous / windowS) === Math.floor(epoch / windowS));
     if (stats.cycles === 0) stats.firstEpoch = epoch;
@@ -210,10 +249,10 @@ export async function runInjector(
   const publishOne = () => {
     if (position === cycleLength) beginCycle();
     if (position === 0) {
-      nc.publish(subjects.temperature, temperaturePayload);
+      sink.send(temperature);
       stats.published.temperature++;
     } else if (position === 1) {
-      nc.publish(subjects.forecast, forecastPayload);
+      sink.send(forecast);
       stats.published.forecast++;
     } else {
       const i = position - 2;
@@ -223,7 +262,11 @@ export async function runInjector(
         return;
       }
       const { reading, overVoltage } = sim.voltageAt(i, epoch, temperatureC);
-      nc.publish(subjects.voltage[i], encodeVoltage(reading));
+      sink.send({
+        subject: subjects.voltage[i],
+        payload: encodeVoltage(reading),
+        id: readingId('voltage', meterKeys[i], epoch),
+      });
       stats.published.voltage++;
       if (overVoltage) {
         stats.overVoltageReadings++;
@@ -298,7 +341,7 @@ export async function runInjector(
     }
     if (elapsed - lastFlush >= flushIntervalS) {
       lastFlush = elapsed;
-      await nc.flush();
+      await sink.flush();
     } else if (pacer.due(1) > 0) {
       await new Promise((resolve) => setImmediate(resolve)); // behind: let I/O run, then catch up
     } else {
@@ -309,12 +352,18 @@ export async function runInjector(
   if (stats.cycles > 0) {
     const { lines, transformers, usagePoints } = sim.topology;
     const first = sim.meters[0].line;
-    nc.publish(
-      subjects.retire,
-      encodeRetire({ lines: [first, first + lines - 1], transformers, usagepoints: usagePoints, epoch }),
-    );
+    sink.send({
+      subject: subjects.retire,
+      payload: encodeRetire({
+        lines: [first, first + lines - 1],
+        transformers,
+        usagepoints: usagePoints,
+        epoch,
+      }),
+      id: readingId('retire', slot, epoch),
+    });
   }
-  await nc.flush();
+  stats.undelivered = await sink.drain(settings.drainTimeoutMs ?? 15_000);
   stats.total = pacer.count;
   stats.elapsedSeconds = pacer.elapsed();
   report();

@@ -128,6 +128,7 @@ export class StreamJob {
       maxAgeSeconds: this.settings.streamMaxAgeSeconds,
       maxBytes: this.settings.streamMaxBytes,
       replicas: this.settings.replicas,
+      duplicateWindowSeconds: this.settings.streamDuplicateWindowSeconds,
     });
     await ensureRawStream(await this.deps.nc.jetstreamManager(), {
       name: this.settings.outageStream,

@@ -15,6 +15,8 @@ export interface StreamSettings extends WindowRules, OutageRules {
   streamMaxBytes?: number;
   /** Copies of the raw stream and of the lease/checkpoint buckets on a NATS cluster (JETSTREAM_REPLICAS). */
   replicas?: number;
+  /** How long the raw stream drops a resent reading as a duplicate (RAW_STREAM_DUPLICATE_WINDOW_S, shared with ingest). */
+  streamDuplicateWindowSeconds?: number;
   /** JetStream stream of the outage events (`<root>.extract.outage.>`), which drops replayed ones by id. */
   outageStream: string;
   /** First token of every subject read and written: `<root>.raw.>` in, `<root>.extract.*` out. */
@@ -60,11 +62,13 @@ function transformerShare(env: EnvReader): number {
 }
 
 export function streamSettings(env: EnvReader): StreamSettings {
+  const rawStream = rawStreamSettings(env);
   return {
     stream: token(env, 'STREAM_RAW_STREAM', RAW_STREAM),
-    streamMaxAgeSeconds: rawStreamSettings(env).maxAgeSeconds,
-    streamMaxBytes: rawStreamSettings(env).maxBytes,
-    replicas: rawStreamSettings(env).replicas,
+    streamMaxAgeSeconds: rawStream.maxAgeSeconds,
+    streamMaxBytes: rawStream.maxBytes,
+    replicas: rawStream.replicas,
+    streamDuplicateWindowSeconds: rawStream.duplicateWindowSeconds,
     outageStream: token(env, 'STREAM_OUTAGE_STREAM', OUTAGE_STREAM),
     subjectRoot: token(env, 'STREAM_SUBJECT_ROOT', 'smartmeter'),
     statePrefix: token(env, 'STREAM_STATE_PREFIX', 'smartmeter-stream'),

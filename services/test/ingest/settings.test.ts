@@ -7,6 +7,7 @@ test('defaults', () => {
     streamMaxAgeSeconds: 24 * 3600,
     streamMaxBytes: 4 * 1024 ** 3,
     streamReplicas: 1,
+    streamDuplicateWindowSeconds: 120,
     consumer: 'ingest',
     subjectRoot: 'smartmeter',
     concurrency: 1024,

@@ -20,12 +20,19 @@ afterAll(async () => {
   await nc.close();
 });
 
-test('RAW_STREAM_MAX_AGE_S and RAW_STREAM_MAX_BYTES are read and validated', () => {
+test('RAW_STREAM_MAX_AGE_S, RAW_STREAM_MAX_BYTES and RAW_STREAM_DUPLICATE_WINDOW_S are read and validated', () => {
   expect(rawStreamSettings(new EnvReader({}))).toEqual({
     maxAgeSeconds: 86400,
     maxBytes: 4 * 1024 ** 3,
     replicas: 1,
+    duplicateWindowSeconds: 120,
   });
+  expect(
+    rawStreamSettings(new EnvReader({ RAW_STREAM_DUPLICATE_WINDOW_S: '600' })).duplicateWindowSeconds,
+  ).toBe(600);
+  expect(() => rawStreamSettings(new EnvReader({ RAW_STREAM_DUPLICATE_WINDOW_S: '0' }))).toThrow(
+    /RAW_STREAM_DUPLICATE_WINDOW_S must be an integer >= 1/,
+  );
   expect(rawStreamSettings(new EnvReader({ RAW_STREAM_MAX_AGE_S: '3600' })).maxAgeSeconds).toBe(3600);
   expect(() => rawStreamSettings(new EnvReader({ RAW_STREAM_MAX_AGE_S: '10' }))).toThrow(
     /RAW_STREAM_MAX_AGE_S must be an integer >= 60/,
@@ -42,6 +49,8 @@ test('creates the stream with its budgets, converges changed limits, and keeps a
     maxBytes: 64 * 1024 ** 2,
   });
   expect([created.config.max_age, created.config.max_bytes]).toEqual([7200 * 1e9, 64 * 1024 ** 2]);
+  // The injectors' atomic batches are allowed, and a resend is dropped within the duplicate window.
+  expect(created.config).toMatchObject({ allow_atomic: true, duplicate_window: 120 * 1e9 });
 
   // A later deploy with other stack keys: the running stream takes the new limits, its messages stay.
   const js = nc.jetstream();
@@ -65,3 +74,16 @@ test('creates the stream with its budgets, converges changed limits, and keeps a
   expect(update).not.toHaveBeenCalled();
   expect(again.config).toEqual(updated.config);
 }, 30_000);
+
+test('a stream made before atomic batches (and with another duplicate window) is converged to them', async () => {
+  const jsm = await nc.jetstreamManager();
+  const old = `${name}_OLD`;
+  await jsm.streams.add({ name: old, subjects: [`${root}old.raw.>`], duplicate_window: 30 * 1e9 });
+  const converged = await ensureRawStream(jsm, {
+    name: old,
+    subjects: [`${root}old.raw.>`],
+    duplicateWindowSeconds: 600,
+  });
+  expect(converged.config).toMatchObject({ allow_atomic: true, duplicate_window: 600 * 1e9 });
+  await jsm.streams.delete(old);
+});

@@ -1,18 +1,19 @@
 // inject as a process (`node services/dist/main.js inject`, built by `npm test`'s pretest), as it runs in
-// production: over a 3 s run a subscriber on the original subjects receives the configured rate within
-// ±5 % (a count, not a timing), decodable and with no (meter, simulated minute) twice; a bounded run
-// exits 0 after exactly its readings; SIGTERM stops it, flushes and drains, so every reading it counted
-// as published reaches a subscriber, and it exits 0. On one stack clock (INJECT_CLOCK_ANCHOR, INJECT_START),
-// injectors started seconds apart publish the same epochs, and a restarted one continues after its
-// predecessor on the same grid.
+// production, delivering into a raw stream of the test's (acknowledged atomic batches): over a 3 s run the
+// stream stores the configured rate within ±5 % (a count, not a timing), decodable and with no (meter,
+// simulated minute) twice; a bounded run exits 0 after exactly its readings; SIGTERM stops it and waits for
+// the acknowledgements, so every reading it produced is stored, and it exits 0. On one stack clock
+// (INJECT_CLOCK_ANCHOR, INJECT_START), injectors started seconds apart publish the same epochs, and a
+// restarted one continues after its predecessor on the same grid. Judged by what the stream holds.
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { connect, NatsConnection } from 'nats';
+import { connect, JsMsg, NatsConnection } from 'nats';
+import { ensureRawStream } from '../../src/lib/jetstream';
 import { decodeRetire, decodeTemperature, decodeVoltage, parseVoltageSubject } from '../../src/wire/codec';
 import { SUBJECTS } from '../../src/wire/subjects';
-import { backingEnv, requireService, roleProcessEnv } from '../support/backing';
+import { backingEnv, requireService, roleProcessEnv, streamContents } from '../support/backing';
 
 jest.setTimeout(60_000);
 
@@ -26,12 +27,52 @@ beforeAll(async () => {
   nc = await connect({ servers: env.natsUrl, user: env.natsUser, pass: env.natsPassword });
 });
 
+const streams: string[] = [];
+
 afterAll(async () => {
+  const jsm = await nc?.jetstreamManager();
+  for (const name of streams) await jsm?.streams.delete(name).catch(() => undefined);
   await nc?.drain();
 });
 
+/** The raw stream the injector delivers into, under the test's own root. */
+async function rawStream(root: string): Promise<string> {
+  const name = root.toUpperCase().replace(/-/g, '_');
+  await ensureRawStream(await nc.jetstreamManager(), {
+    name,
+    subjects: [`${root}.raw.>`],
+    maxBytes: 256 * 1024 ** 2,
+  });
+  streams.push(name);
+  return name;
+}
+
+/** What the stream stored, by kind, with the voltage readings that repeat a (meter, simulated minute). */
+function tally(root: string, messages: JsMsg[], decode: boolean) {
+  const kinds = { voltage: 0, temperature: 0, forecast: 0, duplicates: 0 };
+  const seen = new Set<string>();
+  for (const msg of messages) {
+    if (msg.subject === `${root}.raw.control.retire`) continue; // its stop notice, not a reading
+    const subject = 'smartmeter' + msg.subject.slice(root.length);
+    if (subject === SUBJECTS.temperature) kinds.temperature++;
+    else if (subject === SUBJECTS.forecast) kinds.forecast++;
+    else kinds.voltage++;
+    if (!decode) continue;
+    if (subject === SUBJECTS.temperature || subject === SUBJECTS.forecast) {
+      decodeTemperature(msg.data);
+      continue;
+    }
+    const m = parseVoltageSubject(subject);
+    const key = `${m.line}.${m.transformer}.${m.usagePoint}@${decodeVoltage(msg.data).epoch / 60}`;
+    if (seen.has(key)) kinds.duplicates++;
+    seen.add(key);
+  }
+  return { ...kinds, received: kinds.voltage + kinds.temperature + kinds.forecast };
+}
+
 interface Summary {
   total: number;
+  undelivered: number;
   published: Record<string, number>;
   cycles: number;
   firstEpoch: number;
@@ -46,9 +87,10 @@ interface Process {
 }
 
 interface Run extends Process {
-  received: () => number;
-  /** Received messages by kind, and voltage readings that repeated a (meter, simulated minute). */
-  kinds: Record<'voltage' | 'temperature' | 'forecast', number> & { duplicates: number };
+  /** Messages the stream holds so far. */
+  stored: () => Promise<number>;
+  /** What the stream holds, tallied (after the run). */
+  contents: (decode: boolean) => Promise<ReturnType<typeof tally>>;
 }
 
 /** `node dist/main.js inject` publishing under `root`, with the backing NATS and `extra` settings. */
@@ -76,38 +118,19 @@ function spawnInjector(root: string, extra: Record<string, string>): Process {
   return { child, exit, summary: () => summary };
 }
 
-async function startInjector(root: string, extra: Record<string, string>, decode = false): Promise<Run> {
-  let received = 0;
-  const kinds = { voltage: 0, temperature: 0, forecast: 0, duplicates: 0 };
-  const seen = new Set<string>();
-  const sub = nc.subscribe(`${root}.raw.>`, {
-    callback: (_err, msg) => {
-      if (msg.subject === `${root}.raw.control.retire`) return; // its stop notice, not a reading
-      received++;
-      const subject = 'smartmeter' + msg.subject.slice(root.length);
-      if (subject === SUBJECTS.temperature) kinds.temperature++;
-      else if (subject === SUBJECTS.forecast) kinds.forecast++;
-      else kinds.voltage++;
-      if (!decode) return;
-      if (subject === SUBJECTS.temperature || subject === SUBJECTS.forecast) {
-        decodeTemperature(msg.data);
-        return;
-      }
-      const m = parseVoltageSubject(subject);
-      const key = `${m.line}.${m.transformer}.${m.usagePoint}@${decodeVoltage(msg.data).epoch / 60}`;
-      if (seen.has(key)) kinds.duplicates++;
-      seen.add(key);
-    },
-  });
-  await nc.flush();
+async function startInjector(root: string, extra: Record<string, string>): Promise<Run> {
+  const stream = await rawStream(root);
   const run = spawnInjector(root, extra);
-  run.exit.then(() => sub.unsubscribe()).catch(() => undefined);
-  return { ...run, received: () => received, kinds };
+  return {
+    ...run,
+    stored: async () => (await (await nc.jetstreamManager()).streams.info(stream)).state.messages,
+    contents: async (decode) => tally(root, await streamContents(nc, stream), decode),
+  };
 }
 
-async function until(condition: () => boolean, timeoutMs: number): Promise<void> {
+async function until<T>(probe: () => T | Promise<T>, done: (v: T) => boolean, timeoutMs: number) {
   const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
+  while (!done(await probe())) {
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -119,48 +142,49 @@ test.each([
   [1000, true],
   [50_000, false],
 ])('at %i readings/s a 3 s run delivers the rate within ±5 %%', async (rate, decode) => {
-  const run = await startInjector(
-    `injrate-${randomUUID().slice(0, 8)}`,
-    { INJECT_RATE: String(rate), INJECT_DURATION_S: '3', LOG_LEVEL: 'info' },
-    decode,
-  );
+  const root = `injrate-${randomUUID().slice(0, 8)}`;
+  const run = await startInjector(root, {
+    INJECT_RATE: String(rate),
+    INJECT_DURATION_S: '3',
+    LOG_LEVEL: 'info',
+  });
   expect(await run.exit).toBe(0);
-  await nc.flush();
+  const stored = await run.contents(decode);
   const expected = rate * 3;
   process.stdout.write(
-    `inject process at ${rate}/s for 3 s: ${run.received()} received, ${run.summary()?.total} published (expected ${expected})\n`,
+    `inject process at ${rate}/s for 3 s: ${stored.received} stored, ${run.summary()?.total} produced (expected ${expected})\n`,
   );
-  expect(run.received()).toBeGreaterThanOrEqual(Math.floor(expected * 0.95));
-  expect(run.received()).toBeLessThanOrEqual(Math.ceil(expected * 1.05));
+  expect(stored.received).toBeGreaterThanOrEqual(Math.floor(expected * 0.95));
+  expect(stored.received).toBeLessThanOrEqual(Math.ceil(expected * 1.05));
   const summary = run.summary()!;
-  expect(run.received()).toBe(summary.total); // nothing published was lost
-  expect({ ...run.kinds, duplicates: undefined }).toEqual({ ...summary.published, duplicates: undefined });
-  expect(run.kinds.duplicates).toBe(0);
-  expect(run.kinds.temperature).toBe(summary.cycles);
-  expect(run.kinds.forecast).toBe(summary.cycles);
+  expect(stored.received).toBe(summary.total); // nothing produced was lost
+  expect(summary.undelivered).toBe(0);
+  const { voltage, temperature, forecast } = stored;
+  expect({ voltage, temperature, forecast }).toEqual(summary.published);
+  expect(stored.duplicates).toBe(0);
+  expect(stored.temperature).toBe(summary.cycles);
+  expect(stored.forecast).toBe(summary.cycles);
 });
 
-test('a bounded run publishes exactly INJECT_MAX_READINGS and exits 0', async () => {
+test('a bounded run delivers exactly INJECT_MAX_READINGS and exits 0', async () => {
   const run = await startInjector(`injproc-${randomUUID().slice(0, 8)}`, {
     INJECT_RATE: '2000',
     INJECT_MAX_READINGS: '1500',
   });
   expect(await run.exit).toBe(0);
-  await nc.flush();
-  expect(run.received()).toBe(1500);
+  expect((await run.contents(false)).received).toBe(1500);
   expect(run.summary()?.total).toBe(1500);
 });
 
-test('SIGTERM stops, flushes and drains: everything published arrives, exit 0', async () => {
+test('SIGTERM stops and waits for the acknowledgements: everything produced is stored, exit 0', async () => {
   const run = await startInjector(`injproc-${randomUUID().slice(0, 8)}`, { INJECT_RATE: '5000' });
-  await until(() => run.received() >= 2000, 30_000);
+  await until(run.stored, (n) => n >= 2000, 30_000);
   run.child.kill('SIGTERM');
   expect(await run.exit).toBe(0);
-  await nc.flush();
   const summary = run.summary();
   expect(summary).toBeDefined();
   expect(summary!.total).toBeGreaterThanOrEqual(2000);
-  expect(run.received()).toBe(summary!.total);
+  expect((await run.contents(false)).received).toBe(summary!.total);
 });
 
 test('a bad setting stops the role with an error naming the variable', async () => {
@@ -192,39 +216,10 @@ test('on one stack clock, injectors started apart share the epochs, and a restar
   };
   const simulatedNow = () => START + (Date.now() / 1000 - ANCHOR) * 9000;
 
-  // Epochs by line (slot s: line 10·s + 1), and every temperature and forecast value by epoch.
-  const epochs = new Map<number, number[]>();
-  const temperatures = new Map<number, number[]>();
-  const forecasts = new Map<number, number[]>();
-  const seen = new Set<string>();
-  let duplicates = 0;
-  const retires: number[] = [];
-  const sub = nc.subscribe(`${root}.raw.>`, {
-    callback: (_err, msg) => {
-      const subject = 'smartmeter' + msg.subject.slice(root.length);
-      if (subject === SUBJECTS.retire) {
-        retires.push(decodeRetire(msg.data).lines[0]);
-        return;
-      }
-      const add = (map: Map<number, number[]>, key: number, value: number) =>
-        map.set(key, [...(map.get(key) ?? []), value]);
-      if (subject === SUBJECTS.temperature || subject === SUBJECTS.forecast) {
-        const t = decodeTemperature(msg.data);
-        add(subject === SUBJECTS.temperature ? temperatures : forecasts, t.epoch, t.temperature);
-        return;
-      }
-      const m = parseVoltageSubject(subject);
-      const { epoch } = decodeVoltage(msg.data);
-      const key = `${m.line}.${m.transformer}.${m.usagePoint}@${epoch}`;
-      if (seen.has(key)) duplicates++;
-      seen.add(key);
-      if (m.transformer === 1 && m.usagePoint === 1) add(epochs, m.line, epoch);
-    },
-  });
-  await nc.flush();
-
+  const stream = await rawStream(root);
+  const stored = async () => (await (await nc.jetstreamManager()).streams.info(stream)).state.messages;
   const first = spawnInjector(root, { ...clock, INJECT_SLOT: '1', INJECT_DURATION_S: '10' });
-  await until(() => (epochs.get(11)?.length ?? 0) >= 10, 30_000);
+  await until(stored, (n) => n >= 50, 30_000); // 10 cycles of 5 messages
   const scaledUpAt = simulatedNow();
   const scaledUp = spawnInjector(root, { ...clock, INJECT_SLOT: '2', INJECT_DURATION_S: '3' });
   expect(await scaledUp.exit).toBe(0);
@@ -232,8 +227,34 @@ test('on one stack clock, injectors started apart share the epochs, and a restar
   const stoppedAt = simulatedNow();
   const restarted = spawnInjector(root, { ...clock, INJECT_SLOT: '1', INJECT_DURATION_S: '2' });
   expect(await restarted.exit).toBe(0);
-  await nc.flush();
-  sub.unsubscribe();
+
+  // Epochs by line (slot s: line 10·s + 1), and every temperature and forecast value by epoch.
+  const epochs = new Map<number, number[]>();
+  const temperatures = new Map<number, number[]>();
+  const forecasts = new Map<number, number[]>();
+  const seen = new Set<string>();
+  let duplicates = 0;
+  const retires: number[] = [];
+  const add = (map: Map<number, number[]>, key: number, value: number) =>
+    map.set(key, [...(map.get(key) ?? []), value]);
+  for (const msg of await streamContents(nc, stream)) {
+    const subject = 'smartmeter' + msg.subject.slice(root.length);
+    if (subject === SUBJECTS.retire) {
+      retires.push(decodeRetire(msg.data).lines[0]);
+      continue;
+    }
+    if (subject === SUBJECTS.temperature || subject === SUBJECTS.forecast) {
+      const t = decodeTemperature(msg.data);
+      add(subject === SUBJECTS.temperature ? temperatures : forecasts, t.epoch, t.temperature);
+      continue;
+    }
+    const m = parseVoltageSubject(subject);
+    const { epoch } = decodeVoltage(msg.data);
+    const key = `${m.line}.${m.transformer}.${m.usagePoint}@${epoch}`;
+    if (seen.has(key)) duplicates++;
+    seen.add(key);
+    if (m.transformer === 1 && m.usagePoint === 1) add(epochs, m.line, epoch);
+  }
 
   const [a, b, again] = [first, scaledUp, restarted].map((p) => p.summary()!);
   const slot1 = epochs.get(11)!;

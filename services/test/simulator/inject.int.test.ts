@@ -11,6 +11,7 @@ import {
   createInjectorMetrics,
   InjectorMetrics,
   InjectorStats,
+  coreSink,
   runInjector,
 } from '../../src/simulator/publisher';
 import {
@@ -89,7 +90,7 @@ async function inject(
   });
   await sub.flush();
   const stats = await runInjector(
-    pub,
+    coreSink(pub),
     sim,
     {
       rate: settings.rate,

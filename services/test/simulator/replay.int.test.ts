@@ -14,7 +14,7 @@ import { createReplayMetrics, runReplay } from '../../src/replay/replay';
 import { UCI_HEADER } from '../../src/replay/uci';
 import { createInjectorMetrics } from '../../src/simulator/publisher';
 import { RunningJob, startJob, stopJob, testSettings } from '../streaming/support';
-import { backingEnv, requireService } from '../support/backing';
+import { backingEnv, requireService, testDelivery } from '../support/backing';
 import {
   countRows,
   freshKeyspace,
@@ -126,7 +126,7 @@ test('recorded households reach raw_data as meters, voltage mapped to 120 V, mis
   const replayMetrics = createReplayMetrics(registry);
   // The clock reads 23:57 on 16/12/2006 two seconds from now; 3,600×: a recorded minute every 1/60 s.
   const stats = await runReplay(
-    nc,
+    testDelivery(nc),
     {
       files,
       metersPerHousehold: 2,

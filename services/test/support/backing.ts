@@ -5,10 +5,11 @@ import { connect as netConnect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'cassandra-driver';
-import { connect, NatsConnection } from 'nats';
+import { connect, JsMsg, NatsConnection } from 'nats';
 import { CassandraSettings, createCassandraClient } from '../../src/lib/cassandra';
 import { createLogger } from '../../src/lib/log';
 import { migrate } from '../../src/storage/migrate';
+import { Delivery } from '../../src/simulator/delivery';
 
 export interface BackingEnv {
   stateDir: string;
@@ -161,4 +162,23 @@ export function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
+}
+
+/** The injectors' acknowledged delivery (into the stream that captures the subjects), for tests that inject. */
+export function testDelivery(nc: NatsConnection): Delivery {
+  return new Delivery(nc, { bufferReadings: 10_000_000, name: 'test' });
+}
+
+/** Every message a stream holds, in order (an ordered consumer from its first message). */
+export async function streamContents(nc: NatsConnection, stream: string): Promise<JsMsg[]> {
+  const total = (await (await nc.jetstreamManager()).streams.info(stream)).state.messages;
+  const out: JsMsg[] = [];
+  if (total === 0) return out;
+  const messages = await (await nc.jetstream().consumers.get(stream)).consume({ max_messages: 1000 });
+  for await (const m of messages) {
+    out.push(m);
+    if (m.info.pending === 0) break;
+  }
+  await messages.close();
+  return out;
 }

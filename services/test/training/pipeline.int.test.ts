@@ -17,7 +17,14 @@ import { PredictionMessage, Predictor, startPredictor } from '../../src/training
 import { latestModel } from '../../src/training/registry';
 import { modelSubjects } from '../../src/training/subjects';
 import { DEFAULT_TRAIN_SETTINGS, trainOnce } from '../../src/training/trainer';
-import { backingEnv, freshKeyspace, natsConnect, quietLog as log, requireService } from '../support/backing';
+import {
+  backingEnv,
+  freshKeyspace,
+  natsConnect,
+  quietLog as log,
+  requireService,
+  testDelivery,
+} from '../support/backing';
 
 const env = backingEnv();
 const id = Date.now().toString(36) + Math.random().toString(36).slice(2, 6);
@@ -48,7 +55,7 @@ const sim = createSimulator({ seed: 3, topology: topologyFromRate(10) });
 const PER_CYCLE = sim.meters.length + 2;
 const CYCLES = 3 * 96;
 const inject = (cycles: number, start: number) =>
-  runInjector(nc, sim, {
+  runInjector(testDelivery(nc), sim, {
     rate: 2400,
     acceleration: 180_000,
     start,
@@ -147,7 +154,8 @@ test('inject → NATS → stream → Cassandra → train → a model row → pre
   ) as PredictionMessage;
   expect(reply).toMatchObject({ epoch: rows[5].epoch, modelVersion: 1 });
 
-  // The injector's own forecasts, one per cycle, each become a published prediction.
+  // The injector's own forecasts, one per cycle, each become a published prediction (at least once: predict
+  // hears forecasts with core NATS, so a batch the injector sends again reaches it again).
   const predictions: PredictionMessage[] = [];
   const sub = nc.subscribe(subjects.prediction, {
     callback: (_e, msg) =>
@@ -156,10 +164,11 @@ test('inject → NATS → stream → Cassandra → train → a model row → pre
   const more = await inject(10, Math.floor(Date.now() / 1000));
   await nc.flush();
   const until = Date.now() + 30_000;
-  while (predictions.length < more.published.forecast && Date.now() < until) await sleep(100);
+  const epochs = () => new Set(predictions.map((p) => p.epoch)).size;
+  while (epochs() < more.published.forecast && Date.now() < until) await sleep(100);
   sub.unsubscribe();
   expect(more.published.forecast).toBe(10);
-  expect(predictions).toHaveLength(10);
+  expect(epochs()).toBe(10);
   for (const p of predictions) {
     expect(p.modelVersion).toBe(1);
     expect(p.probability).toBeGreaterThanOrEqual(0);
