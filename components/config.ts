@@ -15,6 +15,14 @@ export const TIERS = ['messaging', 'storage', 'streaming', 'training', 'metrics'
 export type TierName = (typeof TIERS)[number];
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+/**
+ * `synced` (the default): JetStream and Cassandra write an acknowledged reading to disk (fsync) before they
+ * acknowledge it, so it survives a power cut. `relaxed`: they acknowledge from memory and sync periodically
+ * (JetStream every 2 min, Cassandra every 10 s, both engines' defaults): faster, and a power cut loses what
+ * was acknowledged since the last sync (README, "What survives what").
+ */
+export const DURABILITY_MODES = ['synced', 'relaxed'] as const;
+export type Durability = (typeof DURABILITY_MODES)[number];
 
 /** Third-party images, each overridable (mirrors, air-gapped hosts) with `smartmeter:<name>Image`. */
 export interface Images {
@@ -67,6 +75,11 @@ export interface Retention {
   readonly prometheusTime: string;
   /** Prometheus `--storage.tsdb.retention.size` (`0`: no size limit); `smartmeter:prometheusRetentionSize`. */
   readonly prometheusSize: string;
+  /**
+   * How long the raw stream drops a reading sent again (its Nats-Msg-Id); `smartmeter:rawStreamDuplicateWindow`.
+   * It covers an injector's resends after a lost acknowledgement (a broker restart included).
+   */
+  readonly rawStreamDuplicateWindowSeconds: number;
 }
 
 export const DEFAULT_RETENTION = {
@@ -76,7 +89,11 @@ export const DEFAULT_RETENTION = {
   rawStreamMaxBytes: '4GiB',
   prometheusRetention: '7d',
   prometheusRetentionSize: '1GB',
+  rawStreamDuplicateWindow: '2m',
 } as const;
+
+/** The injectors' store-and-forward buffer (services: INJECT_BUFFER_READINGS), about 75 MB of memory. */
+export const DEFAULT_INJECT_BUFFER_READINGS = 300_000;
 
 /**
  * The largest values the stack accepts for its sizes (the capacity planner, planner/, plans within them).
@@ -123,6 +140,10 @@ export interface StackConfig {
   /** Readings per second per injector. */
   readonly injectRate: number;
   readonly injectSeed: number;
+  /** Readings an injector holds while the broker does not acknowledge (store-and-forward); `smartmeter:injectBufferReadings`. */
+  readonly injectBufferReadings: number;
+  /** Whether the stores sync before they acknowledge; `smartmeter:durability`. */
+  readonly durability: Durability;
   /** Injected outages (off by default) and how the stream job detects them (README, "Outages"). */
   readonly outages: Outages;
   /**
@@ -304,11 +325,20 @@ const PROMETHEUS_DURATION = /^(?:[0-9]+(?:y|w|d|h|m|s|ms))+$/;
 const PROMETHEUS_SIZE = /^(?:0|[1-9][0-9]*(?:B|KB|MB|GB|TB|PB|EB))$/;
 
 /** `90m`, `24h`, `7d` → seconds, at least `min`. */
-function durationSeconds(read: ConfigReader, name: string, fallback: string, min: number): number {
+function durationSeconds(
+  read: ConfigReader,
+  name: string,
+  fallback: string,
+  min: number,
+  max = Infinity,
+): number {
   const text = read.string(name, fallback);
   const m = /^([1-9][0-9]*)([smhd])$/.exec(text);
   const seconds = m ? Number(m[1]) * DURATION_UNITS[m[2]] : NaN;
-  if (!(seconds >= min)) read.fail(name, `a duration such as 90m, 24h or 7d, at least ${min} s`, text);
+  if (!(seconds >= min && seconds <= max)) {
+    const bounds = max < Infinity ? `between ${min} s and ${max} s` : `at least ${min} s`;
+    read.fail(name, `a duration such as 90m, 24h or 7d, ${bounds}`, text);
+  }
   return seconds;
 }
 
@@ -403,6 +433,11 @@ export function loadConfig(source: ConfigSource = pulumiConfigSource()): StackCo
     injectors: read.integer('injectors', 1, { min: 0, max: LIMITS.injectors }),
     injectRate: read.number('injectRate', 50, { min: 0.001, max: LIMITS.injectRate }),
     injectSeed: read.integer('injectSeed', 1, { min: 0, max: 2 ** 31 - 1 }),
+    injectBufferReadings: read.integer('injectBufferReadings', DEFAULT_INJECT_BUFFER_READINGS, {
+      min: 1000,
+      max: 100_000_000,
+    }),
+    durability: read.oneOf('durability', DURABILITY_MODES, 'synced'),
     outages: readOutages(read),
     clock,
     ingestReplicas: read.integer('ingestReplicas', 1, { min: 1, max: LIMITS.ingestReplicas }),
@@ -444,6 +479,13 @@ export function loadConfig(source: ConfigSource = pulumiConfigSource()): StackCo
         PROMETHEUS_SIZE,
         'a Prometheus size such as 512MB or 2GB, or 0 for no size limit',
         DEFAULT_RETENTION.prometheusRetentionSize,
+      ),
+      rawStreamDuplicateWindowSeconds: durationSeconds(
+        read,
+        'rawStreamDuplicateWindow',
+        DEFAULT_RETENTION.rawStreamDuplicateWindow,
+        1,
+        86_400,
       ),
     },
     ports: {

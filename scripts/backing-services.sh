@@ -13,6 +13,10 @@
 # up and down are idempotent. Data, logs and the generated credentials live in $SMARTMETER_STATE
 # (default /tmp/smartmeter-backing); downloads are cached in $SMARTMETER_CACHE (default ~/.cache/smartmeter).
 # System packages are installed by scripts/install-deps.sh, not here.
+#
+# At each start: DURABILITY=synced (default: JetStream `sync_interval: always`, Cassandra `commitlog_sync:
+# batch`, as the stack deploys them) or relaxed (both engines' defaults); NATS_STORE_DIR and
+# CASSANDRA_DATA_DIR put the data elsewhere (the power-cut test's fault filesystem).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -24,6 +28,8 @@ CASSANDRA_LIB=$CACHE/cassandra-$CASSANDRA_VERSION/lib
 CQLSH_VENV=$CACHE/cqlsh-$CQLSH_VERSION
 CASSANDRA_HEAP=${CASSANDRA_HEAP:-1G}
 READY_TIMEOUT=${READY_TIMEOUT:-180}
+DURABILITY=${DURABILITY:-synced}
+case $DURABILITY in synced | relaxed) ;; *) echo "[backing] ERROR: DURABILITY must be synced or relaxed, got '$DURABILITY'" >&2; exit 1 ;; esac
 ALL_SERVICES=(nats cassandra prometheus)
 
 log() { printf '[backing] %s\n' "$*" >&2; }
@@ -94,7 +100,9 @@ start_nats() {
   # The release the stack deploys (built once into the cache, a couple of minutes the first time).
   local bin; bin=$(SMARTMETER_CACHE=$CACHE bash "$HERE/nats-server.sh")
   local dir=$STATE/nats
-  mkdir -p "$dir/jetstream"
+  local store=${NATS_STORE_DIR:-$dir/jetstream} sync=''
+  [[ $DURABILITY == synced ]] && sync='sync_interval: always'
+  mkdir -p "$dir" "$store"
   (
     umask 077
     cat >"$dir/nats.conf" <<EOF
@@ -103,9 +111,10 @@ http: 127.0.0.1:$NATS_MONITOR_PORT
 server_name: smartmeter-dev
 max_payload: 1MB
 jetstream {
-  store_dir: "$dir/jetstream"
+  store_dir: "$store"
   max_memory_store: 256MB
   max_file_store: 8GB
+  $sync
 }
 authorization {
   users = [ { user: "$NATS_USER", password: "$NATS_PASSWORD" } ]
@@ -143,17 +152,20 @@ start_cassandra() {
   fetch_cassandra
   fetch_cqlsh
   local dir=$STATE/cassandra
+  local data=${CASSANDRA_DATA_DIR:-$dir/data}
   mkdir -p "$dir/logs" "$dir/tmp"
-  local opts
+  local opts commitlog=()
   mapfile -t opts <"$HERE/cassandra/jvm17.options"
-  sed -e "s/@NATIVE_PORT@/$CASSANDRA_PORT/g" -e "s/@STORAGE_PORT@/$CASSANDRA_STORAGE_PORT/g" \
+  # As the stack edits the official image's file (components/tiers/storage.ts commitLogEdit).
+  [[ $DURABILITY == synced ]] && commitlog=(-e 's/^commitlog_sync: periodic/commitlog_sync: batch/' -e '/^commitlog_sync_period:/d')
+  sed -e "s/@NATIVE_PORT@/$CASSANDRA_PORT/g" -e "s/@STORAGE_PORT@/$CASSANDRA_STORAGE_PORT/g" "${commitlog[@]}" \
     "$HERE/cassandra/cassandra.yaml" >"$dir/cassandra.yaml"
   launch cassandra "$dir/logs/launcher.log" java "-Xms$CASSANDRA_HEAP" "-Xmx$CASSANDRA_HEAP" "${opts[@]}" \
     -javaagent:"$CASSANDRA_LIB/jamm-0.4.0.jar" \
     -Djava.io.tmpdir="$dir/tmp" \
     -Dcassandra.config="file://$dir/cassandra.yaml" \
     -Dlogback.configurationFile="$HERE/cassandra/logback.xml" \
-    -Dcassandra.storagedir="$dir/data" -Dcassandra.logdir="$dir/logs" \
+    -Dcassandra.storagedir="$data" -Dcassandra.logdir="$dir/logs" \
     -Dcassandra-foreground=yes -Dcassandra.jmx.local.port="$CASSANDRA_JMX_PORT" \
     -Dcassandra.skip_wait_for_gossip_to_settle=0 -Dcassandra.ring_delay_ms=1000 \
     -Dcassandra.superuser_setup_delay_ms=500 -Dcassandra.unsafesystem=true \

@@ -4,7 +4,7 @@
 import * as pulumi from '@pulumi/pulumi';
 import * as random from '@pulumi/random';
 
-import type { StackConfig } from '../config';
+import type { Durability, StackConfig } from '../config';
 import type { DeployedService, Platform } from '../spec';
 import type { NatsConnection } from './shared';
 
@@ -49,7 +49,13 @@ export class MessagingTier extends pulumi.ComponentResource {
         args: ['nats-server', '--config', CONFIG_PATH],
         replicas: config.natsNodes,
         env: { SERVER_NAME: { replicaSlot: { prefix: 'nats-' } } },
-        secrets: [{ name: 'nats_conf', path: CONFIG_PATH, value: natsConf(password.result, nodes) }],
+        secrets: [
+          {
+            name: 'nats_conf',
+            path: CONFIG_PATH,
+            value: natsConf(password.result, nodes, config.durability),
+          },
+        ],
         ports: [
           { name: 'client', port: 4222, publish: config.ports.nats },
           { name: 'monitoring', port: 8222, publish: config.ports.natsMonitoring },
@@ -94,8 +100,20 @@ export class MessagingTier extends pulumi.ComponentResource {
   }
 }
 
+/**
+ * JetStream's `sync_interval`: `always` writes a message to disk (fsync) before acknowledging it; the
+ * injectors' atomic batches make that one fsync per batch. Relaxed: the server's own default (2 min).
+ */
+export function syncInterval(durability: Durability): string {
+  return durability === 'synced' ? '\n  sync_interval: always' : '';
+}
+
 /** The NATS server configuration; `$SERVER_NAME` is resolved from the environment per replica. */
-export function natsConf(password: pulumi.Input<string>, nodes: readonly string[]): pulumi.Output<string> {
+export function natsConf(
+  password: pulumi.Input<string>,
+  nodes: readonly string[],
+  durability: Durability,
+): pulumi.Output<string> {
   const cluster =
     nodes.length > 1
       ? `
@@ -114,7 +132,7 @@ port: 4222
 http_port: 8222
 
 jetstream {
-  store_dir: /data/jetstream
+  store_dir: /data/jetstream${syncInterval(durability)}
 }
 
 authorization {

@@ -79,7 +79,13 @@ export function rawStreamEnv(config: StackConfig): Record<string, string> {
   return {
     RAW_STREAM_MAX_AGE_S: String(config.retention.rawStreamMaxAgeSeconds),
     RAW_STREAM_MAX_BYTES: String(config.retention.rawStreamMaxBytes),
+    ...duplicateWindowEnv(config),
   };
+}
+
+/** The raw stream's duplicate window: the stream drops resends within it, an injector counts later ones. */
+export function duplicateWindowEnv(config: StackConfig): Record<string, string> {
+  return { RAW_STREAM_DUPLICATE_WINDOW_S: String(config.retention.rawStreamDuplicateWindowSeconds) };
 }
 
 /** A long-running role of the services image, scraped by Prometheus, with the given client settings. */

@@ -11,6 +11,7 @@ import { DeployedService, HostFileSpec, Platform, replicaSlot } from '../spec';
 import {
   cassandraClient,
   CassandraConnection,
+  duplicateWindowEnv,
   natsClient,
   NatsConnection,
   rawStreamEnv,
@@ -75,7 +76,8 @@ export class StreamingTier extends pulumi.ComponentResource {
       simulatedAtAnchor: iso(start),
       acceleration: INJECT_ACCELERATION,
     }));
-    // Injectors only publish; they start once NATS is up and the schema exists (ingest keeps up from the start).
+    // Injectors only publish; they start once NATS is up and the schema exists (ingest keeps up from the
+    // start). Until ingest or stream has created the raw stream, their readings wait in their buffer.
     const replay = config.replay && replaySource(config);
     const inject = {
       ...roleService('inject', config, [nats], {
@@ -87,6 +89,8 @@ export class StreamingTier extends pulumi.ComponentResource {
           INJECT_OUTAGE_RATE: String(config.outages.meterRate),
           INJECT_TRANSFORMER_OUTAGE_RATE: String(config.outages.transformerRate),
           INJECT_OUTAGE_MINUTES: String(config.outages.minutes),
+          INJECT_BUFFER_READINGS: String(config.injectBufferReadings),
+          ...duplicateWindowEnv(config),
           ...clock,
           ...replay?.env,
         },

@@ -22,7 +22,9 @@ describe('stack config', () => {
       rawStreamMaxBytes: 4 * 1024 ** 3,
       prometheusTime: '7d',
       prometheusSize: '1GB',
+      rawStreamDuplicateWindowSeconds: 120,
     });
+    expect(config).toMatchObject({ durability: 'synced', injectBufferReadings: 300_000 });
   });
 
   it('reads retention durations and sizes in the units the README gives', () => {

@@ -322,11 +322,61 @@ describe('retention (smartmeter:rawRetentionDays, rawStream*, prometheusRetentio
     }
     // The other roles' containers do not change (and are not replaced) when a budget changes.
     for (const role of ['inject-0', 'train-0', 'predict-0']) {
-      expect(envOf(c.get(role)!).filter((e) => /^RAW_|RETENTION/.test(e))).toEqual([]);
+      expect(envOf(c.get(role)!).filter((e) => /^RAW_STREAM_MAX|RETENTION/.test(e))).toEqual([]);
     }
     expect(c.get('prometheus-0')!.inputs.command).toEqual(
       expect.arrayContaining(['--storage.tsdb.retention.time=2w', '--storage.tsdb.retention.size=0']),
     );
+  });
+});
+
+describe('durability (smartmeter:durability, rawStreamDuplicateWindow, injectBufferReadings)', () => {
+  const byName = (run: ProgramRun) => new Map(containers(run).map((c) => [c.name, c]));
+  const natsConf = (run: ProgramRun) =>
+    (byName(run).get('nats-0')!.inputs.uploads as { file: string; content: string }[]).find(
+      (u) => u.file === '/etc/nats/smartmeter.conf',
+    )!.content;
+  const cassandraStart = (run: ProgramRun) =>
+    (byName(run).get('cassandra-0')!.inputs.command as string[]).join(' ');
+
+  it('syncs both stores before they acknowledge, by default', async () => {
+    const run = await runLocalProgram({});
+    expect(natsConf(run)).toMatch(
+      /jetstream \{\n  store_dir: \/data\/jetstream\n  sync_interval: always\n\}/,
+    );
+    expect(cassandraStart(run)).toContain(
+      "-e 's/^commitlog_sync: periodic/commitlog_sync: batch/' -e '/^commitlog_sync_period:/d' ",
+    );
+    const c = byName(run);
+    expect(envOf(c.get('inject-0')!)).toEqual(
+      expect.arrayContaining(['INJECT_BUFFER_READINGS=300000', 'RAW_STREAM_DUPLICATE_WINDOW_S=120']),
+    );
+    for (const role of ['ingest-0', 'stream-0'])
+      expect(envOf(c.get(role)!)).toContain('RAW_STREAM_DUPLICATE_WINDOW_S=120');
+  });
+
+  it('relaxed leaves both engines on their own periodic sync; the other keys reach their roles', async () => {
+    const run = await runLocalProgram({
+      durability: 'relaxed',
+      rawStreamDuplicateWindow: '10m',
+      injectBufferReadings: '50000',
+    });
+    expect(natsConf(run)).not.toContain('sync_interval');
+    expect(cassandraStart(run)).not.toContain('commitlog_sync');
+    expect(envOf(byName(run).get('inject-0')!)).toEqual(
+      expect.arrayContaining(['INJECT_BUFFER_READINGS=50000', 'RAW_STREAM_DUPLICATE_WINDOW_S=600']),
+    );
+  });
+
+  it.each([
+    [{ durability: 'fast' }, /smartmeter:durability must be one of synced, relaxed, got "fast"/],
+    [
+      { rawStreamDuplicateWindow: '2d' },
+      /smartmeter:rawStreamDuplicateWindow must be a duration .* between 1 s and 86400 s/,
+    ],
+    [{ injectBufferReadings: '10' }, /smartmeter:injectBufferReadings must be an integer >= 1000/],
+  ])('refuses %j naming the key', async (config, message) => {
+    await expect(runLocalProgram(config)).rejects.toThrow(message);
   });
 });
 
