@@ -342,7 +342,7 @@ describe('durability (smartmeter:durability, rawStreamDuplicateWindow, injectBuf
   it('syncs both stores before they acknowledge, by default', async () => {
     const run = await runLocalProgram({});
     expect(natsConf(run)).toMatch(
-      /jetstream \{\n  store_dir: \/data\/jetstream\n  sync_interval: always\n\}/,
+      /jetstream \{\n {2}store_dir: \/data\/jetstream\n {2}sync_interval: always\n\}/,
     );
     expect(cassandraStart(run)).toContain(
       "-e 's/^commitlog_sync: periodic/commitlog_sync: batch/' -e '/^commitlog_sync_period:/d' ",
