@@ -1,11 +1,10 @@
 // The power-cut fault file system (scripts/powercut, built by scripts/powercut-fs.sh): its Go tests, then
 // the binary driven from Node. A SIGKILL of the daemon is the power cut: what was fsynced is on the
 // backing directory, what was only written is gone, and the dead mount fails every call.
-import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import {
   closeSync,
   fsyncSync,
-  mkdirSync,
   mkdtempSync,
   openSync,
   readFileSync,
@@ -15,6 +14,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { FaultDisk, faultFsBinary } from './fault-disk';
 
 jest.setTimeout(300_000);
 
@@ -22,36 +22,8 @@ const repo = join(__dirname, '../..');
 const dir = mkdtempSync(join(tmpdir(), 'smartmeter-powercut-'));
 const backing = join(dir, 'backing');
 const mnt = join(dir, 'mnt');
-const daemonLog = join(dir, 'daemon.log');
 let binary = '';
-let daemon: ChildProcess | undefined;
-
-const log = () => readFileSync(daemonLog, 'utf8').slice(-2000);
-
-/** Mounts a new daemon on the backing directory ("power on") and waits for its "mounted" line. */
-async function powerOn(): Promise<void> {
-  // Its stderr goes to a file: the tests block the event loop in synchronous fs calls, so a pipe could fill.
-  const stderr = openSync(daemonLog, 'a');
-  const child = spawn(binary, [backing, mnt], { stdio: ['ignore', 'pipe', stderr] });
-  closeSync(stderr);
-  daemon = child;
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`no mount after 20 s: ${log()}`)), 20_000);
-    child.stdout?.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      if (out.includes('\n')) {
-        clearTimeout(timer);
-        if (out === `mounted ${mnt}\n`) resolve();
-        else reject(new Error(`daemon said ${JSON.stringify(out)}: ${log()}`));
-      }
-    });
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`daemon exited (${code ?? signal}) before mounting: ${log()}`));
-    });
-  });
-}
+let disk: FaultDisk;
 
 /** Closes a descriptor on the dead mount, which may fail the close too. */
 function closeDead(fd: number): void {
@@ -62,36 +34,13 @@ function closeDead(fd: number): void {
   }
 }
 
-const mounted = () => readFileSync('/proc/self/mounts', 'utf8').includes(` ${mnt} `);
-
-/** The power cut: SIGKILL the daemon, then lazily detach its dead mount. */
-async function cut(): Promise<void> {
-  const child = daemon;
-  daemon = undefined;
-  if (child && child.exitCode === null && child.signalCode === null) {
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
-    await exited;
-  }
-  if (!mounted()) return;
-  try {
-    execFileSync('fusermount3', ['-u', '-z', mnt], { stdio: 'ignore' });
-  } catch {
-    execFileSync('umount', ['-l', mnt], { stdio: 'ignore' });
-  }
-}
-
 beforeAll(() => {
-  binary = execFileSync('bash', [join(repo, 'scripts/powercut-fs.sh')], { encoding: 'utf8' })
-    .trim()
-    .split('\n')
-    .pop() as string;
-  mkdirSync(backing);
-  mkdirSync(mnt);
+  binary = faultFsBinary();
+  disk = new FaultDisk(backing, mnt, binary);
 });
 
 afterAll(async () => {
-  await cut();
+  await disk?.cut();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -113,7 +62,7 @@ test('passes its Go tests, which cut the power under each kind of write', () => 
 });
 
 test('keeps what Node fsynced and loses what it only wrote when the daemon is killed', async () => {
-  await powerOn();
+  await disk.powerOn();
   const file = join(mnt, 'ledger');
   const fd = openSync(file, 'w');
   writeSync(fd, 'synced;');
@@ -123,17 +72,17 @@ test('keeps what Node fsynced and loses what it only wrote when the daemon is ki
   expect(statSync(file).size).toBe(16);
   expect(readFileSync(join(backing, 'ledger'), 'utf8')).toBe('synced;');
 
-  await cut();
+  await disk.cut();
   expect(() => fsyncSync(fd)).toThrow(/ENOTCONN/);
   closeDead(fd);
 
-  await powerOn();
+  await disk.powerOn();
   expect(readFileSync(file, 'utf8')).toBe('synced;');
   expect(statSync(file).size).toBe(7);
 });
 
 test('after a cut in the middle of a log, holds exactly the records up to the last fsync', async () => {
-  if (!daemon) await powerOn();
+  if (!disk.powered) await disk.powerOn();
   const file = join(mnt, 'records');
   const fd = openSync(file, 'a');
   let synced = '';
@@ -148,9 +97,9 @@ test('after a cut in the middle of a log, holds exactly the records up to the la
     }
   }
   expect(readFileSync(file, 'utf8')).toBe(written);
-  await cut();
+  await disk.cut();
   closeDead(fd);
-  await powerOn();
+  await disk.powerOn();
   expect(readFileSync(file, 'utf8')).toBe(synced);
   expect(synced.endsWith('record 489\n')).toBe(true);
 });
