@@ -7,6 +7,7 @@ import { CassandraSettings, createCassandraClient } from '../lib/cassandra';
 import { Logger } from '../lib/log';
 import { rekeyRawData } from './rekey';
 import {
+  ADDED_COLUMNS,
   AGGREGATE_TABLES,
   alterTimeSeriesStatement,
   DEFAULT_RETENTION,
@@ -47,6 +48,7 @@ export async function migrate(
     await client.execute(keyspaceStatement(keyspace, dataCenter, replicationFactor, true));
   }
   for (const statement of tableStatements(keyspace)) await client.execute(statement);
+  await addMissingColumns(client, keyspace, log);
 
   const retention = opts.retention ?? DEFAULT_RETENTION;
   await rekeyRawData({
@@ -65,6 +67,21 @@ export async function migrate(
   if (opts.appRole) await ensureAppRole(client, settings, opts.appRole, log);
   await client.metadata.refreshKeyspace(keyspace);
   log.info('schema ready', { keyspace, replicationFactor, dataCenter, retention });
+}
+
+/** Adds the columns of later releases to tables an earlier one created (ALTER only when one is missing). */
+async function addMissingColumns(client: Client, keyspace: string, log: Logger): Promise<void> {
+  const rs = await client.execute(
+    'SELECT table_name, column_name FROM system_schema.columns WHERE keyspace_name = ?',
+    [keyspace],
+    { prepare: true },
+  );
+  const present = new Set(rs.rows.map((r) => `${r.table_name}.${r.column_name}`));
+  for (const { table, column, type } of ADDED_COLUMNS) {
+    if (present.has(`${table}.${column}`)) continue;
+    log.info('adding a column', { table, column, type });
+    await client.execute(`ALTER TABLE ${keyspace}.${table} ADD ${column} ${type}`);
+  }
 }
 
 /**

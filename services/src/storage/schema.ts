@@ -61,20 +61,22 @@ export function tableStatements(ks: string): string[] {
   return [
     rawDataStatement(ks),
     // One row per simulated epoch: the temperature reading (ingest) and its window max (stream) agree.
-    `CREATE TABLE IF NOT EXISTS ${ks}.temperature (epoch bigint PRIMARY KEY, temperature float)`,
-    `CREATE TABLE IF NOT EXISTS ${ks}.max_voltage (epoch bigint PRIMARY KEY, voltage float)`,
+    // The stream job's rows keep `seq`, the highest stream sequence folded in, and what reopening a closed
+    // window needs (streaming/windows.ts amended readings; ADDED_COLUMNS for tables made before them).
+    `CREATE TABLE IF NOT EXISTS ${ks}.temperature (epoch bigint PRIMARY KEY, temperature float, seq bigint)`,
+    `CREATE TABLE IF NOT EXISTS ${ks}.max_voltage (epoch bigint PRIMARY KEY, voltage float, seq bigint)`,
     `CREATE TABLE IF NOT EXISTS ${ks}.max_voltage_by_line (
-      line int, epoch bigint, voltage float,
+      line int, epoch bigint, voltage float, seq bigint,
       PRIMARY KEY (line, epoch)
     ) WITH CLUSTERING ORDER BY (epoch DESC)`,
     `CREATE TABLE IF NOT EXISTS ${ks}.avg_voltage_by_transformer (
       line int, transformer int, year smallint, month tinyint, day tinyint,
-      voltage_avg float, readings bigint,
+      voltage_avg float, readings bigint, voltage_sum double, seq bigint,
       PRIMARY KEY ((line, transformer), year, month, day)
     ) WITH CLUSTERING ORDER BY (year DESC, month DESC, day DESC)`,
     `CREATE TABLE IF NOT EXISTS ${ks}.voltage_alerts (
       line int, transformer int, window_start bigint,
-      window_end bigint, readings_over int, max_voltage float, threshold float,
+      window_end bigint, readings_over int, max_voltage float, threshold float, first_over bigint, seq bigint,
       PRIMARY KEY ((line, transformer), window_start)
     ) WITH CLUSTERING ORDER BY (window_start DESC)`,
     // Outages (streaming/outages.ts): one row per outage, keyed by its start, rewritten when it closes.
@@ -97,6 +99,19 @@ export function tableStatements(ks: string): string[] {
     ) WITH CLUSTERING ORDER BY (version DESC)`,
   ];
 }
+
+/** Columns added after their table's first release: in the CREATE statements above, and added by migrate. */
+export const ADDED_COLUMNS: readonly { table: string; column: string; type: string }[] = [
+  ...[
+    'temperature',
+    'max_voltage',
+    'max_voltage_by_line',
+    'avg_voltage_by_transformer',
+    'voltage_alerts',
+  ].map((table) => ({ table, column: 'seq', type: 'bigint' })),
+  { table: 'avg_voltage_by_transformer', column: 'voltage_sum', type: 'double' },
+  { table: 'voltage_alerts', column: 'first_over', type: 'bigint' },
+];
 
 export const TABLES = [
   'raw_data',

@@ -14,7 +14,9 @@
 //
 // Guarantee. Every `STREAM_FLUSH_INTERVAL_MS` the active instance writes each due window (upsert keyed
 // by the window), publishes its JSON, renews the lease, then saves a checkpoint: the stream sequence of
-// the last message folded in and the window state at that message (checkpoint.ts). A new holder restores
+// the last message folded in and the window state at that message (checkpoint.ts). A reading behind the
+// watermark (an injector's flushed backlog) is folded into its window's stored row, read back first
+// (windows.ts `amended`); a checkpoint waits until every such reading is folded. A new holder restores
 // the checkpoint and reads on from the next sequence, in order, so it recomputes exactly the windows the
 // old one had, and the rows end up the same as without a restart: no reading counted twice or lost.
 // What a restart can repeat: rows already written after the last checkpoint are written again with the
@@ -49,9 +51,9 @@ import { CheckpointStore } from './checkpoint';
 import { Lease } from './lease';
 import { StreamMetrics } from './metrics';
 import { OutageEvent, OutageState } from './outages';
-import { OutageOutput, outageOutput, Output, outputOf, Row } from './outputs';
+import { OutageOutput, outageOutput, Output, outputOf, Row, storedWindow, storedWindowOf } from './outputs';
 import { StreamSettings, stateBuckets } from './settings';
-import { Outcome, Window, WindowState } from './windows';
+import { Outcome, Window, WindowRef, WindowState } from './windows';
 
 export interface StreamJobDeps {
   nc: NatsConnection;
@@ -99,6 +101,8 @@ export class StreamJob {
   private lastMessageAt = Date.now();
   private newestMaxEpoch = -Infinity;
   private newestTemperatureEpoch = -Infinity;
+  /** Reads of closed windows' rows in progress (windows.ts reopens). */
+  private readonly reopening = new Set<Promise<void>>();
 
   constructor(
     private readonly settings: StreamSettings,
@@ -255,13 +259,14 @@ export class StreamJob {
       }
       if (raw.kind === 'voltage') {
         const r = decodeVoltage(m.data);
-        outcome = this.state.addVoltage(raw, r.epoch, r.voltage);
-        if (outcome !== 'dropped') this.outages.reading(raw, r.epoch);
+        outcome = this.state.addVoltage(raw, r.epoch, r.voltage, m.seq);
+        this.outages.reading(raw, r.epoch);
       } else {
         const r = decodeTemperature(m.data);
-        outcome = this.state.addTemperature(r.epoch, r.temperature);
+        outcome = this.state.addTemperature(r.epoch, r.temperature, m.seq);
       }
       this.outages.advance(this.state.maxEventTime);
+      if (outcome === 'amended') for (const ref of this.state.reopens()) this.reopen(this.state, ref);
     } catch (err) {
       if (!(err instanceof WireError)) throw err;
       publishDeadLetter(this.deps.nc, this.settings.subjectRoot, {
@@ -277,8 +282,35 @@ export class StreamJob {
     this.deps.metrics.messages.inc({ outcome });
   }
 
+  /** Reads a closed window's row back into `state`, retrying while this instance is active on it. */
+  private reopen(state: WindowState, ref: WindowRef): void {
+    const { query, params } = storedWindowOf(this.deps.keyspace, ref);
+    const read = retryWithBackoff(
+      () => this.deps.cassandra.execute(query, params, { prepare: true, isIdempotent: true }),
+      {
+        initialMs: 200,
+        maxMs: 5000,
+        aborted: () => !this.active || this.state !== state,
+        onRetry: (err, attempt) =>
+          this.deps.log.warn('reading a window back failed; retrying', { attempt, err }),
+      },
+    ).then(
+      (rs) => {
+        if (this.state === state) state.reopen(ref, storedWindow(rs.first()));
+      },
+      () => undefined, // given up: no longer active on this state
+    );
+    this.reopening.add(read);
+    void read.finally(() => this.reopening.delete(read));
+  }
+
   private async flushOnce(): Promise<void> {
     if (!this.active) return;
+    // The checkpoint covers every message up to its sequence: amended readings must be folded first.
+    while (this.state.parkedCount > 0 && this.reopening.size > 0 && this.active) {
+      await Promise.all(this.reopening);
+    }
+    if (!this.active || this.state.parkedCount > 0) return;
     const state = this.state;
     const seq = this.lastSeq;
     const idle = Date.now() - this.lastMessageAt >= this.settings.idleTimeoutMs;

@@ -1,5 +1,6 @@
 // The stream job's metrics (on the role's registry, so they carry role="stream"):
-//   smartmeter_stream_messages_total{outcome}      on_time | late | dropped | deadlettered
+//   smartmeter_stream_messages_total{outcome}      on_time | late | amended (behind the watermark: its closed
+//                                                  windows read back and rewritten) | deadlettered
 //   smartmeter_stream_windows_emitted_total{kind}  window results written (and published), re-emissions included
 //   smartmeter_stream_max_voltage_volts            max voltage of the newest emitted epoch
 //   smartmeter_stream_temperature_celsius          temperature of the newest emitted epoch
@@ -39,7 +40,7 @@ export function createStreamMetrics(registry: Registry) {
         labelNames: ['outcome'] as const,
         registers,
       }),
-      { outcome: ['on_time', 'late', 'dropped', 'deadlettered'] },
+      { outcome: ['on_time', 'late', 'amended', 'deadlettered'] },
     ),
     windows: zeroed(
       new Counter({

@@ -6,6 +6,7 @@ import { createCassandraClient } from '../../src/lib/cassandra';
 import { migrate, MigrateOptions } from '../../src/storage/migrate';
 import { copyRows, REKEY_STEPS, RekeyContext, STAGING_TABLE } from '../../src/storage/rekey';
 import {
+  ADDED_COLUMNS,
   AGGREGATE_TABLES,
   legacyRawDataStatement,
   RAW_DATA_PARTITION_KEY,
@@ -155,6 +156,27 @@ test('a keyspace of the version before outage detection gains the outage tables,
     expect((await tableOptions(before, table)).default_time_to_live).toBe(7 * 86400);
   const kept = await admin.execute(`SELECT voltage FROM ${before}.max_voltage WHERE epoch = 60`);
   expect(kept.first().voltage).toBeCloseTo(118.5, 4);
+}, 120_000);
+
+test('a keyspace of the version before amended windows gains their columns, its rows kept', async () => {
+  const before = uniqueName('migrate_pre_seq_');
+  keyspaces.push(before);
+  const beforeSettings = cassandraSettingsFor(env, before);
+  await migrate(admin, beforeSettings, { replicationFactor: 1 }, log);
+  await admin.execute(`INSERT INTO ${before}.max_voltage (epoch, voltage) VALUES (60, 118.5)`);
+  for (const { table, column } of ADDED_COLUMNS)
+    await admin.execute(`ALTER TABLE ${before}.${table} DROP ${column}`);
+  await migrate(admin, beforeSettings, { replicationFactor: 1 }, log);
+  const rs = await admin.execute(
+    'SELECT table_name, column_name, type FROM system_schema.columns WHERE keyspace_name = ?',
+    [before],
+    { prepare: true },
+  );
+  const columns = new Set(rs.rows.map((r) => `${r.table_name}.${r.column_name} ${r.type}`));
+  for (const { table, column, type } of ADDED_COLUMNS)
+    expect(columns).toContain(`${table}.${column} ${type}`);
+  const kept = await admin.execute(`SELECT voltage, seq FROM ${before}.max_voltage WHERE epoch = 60`);
+  expect([kept.first().voltage, kept.first().seq]).toEqual([expect.closeTo(118.5, 4), null]);
 }, 120_000);
 
 test('a re-run on an up-to-date keyspace changes nothing', async () => {

@@ -52,16 +52,67 @@ test('several injectors on one clock: one max_voltage per epoch, their identical
   expect(s.needsWrite(temperature)).toBe(false); // written once, not again for each duplicate
 });
 
-test('outcomes: on time, late within the allowed lateness, dropped beyond it', () => {
+test('outcomes: on time, late within the allowed lateness, amended beyond it', () => {
   const s = new WindowState(rules);
   expect(s.addVoltage(m(1, 1), DAY + 1800, 115)).toBe('on_time');
   expect(s.addVoltage(m(1, 1), DAY + 1800, 116)).toBe('on_time');
   expect(s.addVoltage(m(1, 1), DAY + 900, 117)).toBe('late');
-  expect(s.addVoltage(m(1, 1), DAY + 899, 118)).toBe('dropped');
-  expect(s.addTemperature(DAY, 3)).toBe('dropped');
+  expect(s.addVoltage(m(1, 1), DAY + 899, 118)).toBe('amended');
+  expect(s.addTemperature(DAY, 3)).toBe('amended');
+  // Behind the watermark, windows never seen are read back from their rows first (none are held here).
   expect(byKind(s, 'max_voltage').map((w) => w.start)).toEqual([DAY + 1800, DAY + 900]);
-  // A dropped reading touches no window at all, not even its day.
-  expect(byKind(s, 'avg_voltage')[0].count).toBe(3);
+  expect(s.reopens().map((r) => `${r.kind}@${r.start - DAY}`)).toEqual([
+    'max_voltage@899',
+    'max_voltage_by_line@899',
+    'temperature@0',
+  ]);
+  expect(s.parkedCount).toBe(3);
+  // Its day is still held: the amended reading is in the average at once.
+  expect(byKind(s, 'avg_voltage')[0].count).toBe(4);
+});
+
+test('an amended reading is folded into the row it is reopened from, once, and written again', () => {
+  const s = new WindowState(rules);
+  s.addVoltage(m(1, 1), DAY, 115, 1);
+  s.addVoltage(m(1, 1), DAY + 3 * 900, 114, 2);
+  s.due(false).forEach((w) => (w.written = w.version));
+  expect(s.purge()).toBeGreaterThan(0);
+  expect(byKind(s, 'max_voltage').map((w) => w.start)).toEqual([DAY + 2700]);
+
+  // A flushed backlog: two readings of epoch DAY (seq 3 and 4), its max window closed and forgotten.
+  expect(s.addVoltage(m(2, 1), DAY, 119, 3)).toBe('amended');
+  expect(s.addVoltage(m(2, 2), DAY, 117, 4)).toBe('amended');
+  const refs = s.reopens();
+  expect(refs.map((r) => `${r.kind}:${r.line}@${r.start - DAY}`)).toEqual([
+    'max_voltage:-1@0',
+    'max_voltage_by_line:2@0',
+  ]);
+  expect(s.reopens()).toEqual([]); // each asked for once
+  expect(s.parkedCount).toBe(4);
+  // The rows: the max of epoch DAY was 115 (seq 1); line 2 had none.
+  s.reopen(refs[0], { max: 115, sum: 0, count: 0, over: 0, firstOver: Infinity, seq: 1 });
+  s.reopen(refs[1], null);
+  expect(s.parkedCount).toBe(0);
+  const max = byKind(s, 'max_voltage').find((w) => w.start === DAY)!;
+  expect([max.max, max.seq, max.floor]).toEqual([119, 4, 1]);
+  expect(s.due(false)).toContain(max);
+  const line2 = byKind(s, 'max_voltage_by_line').find((w) => w.line === 2)!;
+  expect([line2.max, line2.seq]).toEqual([119, 4]);
+});
+
+test('a replayed reading is not folded into a row that has it already (seq at or below its floor)', () => {
+  const s = new WindowState(rules);
+  s.addVoltage(m(1, 1), DAY + 2 * 86_400, 114, 11); // two days on: the first day's average is closed
+  // After a restart from an older checkpoint a backlog comes again (seq 7, 8) with one new reading (9); the
+  // day's row was written with 7 and 8 already (its seq is 8).
+  s.addVoltage(m(1, 1), DAY, 116, 7);
+  s.addVoltage(m(1, 1), DAY + 900, 118, 8);
+  s.addVoltage(m(1, 1), DAY + 1800, 112, 9);
+  const day = s.reopens().find((r) => r.kind === 'avg_voltage')!;
+  expect(day).toMatchObject({ line: 1, transformer: 1, start: DAY });
+  s.reopen(day, { max: -Infinity, sum: 116 + 118, count: 2, over: 0, firstOver: Infinity, seq: 8 });
+  const avg = byKind(s, 'avg_voltage').find((w) => w.start === DAY)!;
+  expect([avg.count, avg.sum, avg.seq, avg.floor]).toEqual([3, 346, 9, 8]);
 });
 
 test('a window is due once event time passes its end, again after a late change, and then purged', () => {
