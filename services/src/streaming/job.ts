@@ -264,6 +264,8 @@ export class StreamJob {
       } else {
         const r = decodeTemperature(m.data);
         outcome = this.state.addTemperature(r.epoch, r.temperature, m.seq);
+        const source = temperatureSource(m);
+        if (source !== undefined) this.outages.heartbeat(source, r.epoch);
       }
       this.outages.advance(this.state.maxEventTime);
       if (outcome === 'amended') for (const ref of this.state.reopens()) this.reopen(this.state, ref);
@@ -383,6 +385,7 @@ export class StreamJob {
   private countOutages(events: OutageEvent[]): void {
     const { metrics } = this.deps;
     for (const e of events) {
+      if (e.state === 'withdrawn') metrics.outagesWithdrawn.inc({ kind: e.kind });
       if (e.state !== 'open') continue;
       metrics.outages.inc({ kind: e.kind });
       if (e.kind === 'meter') metrics.detectionDelay.observe(e.detected - e.start);
@@ -427,6 +430,14 @@ export class StreamJob {
     this.transition = next.catch((err) => this.deps.log.error('stream job transition failed', { err }));
     return next;
   }
+}
+
+/** The injector slot of a temperature, from its id (`t<slot>.<epoch>`, simulator/ledger.ts); none before ids. */
+function temperatureSource(m: JsMsg): number | undefined {
+  const id = m.headers?.get('Nats-Msg-Id');
+  if (!id || id[0] !== 't') return undefined;
+  const slot = Number(id.slice(1, id.indexOf('.')));
+  return Number.isInteger(slot) ? slot : undefined;
 }
 
 /** The raw subjects the job reads: voltage and temperature readings and retire notices, not forecasts. */

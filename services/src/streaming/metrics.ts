@@ -13,6 +13,7 @@
 //   smartmeter_stream_active                       1 on the instance holding the lease, 0 on standbys
 //   smartmeter_stream_outages_open{kind}           open outages: meter (= meters out now) | transformer
 //   smartmeter_stream_outages_total{kind}          outages detected (a replay after a takeover counts again)
+//   smartmeter_stream_outages_withdrawn_total{kind}  outages withdrawn: the readings taken for missed arrived after all
 //   smartmeter_stream_meters_watched               meters the outage detector watches (reporting, not retired)
 //   smartmeter_stream_outage_detection_delay_simulated_seconds  event time from a meter's first missed
 //                                                  reading to its outage's detection
@@ -98,6 +99,15 @@ export function createStreamMetrics(registry: Registry) {
       new Counter({
         name: 'smartmeter_stream_outages_total',
         help: 'Outages detected, by kind (meter, transformer)',
+        labelNames: ['kind'] as const,
+        registers,
+      }),
+      { kind: OUTAGE_KINDS },
+    ),
+    outagesWithdrawn: zeroed(
+      new Counter({
+        name: 'smartmeter_stream_outages_withdrawn_total',
+        help: 'Outages withdrawn, by kind: the readings taken for missed arrived after all (an injector behind or flushing its backlog)',
         labelNames: ['kind'] as const,
         registers,
       }),

@@ -17,6 +17,14 @@
 // - A gap in the whole input (NATS down, every injector paused): when the event time jumps by more than
 //   1.5 of a meter's intervals at once, nobody was heard in between, so its silence counts from the jump
 //   (it is taken to have reported one interval before).
+// - An injector behind the others: one flushing the backlog it buffered while the broker was away, or
+//   slower. A meter is judged against its own injector's event time (its source: the slot, from the line,
+//   advanced by its meters' readings and by its temperatures, `heartbeat`) while that injector is heard
+//   from: the others have not sent `outageIntervals` rounds of readings of every watched meter since its
+//   last message. Only a source that silent is judged by everyone's time.
+// - A meter whose "missed" reading arrives after all (a cut-off injector's backlog, flushed after its
+//   meters were reported out): the outage is withdrawn (state `withdrawn`), not closed; a transformer
+//   outage that ends by withdrawals only is withdrawn too.
 // A crashed injector sends no notice: its meters are reported out, which is what they look like.
 import { MeterId, RetireNotice } from '../wire/codec';
 
@@ -31,10 +39,13 @@ export interface OutageRules {
 
 export type OutageKind = 'meter' | 'transformer';
 
-/** One change of an outage: it opened, or it closed (then `end` is set). */
+/**
+ * One change of an outage: it opened, it closed (then `end` is set), or it was withdrawn: the reading it
+ * took for missed arrived after all (`end` is that reading's epoch).
+ */
 export interface OutageEvent {
   kind: OutageKind;
-  state: 'open' | 'closed';
+  state: 'open' | 'closed' | 'withdrawn';
   line: number;
   transformer: number;
   /** -1 for a transformer. */
@@ -65,7 +76,15 @@ interface Transformer {
   transformer: number;
   meters: Set<Meter>;
   out: number;
-  open: { start: number; detected: number } | null;
+  /** `closed`: a meter of it came back for real while it was open (else it ends withdrawn). */
+  open: { start: number; detected: number; closed?: boolean } | null;
+}
+
+/** An injector (its slot): the newest epoch it sent, and when it was last heard from. */
+interface Source {
+  clock: number;
+  /** The detector's count of voltage readings at this source's last one. */
+  heard: number;
 }
 
 export interface OutageSnapshot {
@@ -78,8 +97,14 @@ export interface OutageSnapshot {
   /** Start of the open outage, or -1. */
   out: number[];
   detected: number[];
-  transformers: { line: number; transformer: number; start: number; detected: number }[];
+  transformers: { line: number; transformer: number; start: number; detected: number; closed?: boolean }[];
+  /** Sources by slot: clock and heard (absent in checkpoints of earlier versions). */
+  sources?: [number, number, number][];
+  heard?: number;
 }
+
+/** The injector slot a meter belongs to: lines 10·slot+1 … 10·slot+10 (simulator/topology.ts). */
+export const sourceOf = (line: number): number => Math.floor((line - 1) / 10);
 
 const GAP_FACTOR = 1.5;
 
@@ -88,6 +113,9 @@ export class OutageState {
   clock: number | null = null;
   private readonly meters = new Map<string, Meter>();
   private readonly transformers = new Map<string, Transformer>();
+  private readonly sources = new Map<number, Source>();
+  /** Voltage readings seen: how far the input has moved since a source was last heard from. */
+  private heard = 0;
   private events: OutageEvent[] = [];
 
   constructor(readonly rules: OutageRules) {}
@@ -105,8 +133,19 @@ export class OutageState {
     return { meter, transformer };
   }
 
-  /** A voltage reading the windows did not drop. */
+  /** A message of an injector other than a reading (its temperature) at `epoch`: it is alive and there. */
+  heartbeat(slot: number, epoch: number): void {
+    const source = this.sources.get(slot);
+    if (source) {
+      source.clock = Math.max(source.clock, epoch);
+      source.heard = this.heard;
+    } else this.sources.set(slot, { clock: epoch, heard: this.heard });
+  }
+
+  /** A voltage reading, in stream order. */
   reading(id: MeterId, epoch: number): void {
+    this.heard++;
+    this.heartbeat(sourceOf(id.line), epoch);
     const key = `${id.line}.${id.transformer}.${id.usagePoint}`;
     const m = this.meters.get(key);
     if (!m) {
@@ -115,17 +154,23 @@ export class OutageState {
     }
     if (epoch <= m.last) return; // a replayed or older reading says nothing new
     if (m.out !== null) {
-      this.emit(meterEvent(m, 'closed', epoch));
+      // The reading taken for the first one missed (or an earlier one) arrived: the meter was never dark.
+      const state = epoch <= m.out ? 'withdrawn' : 'closed';
+      this.emit(meterEvent(m, state, epoch));
       m.out = null;
       const t = this.transformerOf(m);
       t.out--;
+      if (t.open && state === 'closed') t.open.closed = true;
       if (t.open && !this.isOut(t)) {
-        this.emit(transformerEvent(t, 'closed', epoch));
+        this.emit(transformerEvent(t, t.open.closed ? 'closed' : 'withdrawn', epoch));
         t.open = null;
       }
-    } else {
-      m.interval = epoch - m.last;
+      if (state === 'closed') {
+        m.last = epoch;
+        return;
+      }
     }
+    m.interval = epoch - m.last;
     m.last = epoch;
   }
 
@@ -148,12 +193,18 @@ export class OutageState {
     if (clock === null || (this.clock !== null && clock <= this.clock)) return;
     const jump = this.clock === null ? 0 : clock - this.clock;
     this.clock = clock;
-    const watermark = clock - this.rules.allowedLatenessS;
+    const lateness = this.rules.allowedLatenessS;
+    // A source heard from within this many readings is judged by its own event time (see the top).
+    const silence = this.rules.outageIntervals * this.meters.size;
     const touched = new Set<Transformer>();
     for (const m of this.meters.values()) {
       if (m.out !== null || m.interval === 0) continue;
       if (jump > GAP_FACTOR * m.interval) m.last = Math.max(m.last, clock - m.interval);
-      if (watermark - m.last > this.rules.outageIntervals * m.interval) {
+      // A source's next readings are due one interval after its newest: the event time may be there already.
+      const source = this.sources.get(sourceOf(m.id.line));
+      const own =
+        source && this.heard - source.heard <= silence ? Math.min(source.clock + m.interval, clock) : clock;
+      if (own - lateness - m.last > this.rules.outageIntervals * m.interval) {
         m.out = m.last + m.interval;
         m.detected = clock;
         this.emit(meterEvent(m, 'open', null));
@@ -198,6 +249,8 @@ export class OutageState {
     }
     for (const t of this.transformers.values())
       if (t.open) s.transformers.push({ line: t.line, transformer: t.transformer, ...t.open });
+    s.sources = [...this.sources].map(([slot, src]) => [slot, src.clock, src.heard]);
+    s.heard = this.heard;
     return s;
   }
 
@@ -219,8 +272,14 @@ export class OutageState {
       if (out !== null) state.transformerOf(state.meters.get(key)!).out++;
     });
     for (const t of s.transformers) {
-      state.transformer(t.line, t.transformer).open = { start: t.start, detected: t.detected };
+      state.transformer(t.line, t.transformer).open = {
+        start: t.start,
+        detected: t.detected,
+        closed: t.closed,
+      };
     }
+    for (const [slot, clock, heard] of s.sources ?? []) state.sources.set(slot, { clock, heard });
+    state.heard = s.heard ?? 0;
     return state;
   }
 

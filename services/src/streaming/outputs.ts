@@ -161,7 +161,8 @@ export interface OutageOutput extends Row {
 export function outageOutput(ks: string, e: OutageEvent): OutageOutput {
   const meter = e.kind === 'meter';
   const where = meter ? `${e.line}.${e.transformer}.${e.usagePoint}` : `${e.line}.${e.transformer}`;
-  const duration = e.end === null ? null : e.end - e.start;
+  // A withdrawn outage never was: its end is the reading that arrived after all, its duration 0.
+  const duration = e.end === null ? null : Math.max(0, e.end - e.start);
   const keys = meter ? ['line', 'transformer', 'usagepoint'] : ['line', 'transformer'];
   const keyValues = meter ? [e.line, e.transformer, e.usagePoint] : [e.line, e.transformer];
   const columns = [...keys, 'start_epoch', 'state', 'detected_epoch'];
@@ -169,7 +170,7 @@ export function outageOutput(ks: string, e: OutageEvent): OutageOutput {
   // An open outage's row has no end: it is not written as null (a tombstone), only left out.
   if (e.end !== null) {
     columns.push('end_epoch', 'duration_s');
-    params.push(e.end, e.end - e.start);
+    params.push(e.end, duration as number);
   }
   if (!meter) {
     columns.push('meters_out', 'meters');

@@ -113,3 +113,84 @@ test('restored from a snapshot mid-outage, it closes the same outage, once', () 
     'meter 2 closed 5',
   ]);
 });
+
+describe('two injectors, one behind: slot 1 on line 11, slot 2 on line 21', () => {
+  const other: MeterId[] = [1, 2, 3, 4].map((usagePoint) => ({ line: 21, transformer: 1, usagePoint }));
+  /** Cycle k of one injector: the temperature moves the event time, then its four readings. */
+  const cycleOf = (s: OutageState, group: MeterId[], k: number) => {
+    s.advance(T0 + k * I);
+    for (const m of group) s.reading(m, T0 + k * I);
+  };
+
+  test('a backlog flushed behind the other injector is no outage: its meters are judged by their own time', () => {
+    const s = new OutageState(RULES);
+    for (let k = 0; k < 10; k++) [meters, other].forEach((g) => cycleOf(s, g, k));
+    // Slot 2 is cut off for 3 cycles (less than its silence), then flushes 10…29 at two cycles per cycle
+    // of slot 1, far behind the event time.
+    for (let k = 10; k < 13; k++) cycleOf(s, meters, k);
+    for (let k = 13, b = 10; k < 23; k++) {
+      cycleOf(s, meters, k);
+      cycleOf(s, other, b++);
+      cycleOf(s, other, b++);
+    }
+    expect(s.drain()).toEqual([]);
+  });
+
+  test('a cut-off injector is reported out; its flushed backlog withdraws those outages', () => {
+    const s = new OutageState(RULES);
+    for (let k = 0; k < 10; k++) [meters, other].forEach((g) => cycleOf(s, g, k));
+    // Slot 2 silent for 10 cycles of slot 1: its meters and its transformer go out.
+    for (let k = 10; k < 20; k++) cycleOf(s, meters, k);
+    const opened = s.drain();
+    expect(opened.map(brief).sort()).toEqual([
+      'meter 1 open 10',
+      'meter 2 open 10',
+      'meter 3 open 10',
+      'meter 4 open 10',
+      'transformer -1 open 10',
+    ]);
+    expect(opened.every((e) => e.line === 21)).toBe(true);
+    // Its backlog arrives: the readings taken for missed were only late.
+    for (let b = 10; b < 20; b++) cycleOf(s, other, b);
+    const withdrawn = s.drain();
+    expect(withdrawn.map(brief).sort()).toEqual(
+      [
+        'meter 1 withdrawn 10',
+        'meter 2 withdrawn 10',
+        'meter 3 withdrawn 10',
+        'meter 4 withdrawn 10',
+        'transformer -1 withdrawn 10',
+      ].sort(),
+    );
+    expect(s.openCount()).toEqual({ meter: 0, transformer: 0 });
+  });
+
+  test('every meter of an injector dark while its temperatures come: they go out (it is heard)', () => {
+    // Slot 2 alone: nothing else moves the input on, only its temperatures say it is there.
+    const s = new OutageState(RULES);
+    for (let k = 0; k < 30; k++) {
+      s.advance(T0 + k * I);
+      s.heartbeat(2, T0 + k * I); // slot 2's temperature (its id says t2.<epoch>)
+      if (k < 10 || k >= 20) for (const m of other) s.reading(m, T0 + k * I);
+    }
+    const events = s.drain().map(brief);
+    expect(events.filter((e) => e.includes('open')).sort()).toEqual([
+      'meter 1 open 10',
+      'meter 2 open 10',
+      'meter 3 open 10',
+      'meter 4 open 10',
+      'transformer -1 open 10',
+    ]);
+    expect(events.filter((e) => e.includes('withdrawn'))).toEqual([]);
+  });
+
+  test('a meter really dark in the other injector still goes out, and closes (not withdrawn) when back', () => {
+    const s = new OutageState(RULES);
+    for (let k = 0; k < 30; k++) {
+      cycleOf(s, meters, k);
+      s.advance(T0 + k * I);
+      other.forEach((m, i) => (i === 0 && k >= 10 && k < 20 ? undefined : s.reading(m, T0 + k * I)));
+    }
+    expect(s.drain().map(brief)).toEqual(['meter 1 open 10', 'meter 1 closed 10']);
+  });
+});

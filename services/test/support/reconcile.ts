@@ -30,9 +30,7 @@ export async function rawDataKeys(cql: Client, keyspace: string): Promise<Set<st
       { prepare: true, fetchSize: 5000, pageState, readTimeout: 120_000 },
     );
     for (const r of rs.rows) {
-      keys.add(
-        [r.line, r.transformer, r.usagepoint, r.year, r.month, r.day, r.hour, r.minute].join('.'),
-      );
+      keys.add([r.line, r.transformer, r.usagepoint, r.year, r.month, r.day, r.hour, r.minute].join('.'));
     }
     pageState = rs.pageState ?? undefined;
   } while (pageState);
