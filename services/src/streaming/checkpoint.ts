@@ -12,6 +12,8 @@ const KEY = 'state';
 export interface Checkpoint {
   /** Stream sequence of the last message reflected in `state` (0: none). */
   seq: number;
+  /** The stream's timestamp of that message, to tell it from a later one under the same sequence (resume.ts). */
+  time?: string;
   state: StateSnapshot;
   /** The outage detector at the same message (absent in checkpoints of earlier versions). */
   outages?: OutageSnapshot;

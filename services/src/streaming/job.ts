@@ -48,6 +48,7 @@ import {
   WireError,
 } from '../wire/codec';
 import { CheckpointStore } from './checkpoint';
+import { positionTime, resumePoint } from './resume';
 import { Lease } from './lease';
 import { StreamMetrics } from './metrics';
 import { OutageEvent, OutageState } from './outages';
@@ -204,7 +205,18 @@ export class StreamJob {
       ? WindowState.restore(this.settings, checkpoint.state)
       : new WindowState(this.settings);
     this.outages = OutageState.restore(this.settings, checkpoint?.outages);
-    this.lastSeq = this.savedSeq = checkpoint?.seq ?? 0;
+    const resume = await resumePoint(await this.deps.nc.jetstreamManager(), stream, checkpoint);
+    if (resume.gap) {
+      this.deps.metrics.checkpointGaps.inc({ reason: resume.gap.reason });
+      this.deps.log.error(
+        'the raw stream does not hold what the checkpoint read last: resuming after a gap',
+        {
+          ...resume.gap,
+          resumeSeq: resume.seq,
+        },
+      );
+    }
+    this.lastSeq = this.savedSeq = resume.seq - 1;
     this.lastMessageAt = Date.now();
     const consumer = await this.js.consumers.get(stream, {
       filterSubjects: inputSubjects(subjectRoot),
@@ -349,7 +361,8 @@ export class StreamJob {
       if (stillActive()) await this.demote('lease lost before checkpoint');
       return;
     }
-    await this.checkpoints.save({ seq, state: snapshot, outages: outageSnapshot });
+    const time = await positionTime(await this.deps.nc.jetstreamManager(), this.settings.stream, seq);
+    await this.checkpoints.save({ seq, time, state: snapshot, outages: outageSnapshot });
     this.savedSeq = seq;
     state.purge();
     this.deps.metrics.openWindows.set(state.windows.size);

@@ -13,6 +13,8 @@
 //   smartmeter_stream_active                       1 on the instance holding the lease, 0 on standbys
 //   smartmeter_stream_outages_open{kind}           open outages: meter (= meters out now) | transformer
 //   smartmeter_stream_outages_total{kind}          outages detected (a replay after a takeover counts again)
+//   smartmeter_stream_checkpoint_gaps_total{reason}  takeovers that found the raw stream without the checkpoint's last
+//                                                  message: stream_behind (it lost its tail) | retention (resume.ts)
 //   smartmeter_stream_outages_withdrawn_total{kind}  outages withdrawn: the readings taken for missed arrived after all
 //   smartmeter_stream_meters_watched               meters the outage detector watches (reporting, not retired)
 //   smartmeter_stream_outage_detection_delay_simulated_seconds  event time from a meter's first missed
@@ -103,6 +105,15 @@ export function createStreamMetrics(registry: Registry) {
         registers,
       }),
       { kind: OUTAGE_KINDS },
+    ),
+    checkpointGaps: zeroed(
+      new Counter({
+        name: 'smartmeter_stream_checkpoint_gaps_total',
+        help: "Takeovers that found the raw stream without the checkpoint's last message, by reason (stream_behind, retention)",
+        labelNames: ['reason'] as const,
+        registers,
+      }),
+      { reason: ['stream_behind', 'retention'] },
     ),
     outagesWithdrawn: zeroed(
       new Counter({

@@ -394,3 +394,58 @@ test('a backlog behind the watermark reaches every aggregate once, also when rep
   expect((await counterValues(b.registry, 'smartmeter_stream_messages_total')).amended).toBeGreaterThan(0);
   await expectRows();
 }, 120_000);
+
+describe('a checkpoint the raw stream no longer matches (resume.ts)', () => {
+  const meter = (usagePoint: number) => ({ line: 90, transformer: 1, usagePoint });
+
+  test('a stream that lost its tail (recreated here): the job reads every new message and reports the gap', async () => {
+    const root = uniqueName('stg');
+    const base = DAY + 6 * 86_400;
+    const first = await start(root);
+    const before = await publishAll(
+      backing.js,
+      Array.from({ length: 20 }, (_, i) => voltage(root, meter(i + 1), base, 115)),
+    );
+    await waitFor('checkpointed', () => first.job.checkpointedSeq >= before);
+    await stopJob(first);
+    // The stream loses everything the checkpoint read; new messages take its sequences again.
+    const jsm = await backing.nc.jetstreamManager();
+    const config = (await jsm.streams.info(root.toUpperCase())).config;
+    await jsm.streams.delete(root.toUpperCase());
+    await jsm.streams.add(config);
+    const after = Array.from({ length: 30 }, (_, i) =>
+      voltage(root, meter(i + 1), base + CYCLE, 116 + i / 10),
+    );
+    const last = await publishAll(backing.js, after);
+    expect(last).toBe(30); // sequences 1…30 again, 1…20 under the checkpoint's
+    const second = await start(root, { instanceId: 'b' });
+    await waitFor('caught up', () => second.job.checkpointedSeq >= last);
+    await waitFor('written', async () => (await maxVoltage(base + CYCLE)) !== undefined);
+    expect(await maxVoltage(base + CYCLE)).toBeCloseTo(118.9, 4); // the 30th reading: none skipped
+    expect(await counterValues(second.registry, 'smartmeter_stream_checkpoint_gaps_total')).toMatchObject({
+      stream_behind: 1,
+    });
+    expect((await counterValues(second.registry, 'smartmeter_stream_messages_total')).on_time).toBe(30);
+  }, 60_000);
+
+  test('messages removed by retention before the job read them: it resumes at the first there is, and says so', async () => {
+    const root = uniqueName('str');
+    const base = DAY + 7 * 86_400;
+    const first = await start(root);
+    const seen = await publishAll(backing.js, [voltage(root, meter(1), base, 115)]);
+    await waitFor('checkpointed', () => first.job.checkpointedSeq >= seen);
+    await stopJob(first);
+    await publishAll(
+      backing.js,
+      Array.from({ length: 10 }, (_, i) => voltage(root, meter(2), base + (i + 1) * CYCLE, 116)),
+    );
+    const jsm = await backing.nc.jetstreamManager();
+    await jsm.streams.purge(root.toUpperCase(), { keep: 4 }); // as max_age or max_bytes would
+    const second = await start(root, { instanceId: 'b' });
+    await waitFor('caught up', () => second.job.checkpointedSeq >= 11);
+    expect(await counterValues(second.registry, 'smartmeter_stream_checkpoint_gaps_total')).toMatchObject({
+      retention: 1,
+    });
+    expect((await counterValues(second.registry, 'smartmeter_stream_messages_total')).on_time).toBe(4);
+  }, 60_000);
+});
