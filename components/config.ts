@@ -170,6 +170,12 @@ export interface StackConfig {
   readonly retention: Retention;
   /** Set when the injectors replay recorded data (`smartmeter:replayFiles`); unset: they simulate. */
   readonly replay?: Replay;
+  /**
+   * A directory of the host (local) or of every worker (aws), writable by the services' user (uid 1000),
+   * where each injector appends the readings the broker acknowledged to it (`smartmeter:injectLedgerDir`);
+   * unset: no ledger.
+   */
+  readonly injectLedgerDir?: string;
 }
 
 /** Reads `smartmeter:<key>` values as strings (pulumi.Config by default; tests pass a map). */
@@ -496,6 +502,13 @@ export function loadConfig(source: ConfigSource = pulumiConfigSource()): StackCo
       cassandra: port('cassandra'),
     },
     replay: readReplay(read, source, clock),
+    injectLedgerDir: source('injectLedgerDir')?.trim()
+      ? read.matching(
+          'injectLedgerDir',
+          ABSOLUTE_PATH,
+          'an absolute directory path such as /var/lib/smartmeter/ledger',
+        )
+      : undefined,
   };
   return config;
 }

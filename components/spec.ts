@@ -124,6 +124,12 @@ export interface ServiceSpec {
    * recorded data set the user provides. Unlike volumes they hold no state: the service stays replicated.
    */
   readonly hostFiles?: readonly HostFileSpec[];
+  /**
+   * Directories of the host (locally) or of every node it may run on (Swarm) mounted read-write, which the
+   * service appends records to that outlive its containers (the injectors' delivery ledger). They must
+   * exist; the service stays replicated.
+   */
+  readonly hostDirs?: readonly HostFileSpec[];
   readonly healthCheck?: HealthCheckSpec;
   /**
    * Services that must be up (healthy, if they have a health check) or, for jobs, finished
@@ -145,14 +151,21 @@ export interface HostFileSpec {
   readonly path: string;
 }
 
-/** Read-only bind mounts of `hostFiles`, in the docker API's terms (containers and swarm services alike). */
-export function hostFileMounts(spec: ServiceSpec) {
-  return (spec.hostFiles ?? []).map((f) => ({
+/**
+ * Bind mounts of `hostFiles` (read-only) and `hostDirs` (read-write), in the docker API's terms (containers
+ * and swarm services alike).
+ */
+export function hostMounts(spec: ServiceSpec) {
+  const bind = (f: HostFileSpec, readOnly: boolean) => ({
     type: 'bind',
     source: f.hostPath,
     target: f.path,
-    readOnly: true,
-  }));
+    readOnly,
+  });
+  return [
+    ...(spec.hostFiles ?? []).map((f) => bind(f, true)),
+    ...(spec.hostDirs ?? []).map((f) => bind(f, false)),
+  ];
 }
 
 /** A declaration after a platform deployed it. */

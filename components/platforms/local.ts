@@ -15,7 +15,7 @@ import {
   DeployOptions,
   EnvValue,
   HealthCheckSpec,
-  hostFileMounts,
+  hostMounts,
   isReplicaSlot,
   isReplicaZone,
   Platform,
@@ -31,12 +31,20 @@ export interface LocalPlatformArgs {
   readonly repoRoot?: string;
 }
 
-/** The host files the stack mounts (`smartmeter:replayFiles`) must exist here, before anything is declared. */
+/**
+ * The host files and directories the stack mounts (`smartmeter:replayFiles`, `injectLedgerDir`) must exist
+ * here, before anything is declared (docker refuses a bind mount of a missing path).
+ */
 export function checkHostFiles(config: StackConfig): void {
   for (const file of config.replay?.files ?? []) {
     if (!existsSync(file))
       throw new ConfigError(`${NAMESPACE}:replayFiles: ${file} does not exist on this host`);
   }
+  const ledger = config.injectLedgerDir;
+  if (ledger && !existsSync(ledger))
+    throw new ConfigError(
+      `${NAMESPACE}:injectLedgerDir: ${ledger} does not exist on this host (create it, writable by uid 1000)`,
+    );
 }
 
 export class LocalPlatform extends pulumi.ComponentResource implements Platform {
@@ -106,7 +114,7 @@ export class LocalPlatform extends pulumi.ComponentResource implements Platform 
                 : [],
             networksAdvanced: [{ name: this.network.name, aliases: [spec.name, containerName] }],
             volumes: volumes.map((v) => ({ volumeName: v.volume.name, containerPath: v.containerPath })),
-            mounts: spec.hostFiles?.length ? hostFileMounts(spec) : undefined,
+            mounts: spec.hostFiles?.length || spec.hostDirs?.length ? hostMounts(spec) : undefined,
             healthcheck: spec.healthCheck ? dockerHealthcheck(spec.healthCheck) : undefined,
             user: spec.user,
             labels: [

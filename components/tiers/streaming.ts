@@ -33,6 +33,8 @@ export const INJECT_ACCELERATION = 900;
 
 /** Where the injectors read the recorded households in their containers. */
 export const REPLAY_DIR = '/replay';
+/** Where the injectors write their delivery ledger in their containers (smartmeter:injectLedgerDir). */
+export const LEDGER_DIR = '/ledger';
 
 /**
  * The injectors' replay source (services/src/replay): the user's files mounted read-only, one per household.
@@ -90,12 +92,14 @@ export class StreamingTier extends pulumi.ComponentResource {
           INJECT_TRANSFORMER_OUTAGE_RATE: String(config.outages.transformerRate),
           INJECT_OUTAGE_MINUTES: String(config.outages.minutes),
           INJECT_BUFFER_READINGS: String(config.injectBufferReadings),
+          ...(config.injectLedgerDir && { INJECT_LEDGER_DIR: LEDGER_DIR }),
           ...duplicateWindowEnv(config),
           ...clock,
           ...replay?.env,
         },
       }),
       hostFiles: replay?.hostFiles,
+      hostDirs: config.injectLedgerDir ? [{ hostPath: config.injectLedgerDir, path: LEDGER_DIR }] : undefined,
     };
     this.services = [
       platform.deploy(

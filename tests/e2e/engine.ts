@@ -87,6 +87,7 @@ const CONTAINER_INPUTS = [
   'ports',
   'networksAdvanced',
   'volumes',
+  'mounts',
   'healthcheck',
   'user',
   'labels',
@@ -143,12 +144,21 @@ export function containerBody(r: Declared): Docker.ContainerCreateOptions {
       PortBindings: bindings,
       // As the provider does: created on `networkMode` (default bridge), then moved to networksAdvanced.
       NetworkMode: str(i.networkMode) ?? 'bridge',
-      Mounts: list<{ volumeName: string; containerPath: string; readOnly?: boolean }>(i.volumes).map((v) => ({
-        Type: 'volume' as const,
-        Source: v.volumeName,
-        Target: v.containerPath,
-        ReadOnly: v.readOnly ?? false,
-      })),
+      Mounts: [
+        ...list<{ volumeName: string; containerPath: string; readOnly?: boolean }>(i.volumes).map((v) => ({
+          Type: 'volume' as const,
+          Source: v.volumeName,
+          Target: v.containerPath,
+          ReadOnly: v.readOnly ?? false,
+        })),
+        // The provider's `mounts` block: here host paths (hostFiles, hostDirs) bound into the container.
+        ...list<{ type: string; source: string; target: string; readOnly?: boolean }>(i.mounts).map((m) => ({
+          Type: m.type as 'bind',
+          Source: m.source,
+          Target: m.target,
+          ReadOnly: m.readOnly ?? false,
+        })),
+      ],
       RestartPolicy: { Name: String(i.restart ?? 'no') },
       Memory: i.memory === undefined ? undefined : Number(i.memory) * 1024 * 1024,
     },

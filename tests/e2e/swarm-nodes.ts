@@ -15,6 +15,12 @@ import { updateService } from './engine';
 import { STATE_DIR, eventually } from './support';
 
 export const SWARM_NODE_IMAGE = 'smartmeter-local/swarm-node:bookworm';
+/**
+ * The injectors' ledger directory on every worker (smartmeter:injectLedgerDir): a directory of this host
+ * per node, bound into it, so the suite reads what the broker acknowledged to each injector task, also of
+ * tasks on a node that was killed.
+ */
+export const WORKER_LEDGER_DIR = '/var/lib/smartmeter-ledger';
 const NETWORK = 'smartmeter-swarm-nodes';
 const PREFIX = 'smartmeter-swarm-worker-';
 
@@ -77,6 +83,10 @@ export class SwarmCluster {
       const ip = `${base}.${10 + slot}`;
       const socketDir = path.join(STATE_DIR, 'swarm-nodes', name);
       fs.mkdirSync(socketDir, { recursive: true });
+      const ledgerDir = path.join(socketDir, 'ledger');
+      fs.rmSync(ledgerDir, { recursive: true, force: true }); // an earlier run's
+      fs.mkdirSync(ledgerDir);
+      fs.chmodSync(ledgerDir, 0o777); // the services run as uid 1000
       const container = await manager.createContainer({
         name,
         Hostname: `swarm-worker-${slot}`,
@@ -94,6 +104,7 @@ export class SwarmCluster {
             '/sys/fs/cgroup:/sys/fs/cgroup:rw',
             `${name}:/var/lib/docker`,
             `${socketDir}:/run/swarm-node`,
+            `${ledgerDir}:${WORKER_LEDGER_DIR}`,
           ],
           NetworkMode: NETWORK,
         },
@@ -195,6 +206,11 @@ export class SwarmCluster {
       });
     }
     return out;
+  }
+
+  /** Every worker's ledger directory, on this host. */
+  ledgerDirs(): string[] {
+    return this.workers.map((w) => path.join(STATE_DIR, 'swarm-nodes', w.name, 'ledger'));
   }
 
   /** What `docker service scale <service>=<replicas>` does; resolves once the manager took the spec. */

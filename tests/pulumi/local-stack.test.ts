@@ -380,6 +380,36 @@ describe('durability (smartmeter:durability, rawStreamDuplicateWindow, injectBuf
   });
 });
 
+describe("the injectors' delivery ledger (smartmeter:injectLedgerDir)", () => {
+  it('is off by default; set, the host directory is mounted read-write into every injector', async () => {
+    const plain = await runLocalProgram({});
+    const inject = containers(plain).find((c) => c.name === 'inject-0')!;
+    expect(inject.inputs.mounts).toBeUndefined();
+    expect(envOf(inject).some((e) => e.startsWith('INJECT_LEDGER_DIR'))).toBe(false);
+
+    const { mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'ledger-'));
+    const run = await runLocalProgram({ injectors: '2', injectLedgerDir: dir });
+    for (const c of containers(run).filter((x) => x.name.startsWith('inject-'))) {
+      expect(c.inputs.mounts).toEqual([{ type: 'bind', source: dir, target: '/ledger', readOnly: false }]);
+      expect(envOf(c)).toContain('INJECT_LEDGER_DIR=/ledger');
+    }
+    expect(containers(run).filter((c) => c.inputs.mounts && !c.name.startsWith('inject-'))).toEqual([]);
+  });
+
+  it.each([
+    [{ injectLedgerDir: 'ledger' }, /smartmeter:injectLedgerDir must be an absolute directory path/],
+    [
+      { injectLedgerDir: '/no/such/dir' },
+      /smartmeter:injectLedgerDir: \/no\/such\/dir does not exist on this host/,
+    ],
+  ])('refuses %j naming the key', async (config, message) => {
+    await expect(runLocalProgram(config)).rejects.toThrow(message);
+  });
+});
+
 describe('tier switches', () => {
   it('runs only injection and storage (the original "injection architecture")', async () => {
     const run = await runLocalProgram({ tiers: 'messaging,storage,streaming' });

@@ -52,12 +52,16 @@ export async function streamIdCounts(nc: NatsConnection, stream: string): Promis
   const total = (await (await nc.jetstreamManager()).streams.info(stream)).state.messages;
   if (total === 0) return counts;
   const messages = await (await nc.jetstream().consumers.get(stream)).consume({ max_messages: 5000 });
+  let read = 0;
   for await (const m of messages) {
     const id = m.headers?.get('Nats-Msg-Id') ?? '';
     counts.set(id, (counts.get(id) ?? 0) + 1);
+    read++;
     if (m.info.pending === 0) break;
   }
   await messages.close();
+  // A scan that ends early would report readings as gone from the stream: fail instead (callers retry).
+  if (read < total) throw new Error(`stream scan read ${read} of the ${total} messages ${stream} holds`);
   return counts;
 }
 
