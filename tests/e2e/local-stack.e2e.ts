@@ -27,6 +27,7 @@ import { SUBJECTS } from '../../services/src/wire/subjects';
 import { OUTAGE_STREAM } from '../../services/src/streaming/settings';
 import { shutdownAfterRestart } from '../../services/test/support/backing';
 import { readLedgers } from '../../services/src/simulator/ledger';
+import { cassandraCommitLogSync, natsSync } from '../../services/test/support/durability';
 
 // The injectors' delivery ledgers (smartmeter:injectLedgerDir): what the broker acknowledged to each, on
 // this host, written by the services' user (uid 1000); the suite judges the pipeline against them.
@@ -201,6 +202,16 @@ test(
   },
   10 * 60_000,
 );
+
+test('the stores sync before they acknowledge: read back from the running NATS and Cassandra', async () => {
+  const nats = await natsSync(`http://127.0.0.1:${PORTS.natsMonitoring}`);
+  const cassandra = await cassandraCommitLogSync(cql);
+  report(`durability: JetStream sync_always ${nats.always}; Cassandra commitlog_sync ${cassandra.mode}`);
+  expect({ nats: nats.always, cassandra }).toEqual({
+    nats: true,
+    cassandra: { mode: 'batch', period: '0ms' },
+  });
+});
 
 test('Grafana provisioning: the data source and dashboards parse, dashboards use the Prometheus data source', () => {
   const grafana = containersOf('grafana')[0];

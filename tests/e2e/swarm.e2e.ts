@@ -32,6 +32,7 @@ import { CASSANDRA_NODES } from '../../dashboards/services';
 import { SUBJECTS } from '../../services/src/wire/subjects';
 import { shutdownAfterRestart } from '../../services/test/support/backing';
 import { readLedgers } from '../../services/src/simulator/ledger';
+import { cassandraCommitLogSync, natsSync } from '../../services/test/support/durability';
 
 const CONFIG = {
   ...stackFileConfig('Pulumi.aws.yaml'),
@@ -52,7 +53,7 @@ const WORKERS = Number((CONFIG as Record<string, string>).workers); // Pulumi.aw
 const ledger = () => cluster.ledgerDirs().flatMap((dir) => readLedgers(dir));
 const INJECTORS = Number(CONFIG.injectors);
 // The suite's way in (tests/e2e/forwarder.ts): away from the ports the other suite and the backing use.
-const PORTS = { nats: 24222, cassandra: 29042, prometheus: 29090 };
+const PORTS = { nats: 24222, natsMonitoring: 28222, cassandra: 29042, prometheus: 29090 };
 
 const aws = awsMocks([]);
 let host: Docker;
@@ -128,6 +129,7 @@ beforeAll(async () => {
     network: 'smartmeter',
     routes: [
       { port: PORTS.nats, target: 'nats-0:4222' },
+      { port: PORTS.natsMonitoring, target: 'nats-0:8222' },
       { port: PORTS.cassandra, target: 'cassandra-0:9042' },
       { port: PORTS.prometheus, target: 'prometheus-0:9090' },
     ],
@@ -265,6 +267,18 @@ test(
   },
   20 * 60_000,
 );
+
+test('the stores sync before they acknowledge: read back from nats-0 and cassandra-0', async () => {
+  const nats = await natsSync(`http://127.0.0.1:${PORTS.natsMonitoring}`);
+  const cassandra = await cassandraCommitLogSync(cql);
+  report(
+    `swarm durability: JetStream sync_always ${nats.always}; Cassandra commitlog_sync ${cassandra.mode}`,
+  );
+  expect({ nats: nats.always, cassandra }).toEqual({
+    nats: true,
+    cassandra: { mode: 'batch', period: '0ms' },
+  });
+});
 
 /** Runs `cmd` in a container; resolves with its exit code and output. */
 async function exec(container: Docker.Container, cmd: string[]): Promise<{ code: number; output: string }> {
