@@ -4,7 +4,8 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 
-export const BENCH_FIGURES_VERSION = 1;
+/** 2: `injectorRate` is acknowledged delivery's (it was core NATS publishing's); the durability comparison. */
+export const BENCH_FIGURES_VERSION = 2;
 
 /**
  * The Node.js major every role runs on once deployed (scripts/install-node.sh's, package.json's engines;
@@ -50,6 +51,13 @@ export interface BenchFigures {
   ingestWarmup?: { readings: number; rowsPerSecond?: number; ingestUs?: number };
   /** Per-pair (c)/(b). */
   pipelineOverCeiling: Spread;
+  /**
+   * The same (b) and (c) with relaxed stores (JetStream and Cassandra syncing periodically, the engines'
+   * defaults), measured in the same run; the figures above are the synced stores' (the stack's default).
+   */
+  relaxed: { cassandraCeiling: Spread; pipeline: Spread; pipelineOverCeiling: Spread };
+  /** Synced pipeline over relaxed pipeline (medians): the price of durability. */
+  syncedOverRelaxed: number;
   /** CPU time per stored row, µs: the ingest process against the raw driver loop of (b). */
   cpuPerRow: {
     ingestUs: number;
@@ -65,8 +73,10 @@ export interface BenchFigures {
   streamDrain: number;
   /** Ingest replicas against the same Cassandra: rows/s in all, and per replica. */
   ingestReplicas: { replicas: number; rowsPerSecond: number; perReplica: number }[];
-  /** (d) one injector process, readings/s as fast as it goes. */
+  /** (d) one injector, readings/s acknowledged by the broker (synced stream) as fast as it goes. */
   injectorRate: number;
+  /** (d) the same injector publishing with core NATS (unacknowledged, what it did before), readings/s. */
+  injectorCoreRate: number;
   /** (e) publish → row latency at half of (c), ms. */
   latency: { p50Ms: number; p99Ms: number };
   /** On-disk and in-stream sizes, for sizing storage. */

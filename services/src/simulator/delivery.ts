@@ -22,7 +22,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { Logger } from '../lib/log';
 import { zeroed } from '../lib/metrics';
 import { backoffDelay } from '../lib/retry';
-import { Ledger } from './ledger';
+import { LedgerWriter } from './ledger';
 
 /** One message on its way to the raw stream. */
 export interface Outgoing {
@@ -195,7 +195,7 @@ export class Delivery {
   constructor(
     private readonly nc: NatsConnection,
     settings: DeliverySettings,
-    private readonly deps: { metrics?: DeliveryMetrics; log?: Logger; ledger?: Ledger } = {},
+    private readonly deps: { metrics?: DeliveryMetrics; log?: Logger; ledger?: LedgerWriter } = {},
   ) {
     this.s = { ...DELIVERY_DEFAULTS, ...settings };
     if (!(this.s.maxBatch >= 1 && this.s.maxBatch <= 1000)) throw new RangeError('maxBatch must be 1…1000');

@@ -43,7 +43,12 @@ export function parseReadingId(id: string): Omit<LedgerEntry, 'seq'> {
   return { kind, key: id.slice(1, dot), epoch };
 }
 
-export class Ledger {
+/** What a delivery tells about each acknowledged reading: its id and stream sequence (bench: a recorder). */
+export interface LedgerWriter {
+  record(ids: readonly string[], seqs: readonly (number | undefined)[]): void;
+}
+
+export class Ledger implements LedgerWriter {
   private readonly fd: number;
 
   constructor(
