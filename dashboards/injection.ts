@@ -99,6 +99,21 @@ export function injectionDashboard({ alertThresholdVolts }: InjectionOptions): D
       )
       .withPanel(
         timeSeries({
+          title: 'Delivery: acknowledged, held, dropped',
+          description:
+            'Readings the broker acknowledged per second, what the injectors hold while it does not answer ' +
+            '(store-and-forward buffer), and what a full buffer dropped.',
+          unit: 'short',
+          queries: [
+            { expr: 'sum(rate(smartmeter_inject_acknowledged_total[1m]))', legend: 'acknowledged /s' },
+            { expr: 'sum(smartmeter_inject_buffered_readings)', legend: 'held' },
+            { expr: 'sum(increase(smartmeter_inject_buffer_overflow_total[5m]))', legend: 'dropped (5 min)' },
+          ],
+          rightAxis: { queries: [1, 2], unit: 'short' },
+        }),
+      )
+      .withPanel(
+        timeSeries({
           title: 'Injector lag behind schedule',
           description: 'How far each injector is behind its configured rate (0 when on rate).',
           unit: 's',

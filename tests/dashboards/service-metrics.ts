@@ -8,6 +8,7 @@ import { createIngestMetrics } from '../../services/src/ingest/metrics';
 import { createCassandraMetrics } from '../../services/src/lib/cassandra';
 import { createNatsConnectionMetrics } from '../../services/src/lib/nats';
 import { createReplayMetrics } from '../../services/src/replay/replay';
+import { createDeliveryMetrics } from '../../services/src/simulator/delivery';
 import { createInjectorMetrics } from '../../services/src/simulator/publisher';
 import { createStreamMetrics } from '../../services/src/streaming/metrics';
 import { PredictMetrics } from '../../services/src/training/predictor';
@@ -15,7 +16,7 @@ import { TrainMetrics } from '../../services/src/training/trainer';
 
 /** Role → the factories its run function calls on ctx.registry (migrate is a job and is not scraped). */
 export const ROLE_METRICS: Record<string, ((registry: Registry) => unknown)[]> = {
-  inject: [createInjectorMetrics, createReplayMetrics, createNatsConnectionMetrics],
+  inject: [createInjectorMetrics, createDeliveryMetrics, createReplayMetrics, createNatsConnectionMetrics],
   ingest: [createIngestMetrics, createCassandraMetrics, createNatsConnectionMetrics],
   stream: [createStreamMetrics, createCassandraMetrics, createNatsConnectionMetrics],
   train: [(r) => new TrainMetrics(r), createCassandraMetrics, createNatsConnectionMetrics],
