@@ -150,48 +150,57 @@ test('--print-config prints the commands and runs none', () => {
   expect(box.commands).toEqual([]);
 });
 
+/** The plan of each fleet, or nothing for one the planner refuses (with a CapacityError, nothing else). */
+function plannable(fleets: Parameters<typeof plan>[0][]) {
+  const figures = fixture();
+  return fleets.flatMap((fleet) => {
+    try {
+      return [{ fleet, planned: plan(fleet, figures, 't3.large') }];
+    } catch (err) {
+      expect(err).toBeInstanceOf(CapacityError);
+      return [];
+    }
+  });
+}
+
 test('every plan over the chart’s fleets either passes the stack validation or is refused', () => {
   const base = readStackFile(join(REPO, 'Pulumi.aws.yaml'));
-  const figures = fixture();
-  for (const interval of [60, 900, 3600]) {
-    for (const meters of fleetSizes(1_000, 100_000_000, 30)) {
-      const fleet = { meters, intervalSeconds: interval, retentionDays: 30, replication: 3, peakFactor: 1 };
-      let planned;
-      try {
-        planned = plan(fleet, figures, 't3.large');
-      } catch (err) {
-        expect(err).toBeInstanceOf(CapacityError);
-        continue;
-      }
-      const { config, aws } = validateAwsValues(withPlan(base, planKeys(fleet, planned.sizing, planned.aws)));
-      expect(config.injectors).toBeLessThanOrEqual(LIMITS.injectors);
-      expect(aws.workers).toBeGreaterThanOrEqual(Math.max(config.natsNodes, config.cassandraNodes));
-      expect(aws.rootVolumeGiB).toBeLessThanOrEqual(AWS_LIMITS.rootVolumeGiB);
-    }
+  const fleets = [60, 900, 3600].flatMap((interval) =>
+    fleetSizes(1_000, 100_000_000, 30).map((meters) => ({
+      meters,
+      intervalSeconds: interval,
+      retentionDays: 30,
+      replication: 3,
+      peakFactor: 1,
+    })),
+  );
+  for (const { fleet, planned } of plannable(fleets)) {
+    const { config, aws } = validateAwsValues(withPlan(base, planKeys(fleet, planned.sizing, planned.aws)));
+    expect(config.injectors).toBeLessThanOrEqual(LIMITS.injectors);
+    expect(aws.workers).toBeGreaterThanOrEqual(Math.max(config.natsNodes, config.cassandraNodes));
+    expect(aws.rootVolumeGiB).toBeLessThanOrEqual(AWS_LIMITS.rootVolumeGiB);
   }
 });
 
 test('plans the fewest zones, from the stack’s, in which a zone’s loss keeps every quorum', () => {
   const base = readStackFile(join(REPO, 'Pulumi.aws.yaml'));
-  const figures = fixture();
   const zonesFor = new Map<string, number>();
-  for (let replication = 1; replication <= LIMITS.cassandraNodes; replication++) {
-    for (const meters of fleetSizes(1_000, 100_000_000, 12)) {
-      const fleet = { meters, intervalSeconds: 900, retentionDays: 30, replication, peakFactor: 1 };
-      let planned;
-      try {
-        planned = plan(fleet, figures, 't3.large');
-      } catch (err) {
-        expect(err).toBeInstanceOf(CapacityError);
-        continue;
-      }
-      const keys = planKeys(fleet, planned.sizing, planned.aws);
-      // validateAwsValues throws on a layout the stack refuses; an accepted one has no warning either.
-      expect(validateAwsValues(withPlan(base, keys)).zoneWarning).toBeUndefined();
-      const zones = Number(Object.fromEntries(keys).availabilityZones);
-      zonesFor.set(`${replication} on ${planned.sizing.cassandraNodes.value}`, zones);
-      expect(zones).toBeGreaterThanOrEqual(3);
-    }
+  const fleets = Array.from({ length: LIMITS.cassandraNodes }, (_, r) =>
+    fleetSizes(1_000, 100_000_000, 12).map((meters) => ({
+      meters,
+      intervalSeconds: 900,
+      retentionDays: 30,
+      replication: r + 1,
+      peakFactor: 1,
+    })),
+  ).flat();
+  for (const { fleet, planned } of plannable(fleets)) {
+    const keys = planKeys(fleet, planned.sizing, planned.aws);
+    // validateAwsValues throws on a layout the stack refuses; an accepted one has no warning either.
+    expect(validateAwsValues(withPlan(base, keys)).zoneWarning).toBeUndefined();
+    const zones = Number(Object.fromEntries(keys).availabilityZones);
+    zonesFor.set(`${fleet.replication} on ${planned.sizing.cassandraNodes.value}`, zones);
+    expect(zones).toBeGreaterThanOrEqual(3);
   }
   // Three zones carry 3 replicas (one each); 4 need a fourth zone, as 2 of 4 in one zone leave no quorum.
   expect(zonesFor.get('3 on 3')).toBe(3);
