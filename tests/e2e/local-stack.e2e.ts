@@ -16,7 +16,7 @@ import { Declared, ProgramRun, runProgram } from './program';
 import {
   drained,
   firstMessage,
-  maxVoltageAgainstRaw,
+  maxVoltageSettled,
   prediction,
   reconcile,
   stackCassandra,
@@ -422,7 +422,7 @@ test(
       await sleep(15_000);
       await quiesce();
       const r = await eventually('reconciliation', 180, () => reconcile(nc, cql, ledger()), 5000);
-      const agg = await maxVoltageAgainstRaw(cql);
+      const agg = await maxVoltageSettled(cql);
       report(
         `fault ${name} (down and back in ${downSeconds.toFixed(0)}s): ${r.acknowledged - before} readings acknowledged to ` +
           `the injector during the phase, ${r.acknowledged} in all, ${r.stored} stored, ${r.lost} lost, ` +
@@ -577,7 +577,7 @@ test(
     const amendedCount = Number(amended.result[0]?.value[1] ?? NaN);
     await quiesce();
     const r = await eventually('reconciliation', 180, () => reconcile(nc, cql, ledger()), 5000);
-    const agg = await maxVoltageAgainstRaw(cql);
+    const agg = await maxVoltageSettled(cql);
     report('lifetime steps:');
     report(`| step | plan | containers replaced | refresh plans | s |`);
     for (const x of rows)

@@ -147,6 +147,20 @@ export async function maxVoltageAgainstRaw(cql: Client): Promise<{ epochs: numbe
   return { epochs: raw.size, mismatched };
 }
 
+/**
+ * maxVoltageAgainstRaw once the stream job has written what it holds: with the injectors stopped, its newest
+ * epoch is written after STREAM_IDLE_TIMEOUT_MS without input, so a difference is asked again for up to
+ * `seconds` before it counts.
+ */
+export async function maxVoltageSettled(cql: Client, seconds = 90) {
+  const deadline = Date.now() + seconds * 1000;
+  for (;;) {
+    const result = await maxVoltageAgainstRaw(cql);
+    if (result.mismatched.length === 0 || Date.now() > deadline) return result;
+    await sleep(5000);
+  }
+}
+
 /** The first message published on a subject from now, as JSON (bounded). */
 export function firstMessage(
   nc: NatsConnection,

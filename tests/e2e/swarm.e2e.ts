@@ -18,7 +18,7 @@ import { describe as describePlan } from './plan';
 import {
   drained,
   firstMessage,
-  maxVoltageAgainstRaw,
+  maxVoltageSettled,
   prediction,
   reconcile,
   stackCassandra,
@@ -561,7 +561,7 @@ test(
       await sleep(15_000);
       const drainSeconds = await quiesce();
       const r = await eventually('reconciliation', 300, () => reconcile(nc, cql, ledger()), 5000);
-      const agg = await maxVoltageAgainstRaw(cql);
+      const agg = await maxVoltageSettled(cql);
       const line =
         `${fault.name} | ${fault.downSeconds}s down, all running again after ${back.toFixed(0)}s | ` +
         `${r.acknowledged - before} acknowledged in the phase, ${r.acknowledged} in all | ${r.rows} rows | ` +
