@@ -64,8 +64,6 @@ import { counterSum, startRole, stopAll } from './roles';
 import { freePort } from '../test/support/backing';
 import { fmt, fmtSpread, percentile, spread } from './stats';
 
-// Small: the JetStream disk budget of a shared server is shared by everyone.
-const STREAM_MAX_BYTES = 512 * 1024 ** 2;
 /**
  * How often a drain polls for its end. Each consumer info costs nats-server about 0.3 ms of CPU with a
  * 120,000-message backlog (measured), which at 25 ms was near 1 µs per row charged to (c); 50 ms halves
@@ -94,6 +92,13 @@ const BACKLOG = intEnv('BENCH_BACKLOG', 120_000, 10_000, 1_000_000);
 const INGEST_WARMUP = intEnv('BENCH_INGEST_WARMUP', 60_000, 0, 1_000_000);
 /** Rows per (b) run: by default the backlog's, the same rows (c) writes. */
 const CEILING_ROWS = intEnv('BENCH_CEILING_ROWS', BACKLOG, 10_000, 1_000_000);
+/**
+ * Each stream's disk budget: room for (d)'s million readings or a backlog at 512 B a reading (about 2.5
+ * times what one takes with its headers), no more. Every stream of the run lives until the end and
+ * JetStream reserves each budget out of the server's max_file_store (8 GB for the backing NATS); 512 MiB
+ * each ran out ("insufficient storage resources") in (d).
+ */
+const STREAM_MAX_BYTES = Math.max(256 * 1024 ** 2, (BACKLOG + INGEST_WARMUP) * 512);
 /** Warm-up: rows per level, the levels tried, and when two passes' best rates count as agreeing. */
 const WARMUP = { rows: 40_000, levels: [128, 256, 512, 1024], agree: 0.1, maxPasses: 6 };
 /** BENCH_QUICK=1: only (b), (a′) and (c), for trying an ingest change; nothing is saved. */
