@@ -75,7 +75,8 @@ export class Ledger implements LedgerWriter {
 export function readLedgers(dir: string): LedgerEntry[] {
   const entries: LedgerEntry[] = [];
   for (const file of readdirSync(dir).filter((f) => f.endsWith('.ledger'))) {
-    entries.push(...parseLedger(readFileSync(join(dir, file), 'utf8')));
+    // Not push(...): a ledger of some 100,000 entries overflows the call stack as arguments.
+    for (const entry of parseLedger(readFileSync(join(dir, file), 'utf8'))) entries.push(entry);
   }
   return entries;
 }
