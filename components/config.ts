@@ -336,7 +336,7 @@ const BYTE_UNITS: Record<string, number> = { MiB: 1024 ** 2, GiB: 1024 ** 3, TiB
 /** The raw stream's largest budget: far beyond any disk, and with the other streams a safe integer. */
 const MAX_STREAM_BYTES = 1024 * BYTE_UNITS.TiB;
 /** The smallest Cassandra heap the stack starts (the JVM's own floor is 2 MiB; Cassandra needs far more). */
-export const MIN_CASSANDRA_HEAP_BYTES = 256 * 1024 ** 2;
+const MIN_CASSANDRA_HEAP_BYTES = 256 * 1024 ** 2;
 
 /** `90m`, `24h`, `7d` → seconds, at least `min`. */
 function durationSeconds(
@@ -400,7 +400,7 @@ function cassandraHeap(read: ConfigReader): { text: string; bytes: number } {
 }
 
 /** Memory a machine keeps for everything beside its Cassandra heaps (off-heap, the other services, the OS). */
-export const MEMORY_BESIDE_HEAPS_BYTES = 1024 ** 3;
+const MEMORY_BESIDE_HEAPS_BYTES = 1024 ** 3;
 
 /**
  * The Cassandra heaps one machine runs must fit its memory: the JVM commits -Xms (= -Xmx = MAX_HEAP_SIZE)
@@ -573,7 +573,8 @@ export function loadConfig(source: ConfigSource = pulumiConfigSource()): StackCo
         'prometheusRetention',
         (text) => parsePrometheusDuration(text) !== undefined,
         'a Prometheus duration: whole numbers with units y, w, d, h, m, s or ms, largest first and each ' +
-          `once, such as 7d, 2w or 1d12h, at most ${PROMETHEUS_MAX_DURATION}; 0 for no time limit`,
+          `once, such as 7d, 2w or 1d12h, at most ${PROMETHEUS_MAX_DURATION}; 0 for no time limit ` +
+          '(with a retention size; with neither, Prometheus keeps 15d)',
         DEFAULT_RETENTION.prometheusRetention,
       ),
       prometheusSize: read.matching(
