@@ -266,6 +266,9 @@ export interface PlanIo {
   readonly cwd: string;
 }
 
+/** Bench figures are a few KiB of JSON. */
+const MAX_FIGURES_BYTES = 1024 ** 2;
+
 /** The figures the plan reads, each a positive number (a hand-edited or truncated file is refused). */
 const FIGURES_USED: readonly string[] = [
   'natsPubSub',
@@ -281,6 +284,11 @@ const FIGURES_USED: readonly string[] = [
 
 /** The bench figures at `path`, or a one-line UsageError saying why they cannot be used. */
 export function loadFigures(path: string): BenchFigures {
+  // Read only a regular file of a plausible size: a device or a pipe (/dev/zero, /dev/stdin) never ends.
+  const stat = statSync(path, { throwIfNoEntry: false });
+  if (stat && !(stat.isFile() && stat.size <= MAX_FIGURES_BYTES)) {
+    throw new UsageError(`--figures ${path}: not bench figures (a regular file of at most 1 MiB)`);
+  }
   let figures: BenchFigures;
   try {
     figures = readFigures(path);

@@ -31,12 +31,17 @@ test('an unknown flag, or a flag without its value', () => {
   oneLineRefusal(plan('--meters', '10', 'extra'), /extra/);
 });
 
-test('figures that are a directory, or not JSON', () => {
+test('figures that are a directory, not JSON, or a device', () => {
   const dir = mkdtempSync(join(tmpdir(), 'plan-figs-'));
   oneLineRefusal(plan('--meters', '10', '--figures', dir), /bench figures/);
   const garbage = join(dir, 'garbage.json');
   writeFileSync(garbage, '{"version": ');
   oneLineRefusal(plan('--meters', '10', '--figures', garbage), /bench figures/);
+  // A device is never read: /dev/zero would never end.
+  oneLineRefusal(
+    plan('--meters', '10', '--figures', '/dev/zero'),
+    /--figures \/dev\/zero: not bench figures/,
+  );
 });
 
 test('a chart path in a directory that does not exist', () => {

@@ -24,6 +24,7 @@ const files = {
   notJson: join(dir, 'not.json'),
   directory: join(dir, 'a-directory'),
   missing: join(dir, 'missing.json'),
+  device: '/dev/zero',
 };
 writeFileSync(files.truncated, JSON.stringify(fixture()).slice(0, 200));
 writeFileSync(files.zeroRates, JSON.stringify({ ...fixture(), streamDrain: 0, injectorRate: -1 }));
