@@ -579,7 +579,8 @@ export function loadConfig(source: ConfigSource = pulumiConfigSource()): StackCo
       ),
       prometheusSize: read.matching(
         'prometheusRetentionSize',
-        (text) => (parsePrometheusSize(text) ?? -1) >= 0,
+        // Prometheus also takes negative sizes (no limit, as 0): only 0 says that here.
+        (text) => !text.startsWith('-') && (parsePrometheusSize(text) ?? -1) >= 0,
         'a Prometheus size: numbers with units B, KB, MB, GB, TB, PB or EB (powers of 1024; or KiB … EiB), ' +
           'such as 512MB, 2GB or 1.5TB, below 8EB; 0 for no size limit',
         DEFAULT_RETENTION.prometheusRetentionSize,

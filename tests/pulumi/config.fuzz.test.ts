@@ -144,15 +144,15 @@ function prometheusTakesDuration(text: string): boolean {
   const ns = units.reduce((sum, u, i) => sum + BigInt(m[i + 1] ?? 0) * DURATION_NS[u], 0n);
   return ns <= INT64_MAX;
 }
-/** alecthomas/units ParseBase2Bytes: one unit family, a size within an int64; the project wants it ≥ 0. */
+/** alecthomas/units ParseBase2Bytes: one unit family, a size within an int64; the project wants no sign `-`. */
 function prometheusTakesSize(text: string): boolean {
-  if (/^[+-]?0$/.test(text)) return true;
+  if (/^\+?0$/.test(text)) return true;
   const family = (units: string) => new RegExp(`^[+-]?(?:(?:\\d+\\.?\\d*|\\.\\d+)(?:${units}))+$`).test(text);
   if (!family('B|KiB|MiB|GiB|TiB|PiB|EiB') && !family('B|KB|MB|GB|TB|PB|EB')) return false;
   const power = (unit: string) => 1024 ** Math.max(0, 'BKMGTPE'.indexOf(unit[0]));
   const parts = [...text.matchAll(/(\d+\.?\d*|\.\d+)([A-Za-z]+)/g)];
   const size = parts.reduce((sum, [, n, unit]) => sum + Number(n) * power(unit), 0);
-  return (text.startsWith('-') ? size === 0 : true) && size < 2 ** 63;
+  return !text.startsWith('-') && size < 2 ** 63;
 }
 /** HotSpot -Xmx: decimal or hex, one unit letter, 64 bits, at least 2 MiB. */
 function jvmHeapBytes(text: string): bigint | undefined {

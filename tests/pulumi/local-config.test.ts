@@ -157,6 +157,8 @@ describe('stack config', () => {
       { prometheusRetentionSize: '1GiB512MB' },
       'smartmeter:prometheusRetentionSize must be a Prometheus size: numbers with units B, KB',
     ],
+    // Prometheus reads it as 0 (no limit); here only 0 says that (found by tests/pulumi/config.fuzz.test.ts).
+    [{ prometheusRetentionSize: '-0.5B' }, 'smartmeter:prometheusRetentionSize must be a Prometheus size'],
   ])('%j fails naming the key', (values, message) => {
     expect(() => load(values)).toThrow(ConfigError);
     expect(() => load(values)).toThrow(message);
