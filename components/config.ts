@@ -4,6 +4,12 @@
 // Platform-specific keys (AWS) are read by their platform with the same ConfigReader.
 import * as pulumi from '@pulumi/pulumi';
 
+import { duplicatePort } from './formats/host-ports';
+import { JETSTREAM_MAX_DURATION_SECONDS } from './formats/jetstream-limits';
+import { parseJvmMemorySize } from './formats/jvm-memory-size';
+import { PROMETHEUS_MAX_DURATION, parsePrometheusDuration } from './formats/prometheus-duration';
+import { parsePrometheusSize } from './formats/prometheus-size';
+
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
@@ -156,8 +162,9 @@ export interface StackConfig {
   readonly natsNodes: number;
   readonly cassandraNodes: number;
   readonly cassandraReplicationFactor: number;
-  /** Cassandra JVM heap (MAX_HEAP_SIZE), e.g. 1G. */
+  /** Cassandra JVM heap (MAX_HEAP_SIZE, its -Xms and -Xmx) as given, e.g. 1G, and in bytes. */
   readonly cassandraHeap: string;
+  readonly cassandraHeapBytes: number;
   /** Max-voltage alert threshold in volts (the original's 120 V rule). */
   readonly alertThreshold: number;
   readonly logLevel: LogLevel;
@@ -326,9 +333,10 @@ const MAX_INSTANT = 253_402_300_799;
 
 const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
 const BYTE_UNITS: Record<string, number> = { MiB: 1024 ** 2, GiB: 1024 ** 3, TiB: 1024 ** 4 };
-// Prometheus's own duration and size syntax (model.ParseDuration, units.ParseBase2Bytes).
-const PROMETHEUS_DURATION = /^(?:[0-9]+(?:y|w|d|h|m|s|ms))+$/;
-const PROMETHEUS_SIZE = /^(?:0|[1-9][0-9]*(?:B|KB|MB|GB|TB|PB|EB))$/;
+/** The raw stream's largest budget: far beyond any disk, and with the other streams a safe integer. */
+const MAX_STREAM_BYTES = 1024 * BYTE_UNITS.TiB;
+/** The smallest Cassandra heap the stack starts (the JVM's own floor is 2 MiB; Cassandra needs far more). */
+const MIN_CASSANDRA_HEAP_BYTES = 256 * 1024 ** 2;
 
 /** `90m`, `24h`, `7d` → seconds, at least `min`. */
 function durationSeconds(
@@ -342,18 +350,88 @@ function durationSeconds(
   const m = /^([1-9][0-9]*)([smhd])$/.exec(text);
   const seconds = m ? Number(m[1]) * DURATION_UNITS[m[2]] : NaN;
   if (!(seconds >= min && seconds <= max)) {
-    const bounds = max < Infinity ? `between ${min} s and ${max} s` : `at least ${min} s`;
+    const bounds = `at least ${min} s` + (max < Infinity ? ` and at most ${max} s` : '');
     read.fail(name, `a duration such as 90m, 24h or 7d, ${bounds}`, text);
   }
   return seconds;
 }
 
-/** `512MiB`, `4GiB` → bytes, at least 1 MiB. */
+/** `512MiB`, `4GiB` → bytes, at least 1 MiB and at most 1024 TiB. */
 function byteSize(read: ConfigReader, name: string, fallback: string): number {
   const text = read.string(name, fallback);
   const m = /^([1-9][0-9]*)(MiB|GiB|TiB)$/.exec(text);
-  if (!m) read.fail(name, 'a size such as 512MiB, 4GiB or 1TiB', text);
-  return Number(m[1]) * BYTE_UNITS[m[2]];
+  const bytes = m ? Number(m[1]) * BYTE_UNITS[m[2]] : NaN;
+  if (!(bytes <= MAX_STREAM_BYTES))
+    read.fail(name, 'a size such as 512MiB, 4GiB or 1TiB, at most 1024TiB', text);
+  return bytes;
+}
+
+/** The raw stream's duplicate window, which JetStream refuses longer than the stream's max age. */
+function duplicateWindowSeconds(read: ConfigReader, maxAgeSeconds: number): number {
+  const seconds = durationSeconds(
+    read,
+    'rawStreamDuplicateWindow',
+    DEFAULT_RETENTION.rawStreamDuplicateWindow,
+    1,
+    86_400,
+  );
+  if (seconds > maxAgeSeconds) {
+    throw new ConfigError(
+      `${NAMESPACE}:rawStreamDuplicateWindow (${seconds} s) must not be longer than ${NAMESPACE}:rawStreamMaxAge ` +
+        `(${maxAgeSeconds} s): JetStream refuses a duplicate window longer than the stream's max age`,
+    );
+  }
+  return seconds;
+}
+
+/** MAX_HEAP_SIZE as the JVM reads -Xms/-Xmx (./formats/jvm-memory-size.ts), from 256 MiB. */
+function cassandraHeap(read: ConfigReader): { text: string; bytes: number } {
+  const text = read.string('cassandraHeap', '1G');
+  const bytes = parseJvmMemorySize(text);
+  if (bytes === undefined || bytes < BigInt(MIN_CASSANDRA_HEAP_BYTES)) {
+    read.fail(
+      'cassandraHeap',
+      'a JVM heap size (-Xmx): a whole number of bytes, or with one unit k, m, g or t (powers of 1024), ' +
+        'such as 512m or 1G, at least 256M',
+      text,
+    );
+  }
+  return { text, bytes: Number(bytes) };
+}
+
+/** Memory a machine keeps for everything beside its Cassandra heaps (off-heap, the other services, the OS). */
+const MEMORY_BESIDE_HEAPS_BYTES = 1024 ** 3;
+
+/**
+ * The Cassandra heaps one machine runs must fit its memory: the JVM commits -Xms (= -Xmx = MAX_HEAP_SIZE)
+ * at start and Cassandra touches all of it (-XX:+AlwaysPreTouch in the image's jvm-server.options), so a
+ * larger heap fails to start ("os::commit_memory failed") or is killed for lack of memory.
+ */
+export function checkCassandraHeapFits(
+  config: StackConfig,
+  heapsPerMachine: number,
+  machine: { readonly name: string; readonly memoryBytes: number },
+): void {
+  const gib = (bytes: number) => `${Math.floor((bytes / 1024 ** 3) * 10) / 10} GiB`;
+  const most = (machine.memoryBytes - MEMORY_BESIDE_HEAPS_BYTES) / heapsPerMachine;
+  if (config.cassandraHeapBytes > most) {
+    throw new ConfigError(
+      `${NAMESPACE}:cassandraHeap must fit ${machine.name}'s memory (${gib(machine.memoryBytes)}) ` +
+        `${heapsPerMachine > 1 ? `${heapsPerMachine} times ` : ''}with 1 GiB left beside: at most ` +
+        `${gib(Math.max(most, 0))}, got ${JSON.stringify(config.cassandraHeap)}`,
+    );
+  }
+}
+
+/** Each published host port belongs to one key (0: not published). */
+function checkDistinctPorts(ports: PublishedPorts): void {
+  const clash = duplicatePort({ ...ports });
+  if (clash) {
+    throw new ConfigError(
+      `${NAMESPACE}:${clash.key}Port must be a host port no other key publishes (or 0 to keep it inside the ` +
+        `network), got ${ports[clash.key as keyof PublishedPorts]}, which ${NAMESPACE}:${clash.other}Port publishes`,
+    );
+  }
 }
 
 const ABSOLUTE_PATH = /^\/[^,\n]*[^,\n/]$/;
@@ -395,7 +473,6 @@ function readReplay(
 }
 
 const IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
-const HEAP = /^[1-9][0-9]*[MG]$/;
 
 function readOutages(read: ConfigReader): Outages {
   const minutes = read.integer('injectOutageMinutes', 120, { min: 1, max: 1440 });
@@ -433,6 +510,22 @@ export function loadConfig(source: ConfigSource = pulumiConfigSource()): StackCo
 
   const cassandraNodes = read.integer('cassandraNodes', 1, { min: 1, max: LIMITS.cassandraNodes });
   const clock = { anchor: read.instant('clockAnchor'), simulationStart: read.instant('simulationStart') };
+  const heap = cassandraHeap(read);
+  const rawStreamMaxAgeSeconds = durationSeconds(
+    read,
+    'rawStreamMaxAge',
+    DEFAULT_RETENTION.rawStreamMaxAge,
+    60,
+    JETSTREAM_MAX_DURATION_SECONDS,
+  );
+  const ports: PublishedPorts = {
+    grafana: port('grafana'),
+    prometheus: port('prometheus'),
+    nats: port('nats'),
+    natsMonitoring: port('natsMonitoring'),
+    cassandra: port('cassandra'),
+  };
+  checkDistinctPorts(ports);
   const config: StackConfig = {
     platform: read.oneOf('platform', PLATFORMS),
     tiers,
@@ -453,7 +546,8 @@ export function loadConfig(source: ConfigSource = pulumiConfigSource()): StackCo
       min: 1,
       max: cassandraNodes,
     }),
-    cassandraHeap: read.matching('cassandraHeap', HEAP, 'a heap size such as 512M or 1G', '1G'),
+    cassandraHeap: heap.text,
+    cassandraHeapBytes: heap.bytes,
     alertThreshold: read.number('alertThreshold', 120, { min: 1, max: 1000 }),
     logLevel: read.oneOf('logLevel', LOG_LEVELS, 'info'),
     images: {
@@ -472,35 +566,28 @@ export function loadConfig(source: ConfigSource = pulumiConfigSource()): StackCo
         min: 1,
         max: 7300,
       }),
-      rawStreamMaxAgeSeconds: durationSeconds(read, 'rawStreamMaxAge', DEFAULT_RETENTION.rawStreamMaxAge, 60),
+      rawStreamMaxAgeSeconds,
       rawStreamMaxBytes: byteSize(read, 'rawStreamMaxBytes', DEFAULT_RETENTION.rawStreamMaxBytes),
+      // Passed to Prometheus as written, so read exactly as Prometheus reads its flags.
       prometheusTime: read.matching(
         'prometheusRetention',
-        PROMETHEUS_DURATION,
-        'a Prometheus duration such as 7d, 2w or 1d12h',
+        (text) => parsePrometheusDuration(text) !== undefined,
+        'a Prometheus duration: whole numbers with units y, w, d, h, m, s or ms, largest first and each ' +
+          `once, such as 7d, 2w or 1d12h, at most ${PROMETHEUS_MAX_DURATION}; 0 for no time limit ` +
+          '(with a retention size; with neither, Prometheus keeps 15d)',
         DEFAULT_RETENTION.prometheusRetention,
       ),
       prometheusSize: read.matching(
         'prometheusRetentionSize',
-        PROMETHEUS_SIZE,
-        'a Prometheus size such as 512MB or 2GB, or 0 for no size limit',
+        // Prometheus also takes negative sizes (no limit, as 0): only 0 says that here.
+        (text) => !text.startsWith('-') && (parsePrometheusSize(text) ?? -1) >= 0,
+        'a Prometheus size: numbers with units B, KB, MB, GB, TB, PB or EB (powers of 1024; or KiB … EiB), ' +
+          'such as 512MB, 2GB or 1.5TB, below 8EB; 0 for no size limit',
         DEFAULT_RETENTION.prometheusRetentionSize,
       ),
-      rawStreamDuplicateWindowSeconds: durationSeconds(
-        read,
-        'rawStreamDuplicateWindow',
-        DEFAULT_RETENTION.rawStreamDuplicateWindow,
-        1,
-        86_400,
-      ),
+      rawStreamDuplicateWindowSeconds: duplicateWindowSeconds(read, rawStreamMaxAgeSeconds),
     },
-    ports: {
-      grafana: port('grafana'),
-      prometheus: port('prometheus'),
-      nats: port('nats'),
-      natsMonitoring: port('natsMonitoring'),
-      cassandra: port('cassandra'),
-    },
+    ports,
     replay: readReplay(read, source, clock),
     injectLedgerDir: source('injectLedgerDir')?.trim()
       ? read.matching(

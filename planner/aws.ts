@@ -2,7 +2,13 @@
 // that holds a Cassandra member's data and the raw stream, the availability zones they are spread over,
 // and what it costs at the assumed prices (./aws-prices.ts).
 import { TIERS } from '../components/config';
-import { AWS_DEFAULTS, AWS_LIMITS, type AwsConfig } from '../components/platforms/aws/config';
+import { jetStreamFileStoreBytes } from '../components/formats/jetstream-limits';
+import {
+  AWS_DEFAULTS,
+  AWS_LIMITS,
+  AWS_SYSTEM_DISK_GIB,
+  type AwsConfig,
+} from '../components/platforms/aws/config';
 import {
   cassandraReplicasInOneZone,
   membersPerZone,
@@ -12,7 +18,16 @@ import { INSTANCE_TYPES, InstanceType, instanceType, PRICES } from './aws-prices
 import { CapacityError, DiskBudget, Figure, fmt, gib, Sizing, UTILISATION } from './sizing';
 
 /** Root-volume GiB a node needs besides the data: the OS, Docker's images and logs. */
-export const BASE_DISK_GIB = 20;
+export const BASE_DISK_GIB = AWS_SYSTEM_DISK_GIB;
+
+/** The raw stream's budget (`rawStreamMaxBytes`) for what it must hold: whole GiB, at least 1. */
+export function rawStreamBudgetBytes(jetstreamBytes: number): number {
+  return Math.max(1, Math.ceil(jetstreamBytes / 1024 ** 3)) * 1024 ** 3;
+}
+
+/** GiB the NATS member of a worker takes: the server's file store for that budget (max_file_store). */
+const jetStreamDiskGiB = (jetstreamBytes: number) =>
+  gib(jetStreamFileStoreBytes(rawStreamBudgetBytes(jetstreamBytes)));
 /** Workers beyond the default cluster's 3 get 3 managers, so that losing one keeps the swarm's control. */
 const SINGLE_MANAGER_UP_TO = AWS_DEFAULTS.workers;
 
@@ -31,7 +46,7 @@ export interface AwsPlan {
 export function awsDiskBudget(): DiskBudget {
   return {
     cassandraBytesPerNode: (jetstreamBytes) =>
-      (AWS_LIMITS.rootVolumeGiB - BASE_DISK_GIB - gib(jetstreamBytes)) * 1024 ** 3,
+      (AWS_LIMITS.rootVolumeGiB - BASE_DISK_GIB - jetStreamDiskGiB(jetstreamBytes)) * 1024 ** 3,
     describe: `≤ ${AWS_LIMITS.rootVolumeGiB} GiB root volumes, less ${BASE_DISK_GIB} GiB system and the raw stream`,
   };
 }
@@ -99,7 +114,9 @@ export function planAws(
   }
   // Member k of NATS and of Cassandra share worker k: size every root volume for both.
   const neededGiB =
-    BASE_DISK_GIB + gib(sizing.cassandraDiskBytesPerNode.value) + gib(sizing.jetstreamBytes.value);
+    BASE_DISK_GIB +
+    gib(sizing.cassandraDiskBytesPerNode.value) +
+    jetStreamDiskGiB(sizing.jetstreamBytes.value);
   const rootVolumeGiB = Math.max(AWS_DEFAULTS.rootVolumeGiB, Math.ceil(neededGiB));
   if (rootVolumeGiB > AWS_LIMITS.rootVolumeGiB) {
     throw new CapacityError(
@@ -139,7 +156,7 @@ export function planAws(
       value: rootVolumeGiB,
       basis:
         `${BASE_DISK_GIB} GiB system + ${fmt(gib(sizing.cassandraDiskBytesPerNode.value), 1)} GiB raw_data + ` +
-        `${fmt(gib(sizing.jetstreamBytes.value), 1)} GiB raw stream (member k of NATS and Cassandra share ` +
+        `${fmt(jetStreamDiskGiB(sizing.jetstreamBytes.value), 1)} GiB JetStream store (member k of NATS and Cassandra share ` +
         `worker k), at least the default ${AWS_DEFAULTS.rootVolumeGiB}`,
     },
     availabilityZones,

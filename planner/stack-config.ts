@@ -7,16 +7,21 @@ import { dirname, join } from 'node:path';
 import { parse } from 'yaml';
 
 import { loadConfig, NAMESPACE, StackConfig } from '../components/config';
-import { AwsConfig, checkPublishedPorts, loadAwsConfig } from '../components/platforms/aws/config';
+import {
+  AwsConfig,
+  checkAwsResources,
+  checkPublishedPorts,
+  loadAwsConfig,
+} from '../components/platforms/aws/config';
 import { checkZoneLayout } from '../components/platforms/aws/zones';
-import type { AwsPlan } from './aws';
+import { type AwsPlan, rawStreamBudgetBytes } from './aws';
 import type { Fleet, Sizing } from './sizing';
 
 export const STACK = 'aws';
 
 /** The stack keys (without the `smartmeter:` namespace) and their planned values, in the order set. */
 export function planKeys(fleet: Fleet, sizing: Sizing, aws: AwsPlan): [string, string][] {
-  const streamGiB = Math.max(1, Math.ceil(sizing.jetstreamBytes.value / 1024 ** 3));
+  const streamGiB = rawStreamBudgetBytes(sizing.jetstreamBytes.value) / 1024 ** 3;
   return [
     ['managers', String(aws.managers.value)],
     ['workers', String(aws.workers.value)],
@@ -97,12 +102,14 @@ export function readAwsValues(values: Record<string, string>): Omit<Validated, '
     values[key] ?? (missing.includes(key) ? REQUIRED_PLACEHOLDERS[key] : undefined);
   const config = loadConfig(source);
   checkPublishedPorts(config.ports);
-  return { config, aws: loadAwsConfig(source), missing };
+  const aws = loadAwsConfig(source);
+  return { config, aws, missing };
 }
 
 /** Runs the program's validation on stack values, as `pulumi up -s aws` does before anything else. */
 export function validateAwsValues(values: Record<string, string>): Validated {
   const read = readAwsValues(values);
+  checkAwsResources(read.config, read.aws);
   return { ...read, zoneWarning: checkZoneLayout(read.config, read.aws) };
 }
 

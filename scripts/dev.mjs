@@ -15,6 +15,14 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+// Settings come from the environment only: an argument is a mistake, not something to ignore.
+if (process.argv.length > 2) {
+  console.error(
+    `npm run dev takes no arguments, got ${JSON.stringify(process.argv.slice(2).join(' '))}: ` +
+      'set DEV_ROLES, INJECT_RATE, … in the environment instead',
+  );
+  process.exit(2);
+}
 const ALL_ROLES = ['inject', 'ingest', 'stream', 'train', 'predict'];
 const roles = (process.env.DEV_ROLES ?? ALL_ROLES.join(',')).split(',').filter(Boolean);
 const unknown = roles.filter((r) => !ALL_ROLES.includes(r));

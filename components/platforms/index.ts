@@ -9,7 +9,7 @@ import * as pulumi from '@pulumi/pulumi';
 
 import type { StackConfig } from '../config';
 import type { Platform } from '../spec';
-import { checkHostFiles, LocalPlatform } from './local';
+import { checkHostFiles, checkHostMemory, LocalPlatform } from './local';
 
 export type PlatformConstructor = new (
   name: string,
@@ -21,6 +21,7 @@ export function createPlatform(config: StackConfig, opts?: pulumi.ComponentResou
   switch (config.platform) {
     case 'local':
       checkHostFiles(config);
+      checkHostMemory(config);
       return new LocalPlatform('local', { config }, opts);
     case 'aws': {
       // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -2,11 +2,12 @@
 // per replica named `<service>-<index>`, on one bridge network where `<service>` and `<service>-<index>`
 // resolve. Published ports bind to `smartmeter:bindAddress` (127.0.0.1 by default).
 import { existsSync } from 'node:fs';
+import { totalmem } from 'node:os';
 
 import * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';
 
-import { ConfigError, NAMESPACE, type StackConfig } from '../config';
+import { checkCassandraHeapFits, ConfigError, NAMESPACE, type StackConfig } from '../config';
 import { dockerHealthcheck, secondsToHealthy } from './docker-health';
 import { REPO_ROOT, servicesImageBuild } from './services-image';
 import {
@@ -45,6 +46,12 @@ export function checkHostFiles(config: StackConfig): void {
     throw new ConfigError(
       `${NAMESPACE}:injectLedgerDir: ${ledger} does not exist on this host (create it, writable by uid 1000)`,
     );
+}
+
+/** Every Cassandra node of the local stack runs on this host's engine: their heaps share its memory. */
+export function checkHostMemory(config: StackConfig, memoryBytes = totalmem()): void {
+  if (!config.tiers.has('storage')) return;
+  checkCassandraHeapFits(config, config.cassandraNodes, { name: 'this host', memoryBytes });
 }
 
 export class LocalPlatform extends pulumi.ComponentResource implements Platform {

@@ -5,6 +5,7 @@ import * as pulumi from '@pulumi/pulumi';
 import * as random from '@pulumi/random';
 
 import type { Durability, StackConfig } from '../config';
+import { jetStreamFileStoreBytes } from '../formats/jetstream-limits';
 import type { DeployedService, Platform } from '../spec';
 import type { NatsConnection } from './shared';
 
@@ -53,7 +54,12 @@ export class MessagingTier extends pulumi.ComponentResource {
           {
             name: 'nats_conf',
             path: CONFIG_PATH,
-            value: natsConf(password.result, nodes, config.durability),
+            value: natsConf(
+              password.result,
+              nodes,
+              config.durability,
+              jetStreamFileStoreBytes(config.retention.rawStreamMaxBytes),
+            ),
           },
         ],
         ports: [
@@ -108,11 +114,16 @@ export function syncInterval(durability: Durability): string {
   return durability === 'synced' ? '\n  sync_interval: always' : '';
 }
 
-/** The NATS server configuration; `$SERVER_NAME` is resolved from the environment per replica. */
+/**
+ * The NATS server configuration; `$SERVER_NAME` is resolved from the environment per replica.
+ * `max_file_store` is set, not left to the server's guess (75 % of the disk free at its start), so that the
+ * streams' budgets the config accepted are ones the server can reserve.
+ */
 export function natsConf(
   password: pulumi.Input<string>,
   nodes: readonly string[],
   durability: Durability,
+  fileStoreBytes: number,
 ): pulumi.Output<string> {
   const cluster =
     nodes.length > 1
@@ -132,7 +143,8 @@ port: 4222
 http_port: 8222
 
 jetstream {
-  store_dir: /data/jetstream${syncInterval(durability)}
+  store_dir: /data/jetstream
+  max_file_store: ${fileStoreBytes}${syncInterval(durability)}
 }
 
 authorization {

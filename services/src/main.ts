@@ -1,9 +1,10 @@
 // One image, one role per command: `node dist/main.js <role>`.
 import { runRole, ServiceContext } from './lib/service';
+import { parseRoleArgs, RoleName } from './role-args';
 
 type RoleModule = { run(ctx: ServiceContext): Promise<void> };
 
-const ROLES: Record<string, () => Promise<RoleModule>> = {
+const ROLES: Record<RoleName, () => Promise<RoleModule>> = {
   migrate: () => import('./roles/migrate'),
   inject: () => import('./roles/inject'),
   ingest: () => import('./roles/ingest'),
@@ -13,16 +14,13 @@ const ROLES: Record<string, () => Promise<RoleModule>> = {
 };
 
 async function main(): Promise<void> {
-  const role = process.argv[2] ?? '';
-  const load = ROLES[role];
-  if (!load) {
-    process.stderr.write(
-      `usage: node dist/main.js <role>; role must be one of: ${Object.keys(ROLES).join(', ')}\n`,
-    );
+  const parsed = parseRoleArgs(process.argv.slice(2));
+  if ('error' in parsed) {
+    process.stderr.write(`${parsed.error}\n`);
     process.exit(2);
   }
-  const mod = await load();
-  await runRole(role, (ctx) => mod.run(ctx));
+  const mod = await ROLES[parsed.role]();
+  await runRole(parsed.role, (ctx) => mod.run(ctx));
 }
 
 void main();

@@ -95,7 +95,7 @@ test('refuses bad arguments and a fleet beyond the largest cluster, naming the l
   expect(box.lines[0]).toMatch(/^npm run plan: --meters is required/);
   expect(box.run('--meters', '10', '--interval', '15 minutes', '--figures', FIXTURE)).toBe(1);
   expect(box.lines.at(-1)).toBe(
-    'npm run plan: --interval must be a duration such as 30s, 15m or 1h, got "15 minutes"',
+    'npm run plan: --interval must be a duration such as 30s, 15m or 1h, from 1s to 1d, got "15 minutes"',
   );
   expect(box.run('--meters', '10000000', '--interval', '1m', '--figures', FIXTURE)).toBe(1);
   expect(box.lines.at(-1)).toMatch(/^npm run plan: 166,667 readings\/s are more than the stream job takes/);

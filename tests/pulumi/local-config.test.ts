@@ -126,7 +126,8 @@ describe('stack config', () => {
     ],
     [{ bindAddress: 'localhost' }, 'smartmeter:bindAddress must be an IPv4 address such as 127.0.0.1'],
     [{ grafanaPort: '70000' }, 'smartmeter:grafanaPort must be an integer >= 0 and <= 65535'],
-    [{ cassandraHeap: '1 GB' }, 'smartmeter:cassandraHeap must be a heap size such as 512M or 1G'],
+    [{ cassandraHeap: '1 GB' }, 'smartmeter:cassandraHeap must be a JVM heap size (-Xmx)'],
+    [{ cassandraHeap: '128M' }, 'such as 512m or 1G, at least 256M, got "128M"'],
     [{ logLevel: 'verbose' }, 'smartmeter:logLevel must be one of debug, info, warn, error'],
     [{ tiers: 'messaging,queues' }, 'smartmeter:tiers must be a list of messaging, storage, streaming'],
     [{ nodeBaseImage: 'node:20 slim' }, 'smartmeter:nodeBaseImage must be a Docker image reference'],
@@ -145,16 +146,19 @@ describe('stack config', () => {
     ],
     [
       { rawStreamMaxBytes: '4GB' },
-      'smartmeter:rawStreamMaxBytes must be a size such as 512MiB, 4GiB or 1TiB, got "4GB"',
+      'smartmeter:rawStreamMaxBytes must be a size such as 512MiB, 4GiB or 1TiB, at most 1024TiB, got "4GB"',
     ],
     [
       { prometheusRetention: '7 days' },
-      'smartmeter:prometheusRetention must be a Prometheus duration such as 7d',
+      'smartmeter:prometheusRetention must be a Prometheus duration: whole numbers with units y, w, d',
     ],
     [
-      { prometheusRetentionSize: '1GiB' },
-      'smartmeter:prometheusRetentionSize must be a Prometheus size such as 512MB',
+      // One unit family at a time (alecthomas/units ParseBase2Bytes).
+      { prometheusRetentionSize: '1GiB512MB' },
+      'smartmeter:prometheusRetentionSize must be a Prometheus size: numbers with units B, KB',
     ],
+    // Prometheus reads it as 0 (no limit); here only 0 says that (found by tests/pulumi/config.fuzz.test.ts).
+    [{ prometheusRetentionSize: '-0.5B' }, 'smartmeter:prometheusRetentionSize must be a Prometheus size'],
   ])('%j fails naming the key', (values, message) => {
     expect(() => load(values)).toThrow(ConfigError);
     expect(() => load(values)).toThrow(message);

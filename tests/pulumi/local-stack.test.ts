@@ -342,7 +342,7 @@ describe('durability (smartmeter:durability, rawStreamDuplicateWindow, injectBuf
   it('syncs both stores before they acknowledge, by default', async () => {
     const run = await runLocalProgram({});
     expect(natsConf(run)).toMatch(
-      /jetstream \{\n {2}store_dir: \/data\/jetstream\n {2}sync_interval: always\n\}/,
+      /jetstream \{\n {2}store_dir: \/data\/jetstream\n {2}max_file_store: 4831838208\n {2}sync_interval: always\n\}/,
     );
     expect(cassandraStart(run)).toContain(
       "-e 's/^commitlog_sync: periodic/commitlog_sync: batch/' -e '/^commitlog_sync_period:/d' ",
@@ -372,7 +372,7 @@ describe('durability (smartmeter:durability, rawStreamDuplicateWindow, injectBuf
     [{ durability: 'fast' }, /smartmeter:durability must be one of synced, relaxed, got "fast"/],
     [
       { rawStreamDuplicateWindow: '2d' },
-      /smartmeter:rawStreamDuplicateWindow must be a duration .* between 1 s and 86400 s/,
+      /smartmeter:rawStreamDuplicateWindow must be a duration .* at least 1 s and at most 86400 s/,
     ],
     [{ injectBufferReadings: '10' }, /smartmeter:injectBufferReadings must be an integer >= 1000/],
   ])('refuses %j naming the key', async (config, message) => {

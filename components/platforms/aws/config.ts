@@ -2,14 +2,18 @@
 // (components/config.ts): a bad value throws a ConfigError that names the key and what is allowed.
 // Where AWS itself is reached (region, profile, credentials, tags) is the standard `aws:*` keys' job
 // (./provider.ts), not these.
+import { INSTANCE_TYPES } from '../../../planner/aws-prices';
 import {
+  checkCassandraHeapFits,
   ConfigError,
   ConfigReader,
   ConfigSource,
   NAMESPACE,
   pulumiConfigSource,
   type PublishedPorts,
+  type StackConfig,
 } from '../../config';
+import { jetStreamFileStoreBytes } from '../../formats/jetstream-limits';
 
 export interface AwsConfig {
   /** The only source admitted from outside the cluster (SSH, Grafana): required, never the world. */
@@ -42,6 +46,9 @@ export const AWS_DEFAULTS = {
   availabilityZones: 3,
   allowZoneQuorumLoss: false,
 } as const;
+
+/** Root-volume GiB a node needs besides the data: the OS, Docker's images and logs. */
+export const AWS_SYSTEM_DISK_GIB = 20;
 
 /** The largest cluster the stack accepts (the capacity planner plans within it). */
 export const AWS_LIMITS = { workers: 50, rootVolumeGiB: 1024, availabilityZones: 6 } as const;
@@ -119,11 +126,24 @@ export function loadAwsConfig(source: ConfigSource = pulumiConfigSource()): AwsC
   };
 }
 
+/** Ports every node serves itself (SSH; Swarm's management and gossip): Swarm cannot publish on them. */
+export const NODE_PORTS: Readonly<Record<number, string>> = { 22: 'SSH', 2377: 'Swarm', 7946: 'Swarm' };
+
 /**
  * The aws stack publishes over TLS only (Grafana, Prometheus). NATS, its monitoring and Cassandra are
- * not served over TLS here, so their ports stay inside the swarm.
+ * not served over TLS here, so their ports stay inside the swarm. Published ports are on every node
+ * (the routing mesh), so none may be a port the nodes serve themselves.
  */
 export function checkPublishedPorts(ports: PublishedPorts): void {
+  for (const name of ['grafana', 'prometheus'] as const) {
+    const used = NODE_PORTS[ports[name]];
+    if (used) {
+      throw new ConfigError(
+        `${NAMESPACE}:${name}Port must not be ${ports[name]}, which every node serves ${used} on ` +
+          `(the nodes keep ${Object.keys(NODE_PORTS).join(', ')}); any other port from 1 to 65535, or 0`,
+      );
+    }
+  }
   for (const name of ['nats', 'natsMonitoring', 'cassandra'] as const) {
     if (ports[name] !== 0) {
       throw new ConfigError(
@@ -131,5 +151,35 @@ export function checkPublishedPorts(ports: PublishedPorts): void {
           'what it serves over TLS (Grafana, Prometheus); reach the others from the manager (ssh, then docker exec)',
       );
     }
+  }
+}
+
+/**
+ * What the stack's settings take from each worker: member k of NATS and of Cassandra runs on worker
+ * k mod workers. The JetStream store of its NATS members must fit the root volume beside the system, and
+ * the heaps of its Cassandra members its memory (for the instance types whose memory the planner knows,
+ * planner/aws-prices.ts; others are not checked).
+ */
+export function checkAwsResources(config: StackConfig, aws: AwsConfig): void {
+  const perWorker = (members: number) => Math.ceil(members / aws.workers);
+  const tiers = config.tiers;
+  if (tiers.has('messaging')) {
+    const store = jetStreamFileStoreBytes(config.retention.rawStreamMaxBytes) * perWorker(config.natsNodes);
+    const room = (aws.rootVolumeGiB - AWS_SYSTEM_DISK_GIB) * 1024 ** 3;
+    if (store > room) {
+      throw new ConfigError(
+        `${NAMESPACE}:rawStreamMaxBytes must leave room on a worker's root volume: its JetStream store ` +
+          `(the raw stream's budget + 0.5 GiB for the other streams${perWorker(config.natsNodes) > 1 ? `, × ${perWorker(config.natsNodes)} NATS members` : ''}) ` +
+          `must fit ${NAMESPACE}:rootVolumeGiB (${aws.rootVolumeGiB}) less ${AWS_SYSTEM_DISK_GIB} GiB for the system; ` +
+          `got ${config.retention.rawStreamMaxBytes} bytes: lower it or raise rootVolumeGiB`,
+      );
+    }
+  }
+  const worker = INSTANCE_TYPES.find((t) => t.name === aws.workerInstanceType);
+  if (tiers.has('storage') && worker) {
+    checkCassandraHeapFits(config, perWorker(config.cassandraNodes), {
+      name: `a ${worker.name} worker`,
+      memoryBytes: worker.memoryGiB * 1024 ** 3,
+    });
   }
 }

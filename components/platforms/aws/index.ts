@@ -22,7 +22,7 @@ import type {
 } from '../../spec';
 import { REPO_ROOT, servicesImageBuild } from '../services-image';
 import { SwarmCluster } from './cluster';
-import { AwsConfig, checkPublishedPorts, loadAwsConfig } from './config';
+import { AwsConfig, checkAwsResources, checkPublishedPorts, loadAwsConfig } from './config';
 import { SwarmNetwork } from './network';
 import { awsProviderArgs, awsStackKeys } from './provider';
 import { ServicesRegistry } from './registry';
@@ -54,6 +54,7 @@ export class AwsPlatform extends pulumi.ComponentResource implements Platform {
     super('smartmeter:platform:Aws', name, {}, opts);
     const cfg = args.aws ?? loadAwsConfig();
     checkPublishedPorts(args.config.ports);
+    checkAwsResources(args.config, cfg);
     const zoneWarning = checkZoneLayout(args.config, cfg);
     if (zoneWarning) pulumi.log.warn(zoneWarning, this);
     const repoRoot = args.repoRoot ?? REPO_ROOT;

@@ -11,6 +11,8 @@ export interface NatsServerOptions {
   storeDir: string;
   /** JetStream `sync_interval`: `always` (the stack's default) or a duration such as `2m`. */
   sync?: string;
+  /** JetStream `max_file_store` in bytes, as the stack sets it; unset: the server's own (75 % of free disk). */
+  maxFileStore?: number;
 }
 
 export class NatsServer {
@@ -42,7 +44,9 @@ export class NatsServer {
     writeFileSync(
       configFile,
       `listen: 127.0.0.1:${port}\nhttp: 127.0.0.1:${monitorPort}\nserver_name: test-${port}\n` +
-        `jetstream {\n  store_dir: "${opts.storeDir}"\n  sync_interval: ${opts.sync ?? 'always'}\n}\n`,
+        `jetstream {\n  store_dir: "${opts.storeDir}"\n  sync_interval: ${opts.sync ?? 'always'}\n` +
+        (opts.maxFileStore === undefined ? '' : `  max_file_store: ${opts.maxFileStore}\n`) +
+        '}\n',
     );
     const server = new NatsServer(binary, configFile, port, monitorPort);
     await server.restart();
