@@ -260,6 +260,7 @@ export class StreamJob {
     this.state = new WindowState(this.settings);
     this.outages = new OutageState(this.settings);
     for (const kind of ['meter', 'transformer'] as const) this.deps.metrics.outagesOpen.set({ kind }, 0);
+    this.deps.metrics.heldReadings.set(0);
     this.deps.log.warn('standby', { instance: this.settings.instanceId, reason });
   }
 
