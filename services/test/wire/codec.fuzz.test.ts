@@ -5,7 +5,6 @@ import { fuzz, fuzzTimeoutMs } from '../../../tests/fuzz/support';
 import { classify } from '../../src/streaming/job';
 import { EPOCH_S, TEMPERATURE_C, VOLTAGE_V, within } from '../../src/wire/bounds';
 import {
-  decodeRetire,
   decodeTemperature,
   decodeVoltage,
   EXTRA_VALUES,
@@ -136,40 +135,6 @@ test(
           expect(id).toMatchObject({ line: kind.line });
         if (typeof kind !== 'string' && kind.kind !== 'voltage')
           expect(['r.raw.temperature.data', 'r.raw.control.retire']).toContain(s);
-      }),
-    ),
-  fuzzTimeoutMs(1),
-);
-
-/** Retire notices: any bytes, any JSON, and notices with any numbers in their fields. */
-const anyNumber = fc.oneof(fc.integer(), fc.double(), fc.constantFrom(-1, 0, 2 ** 53, 1e300));
-const retire = fc.oneof(
-  fc.uint8Array({ maxLength: 64 }),
-  fc.json().map((j) => new TextEncoder().encode(j)),
-  fc
-    .record(
-      {
-        lines: fc.oneof(fc.tuple(anyNumber, anyNumber), fc.array(anyNumber, { maxLength: 3 })),
-        transformers: anyNumber,
-        usagepoints: anyNumber,
-        epoch: anyNumber,
-      },
-      { requiredKeys: [] },
-    )
-    .map((n) => new TextEncoder().encode(JSON.stringify(n))),
-);
-
-test(
-  'any retire notice: non-negative integer counts and a plausible epoch, or a WireError',
-  () =>
-    fuzz(
-      'retire notices',
-      fc.property(retire, (bytes) => {
-        const n = outcome(() => decodeRetire(bytes));
-        if (typeof n === 'string') return;
-        const counts = [...n.lines, n.transformers, n.usagepoints];
-        expect(counts.every((c) => Number.isInteger(c) && c >= 0)).toBe(true);
-        expect(isEpoch(n.epoch)).toBe(true);
       }),
     ),
   fuzzTimeoutMs(1),
