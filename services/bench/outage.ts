@@ -113,6 +113,7 @@ export async function runOutageBench(opts: OutageBenchOptions = {}): Promise<Out
     alertThresholdV: 120,
     alertMinCount: 2,
     alertWindowS: 0,
+    maxAheadS: 14_400,
     outageIntervals: 3,
     transformerOutageShare: 0.5,
   };

@@ -1,6 +1,6 @@
 // ingest's metrics (all on the role's registry, so they carry role="ingest"):
 //   smartmeter_ingest_messages_total{outcome}        stored | deadlettered | ignored (forecasts, retire notices)
-//   smartmeter_ingest_deadletters_total{reason}      size | subject | value | epoch
+//   smartmeter_ingest_deadletters_total{reason}      size | subject | value | epoch | range (wire/errors.ts)
 //   smartmeter_ingest_write_retries_total            failed Cassandra writes that will be retried
 //   smartmeter_ingest_redeliveries_total             messages the server delivered more than once
 //   smartmeter_ingest_write_seconds                  Cassandra write latency (successful attempts)
@@ -48,7 +48,7 @@ export function createIngestMetrics(
         labelNames: ['reason'] as const,
         registers,
       }),
-      { reason: ['size', 'subject', 'value', 'epoch'] },
+      { reason: ['size', 'subject', 'value', 'epoch', 'range'] },
     ),
     retries: new Counter({
       name: 'smartmeter_ingest_write_retries_total',

@@ -6,7 +6,7 @@
 import { headers, NatsConnection } from 'nats';
 
 export interface DeadLetter {
-  /** The subject suffix, e.g. a WireError's reason: size | subject | value | epoch. */
+  /** The subject suffix, e.g. a WireError's reason: size | subject | value | epoch | range | future. */
   reason: string;
   /** The subject the message was read from. */
   subject: string;

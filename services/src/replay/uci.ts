@@ -4,9 +4,10 @@
 //   16/12/2006;17:24:00;4.216;0.418;234.840;18.400;0.000;1.000;17.000
 // Dates are day/month/year, times the recorder's clock, read as UTC (the set states no zone; a clock moved
 // back for daylight saving repeats an hour, whose second pass is skipped as out of order). A field `?` is a
-// missing value: the row is skipped and counted, as is a line that does not parse.
+// missing value: the row is skipped and counted, as is a line that does not parse or is dated before 1970.
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { EPOCH_S, within } from '../wire/bounds';
 
 export const UCI_HEADER =
   'Date;Time;Global_active_power;Global_reactive_power;Voltage;Global_intensity;Sub_metering_1;Sub_metering_2;Sub_metering_3';
@@ -41,16 +42,21 @@ export function parseUciLine(line: string): UciRow | Exclude<SkipReason, 'out_of
   const t = TIME.exec(fields[1]);
   if (!d || !t) return 'malformed';
   const [day, month, year] = [Number(d[1]), Number(d[2]), Number(d[3])];
-  const ms = Date.UTC(year, month - 1, day, Number(t[1]), Number(t[2]), Number(t[3]));
-  const date = new Date(ms);
+  const [hour, minute, second] = [Number(t[1]), Number(t[2]), Number(t[3])];
+  // setUTCFullYear, not Date.UTC, which reads years 0–99 as 1900–1999.
+  const date = new Date(0);
+  date.setUTCFullYear(year, month - 1, day);
   if (
     date.getUTCDate() !== day ||
     date.getUTCMonth() !== month - 1 ||
-    Number(t[1]) > 23 ||
-    Number(t[2]) > 59
+    hour > 23 ||
+    minute > 59 ||
+    second > 59
   ) {
     return 'malformed';
   }
+  const ms = date.getTime() + ((hour * 60 + minute) * 60 + second) * 1000;
+  if (!within(ms / 1000, EPOCH_S)) return 'malformed'; // before 1970: no epoch the wire carries
   const values = fields.slice(2).map((f) => (f.trim() === '' ? NaN : Number(f)));
   if (values.some((v) => !Number.isFinite(v))) return 'malformed';
   const [activePower, reactivePower, voltage, intensity, s1, s2, s3] = values;

@@ -9,6 +9,8 @@
 //   STREAM_SUBJECT_ROOT        first subject token in and out (default smartmeter)
 //   STREAM_STATE_PREFIX        KV buckets <prefix>-lease and <prefix>-checkpoint (default smartmeter-stream)
 //   STREAM_ALLOWED_LATENESS_S  simulated seconds a reading may trail the newest epoch (default 900)
+//   STREAM_MAX_AHEAD_S         simulated seconds a reading may be ahead of the event time; further ahead it waits
+//                              until another reading agrees, else is dead-lettered `future` (default 14400)
 //   STREAM_FLUSH_INTERVAL_MS   how often windows are written and checkpointed (default 1000)
 //   STREAM_IDLE_TIMEOUT_MS     real ms without input after which open windows are written (default 5000)
 //   STREAM_LEASE_TTL_MS        a standby takes over after this long without renewal (default 10000)

@@ -20,8 +20,10 @@
 // (floor((x+d)/60) − floor(x/60) ≥ 1 when d ≥ 60). Epochs come from the nominal grid, not the jittery
 // clock, so the epoch of cycle k+12 (the forecast's) is known at cycle k.
 
-/** The largest epoch the wire codec accepts (9999-12-31T23:59:59Z). */
-export const MAX_SIMULATED_EPOCH = 253_402_300_799;
+import { EPOCH_S } from '../wire/bounds';
+
+/** The largest epoch the wire codec accepts (9999-12-31T23:59:59Z, wire/bounds.ts). */
+export const MAX_SIMULATED_EPOCH = EPOCH_S.max;
 
 export interface SimulatedClock {
   /** Simulated epoch seconds at the anchor. */

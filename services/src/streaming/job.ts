@@ -54,7 +54,7 @@ import { StreamMetrics } from './metrics';
 import { OutageEvent, OutageState } from './outages';
 import { OutageOutput, outageOutput, Output, outputOf, Row, storedWindow, storedWindowOf } from './outputs';
 import { StreamSettings, stateBuckets } from './settings';
-import { Outcome, Window, WindowRef, WindowState } from './windows';
+import { Origin, Outcome, Reading, Window, WindowRef, WindowState } from './windows';
 
 export interface StreamJobDeps {
   nc: NatsConnection;
@@ -70,6 +70,8 @@ type RawKind =
   | { kind: 'retire' };
 
 const WRITE_CONCURRENCY = 64;
+/** Readings after a restore that may all trail its event time by more than the skew before it is reported. */
+const RESTORE_CHECK_READINGS = 100;
 /** How long the final flush on shutdown may keep retrying a failing write. */
 const STOP_FLUSH_DEADLINE_MS = 15_000;
 /**
@@ -102,6 +104,8 @@ export class StreamJob {
   private lastMessageAt = Date.now();
   private newestMaxEpoch = -Infinity;
   private newestTemperatureEpoch = -Infinity;
+  /** The restored event time until a reading confirms it (checkRestoredEventTime). */
+  private restoredCheck?: { eventTime: number; behind: number };
   /** Reads of closed windows' rows in progress (windows.ts reopens). */
   private readonly reopening = new Set<Promise<void>>();
 
@@ -204,6 +208,13 @@ export class StreamJob {
     this.state = checkpoint
       ? WindowState.restore(this.settings, checkpoint.state)
       : new WindowState(this.settings);
+    const restored = checkpoint?.state.maxEventTime ?? null;
+    if (restored !== this.state.maxEventTime) {
+      this.deps.metrics.implausibleCheckpoints.inc({ reason: 'invalid' });
+      this.deps.log.error("the checkpoint's event time is not an epoch: dropped", { eventTime: restored });
+    }
+    const eventTime = this.state.maxEventTime;
+    this.restoredCheck = eventTime === null ? undefined : { eventTime, behind: 0 };
     this.outages = OutageState.restore(this.settings, checkpoint?.outages);
     const resume = await resumePoint(await this.deps.nc.jetstreamManager(), stream, checkpoint);
     if (resume.gap) {
@@ -249,6 +260,7 @@ export class StreamJob {
     this.state = new WindowState(this.settings);
     this.outages = new OutageState(this.settings);
     for (const kind of ['meter', 'transformer'] as const) this.deps.metrics.outagesOpen.set({ kind }, 0);
+    this.deps.metrics.heldReadings.set(0);
     this.deps.log.warn('standby', { instance: this.settings.instanceId, reason });
   }
 
@@ -269,18 +281,17 @@ export class StreamJob {
         this.outages.retire(decodeRetire(m.data));
         return; // not a reading
       }
+      const origin: Origin = { subject: m.subject, data: m.data };
       if (raw.kind === 'voltage') {
-        const r = decodeVoltage(m.data);
-        outcome = this.state.addVoltage(raw, r.epoch, r.voltage, m.seq);
-        this.outages.reading(raw, r.epoch);
+        const { epoch, voltage } = decodeVoltage(m.data);
+        const meter = { line: raw.line, transformer: raw.transformer, usagePoint: raw.usagePoint };
+        this.state.add({ seq: m.seq, epoch, value: voltage, meter, origin });
       } else {
-        const r = decodeTemperature(m.data);
-        outcome = this.state.addTemperature(r.epoch, r.temperature, m.seq);
-        const source = temperatureSource(m);
-        if (source !== undefined) this.outages.heartbeat(source, r.epoch);
+        const { epoch, temperature } = decodeTemperature(m.data);
+        origin.source = temperatureSource(m);
+        this.state.add({ seq: m.seq, epoch, value: temperature, origin });
       }
-      this.outages.advance(this.state.maxEventTime);
-      if (outcome === 'amended') for (const ref of this.state.reopens()) this.reopen(this.state, ref);
+      return this.settle();
     } catch (err) {
       if (!(err instanceof WireError)) throw err;
       publishDeadLetter(this.deps.nc, this.settings.subjectRoot, {
@@ -294,6 +305,66 @@ export class StreamJob {
       outcome = 'deadlettered';
     }
     this.deps.metrics.messages.inc({ outcome });
+  }
+
+  /**
+   * What the windows decided, in order: a folded reading goes to the outage detector at the event time
+   * after it and is counted by outcome; a refused one (too far ahead, nothing agreed) is dead-lettered.
+   */
+  private settle(): void {
+    const { metrics } = this.deps;
+    for (const s of this.state.settled()) {
+      const { reading: r } = s;
+      if (s.outcome === 'future') {
+        this.refuse(r);
+        continue;
+      }
+      if (r.meter) this.outages.reading(r.meter, r.epoch);
+      else if (r.origin?.source !== undefined) this.outages.heartbeat(r.origin.source, r.epoch);
+      this.outages.advance(s.eventTime);
+      metrics.messages.inc({ outcome: s.outcome });
+      this.checkRestoredEventTime(r.epoch);
+    }
+    for (const ref of this.state.reopens()) this.reopen(this.state, ref);
+    metrics.heldReadings.set(this.state.heldCount);
+  }
+
+  private refuse(r: Reading): void {
+    const { subject, data } = r.origin!; // every reading the job adds has one
+    publishDeadLetter(this.deps.nc, this.settings.subjectRoot, {
+      reason: 'future',
+      subject,
+      data,
+      error:
+        `epoch ${r.epoch} is more than STREAM_MAX_AHEAD_S (${this.settings.maxAheadS} s) ahead of the ` +
+        `event time ${this.state.maxEventTime} and no other reading agreed with it`,
+      role: 'stream',
+      streamSeq: r.seq,
+    });
+    this.deps.metrics.messages.inc({ outcome: 'deadlettered' });
+  }
+
+  /**
+   * A restored event time is confirmed by the first reading folded within STREAM_MAX_AHEAD_S of it. If the
+   * first RESTORE_CHECK_READINGS all trail it by more, it was likely moved by a far-future reading before
+   * this version refused them: said once and counted (every reading then folds as amended). Not undone:
+   * windows closed under that watermark are forgotten, and moving it back would write them afresh.
+   */
+  private checkRestoredEventTime(epoch: number): void {
+    const check = this.restoredCheck;
+    if (!check) return;
+    if (check.eventTime - epoch <= this.settings.maxAheadS) {
+      this.restoredCheck = undefined;
+    } else if (++check.behind >= RESTORE_CHECK_READINGS) {
+      this.restoredCheck = undefined;
+      this.deps.metrics.implausibleCheckpoints.inc({ reason: 'ahead' });
+      this.deps.log.error("the checkpoint's event time is far ahead of the readings that follow it", {
+        eventTime: check.eventTime,
+        reading: epoch,
+        readings: RESTORE_CHECK_READINGS,
+        maxAheadS: this.settings.maxAheadS,
+      });
+    }
   }
 
   /** Reads a closed window's row back into `state`, retrying while this instance is active on it. */

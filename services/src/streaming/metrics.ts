@@ -8,7 +8,10 @@
 //   smartmeter_stream_write_seconds{table}         Cassandra write latency (successful attempts)
 //   smartmeter_stream_write_retries_total          failed flushes retried with backoff
 //   smartmeter_stream_consumer_lag_messages        readings (voltage, temperature) in the stream after the last one processed
-//   smartmeter_stream_event_time_seconds           newest event time seen (simulated epoch seconds)
+//   smartmeter_stream_event_time_seconds           newest event time folded in (simulated epoch seconds)
+//   smartmeter_stream_held_readings                readings more than STREAM_MAX_AHEAD_S ahead, waiting for another to agree
+//   smartmeter_stream_checkpoint_event_time_implausible_total{reason}  restored event times dropped as
+//                                                  invalid, or found ahead of the input (windows.ts, job.ts)
 //   smartmeter_stream_open_windows                 windows held in memory
 //   smartmeter_stream_active                       1 on the instance holding the lease, 0 on standbys
 //   smartmeter_stream_outages_open{kind}           open outages: meter (= meters out now) | transformer
@@ -105,6 +108,20 @@ export function createStreamMetrics(registry: Registry) {
         registers,
       }),
       { kind: OUTAGE_KINDS },
+    ),
+    heldReadings: new Gauge({
+      name: 'smartmeter_stream_held_readings',
+      help: 'Readings more than STREAM_MAX_AHEAD_S ahead of the event time, waiting for another reading to agree',
+      registers,
+    }),
+    implausibleCheckpoints: zeroed(
+      new Counter({
+        name: 'smartmeter_stream_checkpoint_event_time_implausible_total',
+        help: 'Checkpoints restored with an event time that is not an epoch (dropped) or ahead of the readings that follow',
+        labelNames: ['reason'] as const,
+        registers,
+      }),
+      { reason: ['invalid', 'ahead'] },
     ),
     checkpointGaps: zeroed(
       new Counter({

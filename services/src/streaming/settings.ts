@@ -73,6 +73,9 @@ export function streamSettings(env: EnvReader): StreamSettings {
     subjectRoot: token(env, 'STREAM_SUBJECT_ROOT', 'smartmeter'),
     statePrefix: token(env, 'STREAM_STATE_PREFIX', 'smartmeter-stream'),
     allowedLatenessS: env.integer('STREAM_ALLOWED_LATENESS_S', 900, { min: 0 }),
+    // 4 simulated hours: 16 cycles at the default 15 simulated minutes (16 real s at 900×). At least one
+    // simulated minute (the shortest cycle), at most a year; a larger jump needs two readings to agree.
+    maxAheadS: env.integer('STREAM_MAX_AHEAD_S', 14_400, { min: 60, max: 366 * 86_400 }),
     flushIntervalMs: env.integer('STREAM_FLUSH_INTERVAL_MS', 1000, { min: 50, max: 60_000 }),
     idleTimeoutMs: env.integer('STREAM_IDLE_TIMEOUT_MS', 5000, { min: 100 }),
     leaseTtlMs: env.integer('STREAM_LEASE_TTL_MS', 10_000, { min: 1000, max: 120_000 }),

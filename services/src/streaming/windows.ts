@@ -9,7 +9,14 @@
 //   alert                alertWindowS per (line, transformer) (0 = one epoch, the original's batch):
 //                        readings strictly above the threshold; an alert once there are at least alertMinCount
 //
-// Time rules. `maxEventTime` is the newest epoch seen; the watermark is maxEventTime - allowedLateness.
+// Time rules. `maxEventTime` is the newest epoch folded in; the watermark is maxEventTime - allowedLateness.
+//   - A reading more than `maxAheadS` ahead of maxEventTime (or any reading before there is one: a fresh
+//     start) is `held`, not folded: one reading dated years ahead must not move the event time, or every
+//     on-time reading after it would fold as amended and every meter look silent. It is folded once another
+//     reading agrees (within maxAheadS of it, from another meter or epoch): what a pause of the whole input
+//     or a clock moved forward on purpose looks like, every meter at the new time. Held readings that
+//     become within maxAheadS are folded too; one no reading agreed with by the time HOLD_READINGS more
+//     readings were folded (or pushed out of a full hold) is `refused`: the job dead-letters it (`future`).
 //   - A reading is `on_time` at or after maxEventTime, `late` below it but not below the watermark: it
 //     updates its windows, and a window already written is written (and published) again.
 //   - It is `amended` below the watermark (a backlog an injector flushed after an outage, or one injector
@@ -20,10 +27,41 @@
 // A window is due (written and published) once maxEventTime has passed its end, or when input has been
 // idle (the job decides), and again after every change. Daily averages are progressive: written whenever
 // they change. A window is closed, and forgotten once written, when the watermark passes its end.
+import { EPOCH_S, within } from '../wire/bounds';
 import { MeterId } from '../wire/codec';
 
 export type WindowKind = 'max_voltage' | 'max_voltage_by_line' | 'temperature' | 'avg_voltage' | 'alert';
 export type Outcome = 'on_time' | 'late' | 'amended';
+
+/**
+ * Readings folded after a held one before it is refused: more than other injectors' batches can put between
+ * two batches of one injector (12 other slots × 2 batches in flight × 1,000 readings, simulator/delivery.ts).
+ */
+export const HOLD_READINGS = 25_000;
+/** Readings held at once; past it the oldest is refused. Bounds the memory and checkpoint a flood can take. */
+export const HOLD_MAX = 64;
+
+/** What the job carries with a reading to dead-letter it or to feed the outage detector; kept unchanged. */
+export interface Origin {
+  subject: string;
+  data: Uint8Array;
+  /** The injector slot of a temperature (outages.ts heartbeat). */
+  source?: number;
+}
+
+/** A reading as the windows take it: a voltage of `meter`, or else a temperature. */
+export interface Reading {
+  /** Stream sequence (0: none). */
+  seq: number;
+  epoch: number;
+  value: number;
+  meter?: MeterId;
+  origin?: Origin;
+}
+
+/** A held reading decided: folded (with its outcome and the event time after it) or refused. */
+export type Settled =
+  { reading: Reading; outcome: Outcome; eventTime: number } | { reading: Reading; outcome: 'future' };
 
 export interface WindowRules {
   /** Simulated seconds a reading may trail the newest epoch and still count. */
@@ -34,6 +72,8 @@ export interface WindowRules {
   alertMinCount: number;
   /** Alert window length in simulated seconds; 0 = one window per epoch. */
   alertWindowS: number;
+  /** Simulated seconds a reading may be ahead of the event time before it waits for agreement. */
+  maxAheadS: number;
 }
 
 export interface Window {
@@ -70,6 +110,19 @@ export interface StateSnapshot {
   v: 1;
   maxEventTime: number | null;
   windows: Window[];
+  /** Readings held for agreement (absent in checkpoints of earlier versions); origin bytes in base64. */
+  held?: HeldSnapshot[];
+}
+
+interface Held {
+  reading: Reading;
+  /** Readings folded since it was held. */
+  age: number;
+}
+
+export interface HeldSnapshot extends Omit<Reading, 'origin'> {
+  age: number;
+  origin?: Omit<Origin, 'data'> & { data: string };
 }
 
 /** A reading waiting for its window's row. */
@@ -87,6 +140,8 @@ export class WindowState {
   /** Amended readings by the key of a closed window being read back. */
   private readonly parked = new Map<string, Parked[]>();
   private toReopen: WindowRef[] = [];
+  private held: Held[] = [];
+  private settledReadings: Settled[] = [];
 
   constructor(readonly rules: WindowRules) {}
 
@@ -95,30 +150,46 @@ export class WindowState {
   }
 
   /**
-   * Folds a voltage reading (stream sequence `seq`) into its windows. Windows of an `amended` reading that
-   * are no longer held are parked until the job reopens them (`reopens`, `reopen`).
+   * Folds a reading into its windows, or holds it (see the time rules). Every reading folded or refused,
+   * this one and held ones, is in `settled()` in that order. Windows of an `amended` reading that are no
+   * longer held are parked until the job reopens them (`reopens`, `reopen`).
    */
-  addVoltage(meter: MeterId, epoch: number, voltage: number, seq = 0): Outcome {
-    const outcome = this.advance(epoch);
-    const { line, transformer } = meter;
-    const reading = { seq, epoch, value: voltage };
-    this.fold({ kind: 'max_voltage', line: -1, transformer: -1, start: epoch, end: epoch + 1 }, reading);
-    this.fold({ kind: 'max_voltage_by_line', line, transformer: -1, start: epoch, end: epoch + 1 }, reading);
-    const dayStart = Math.floor(epoch / DAY_S) * DAY_S;
-    this.fold({ kind: 'avg_voltage', line, transformer, start: dayStart, end: dayStart + DAY_S }, reading);
-    if (voltage > this.rules.alertThresholdV) {
-      const size = this.rules.alertWindowS || 1;
-      const start = Math.floor(epoch / size) * size;
-      this.fold({ kind: 'alert', line, transformer, start, end: start + size }, reading);
+  add(r: Reading): Outcome | 'held' {
+    const skew = this.rules.maxAheadS;
+    const now = this.maxEventTime;
+    const before = this.settledReadings.length;
+    if (now !== null && r.epoch <= now + skew) return this.release(this.fold(r), before);
+    if (!this.held.some((h) => agrees(h.reading, r, skew))) {
+      if (this.held.length >= HOLD_MAX) this.refuse(this.held.shift()!);
+      this.held.push({ reading: r, age: 0 });
+      return 'held';
     }
-    return outcome;
+    // Agreed: the held readings near it first (arrival order), then it.
+    const near = (h: Held) => Math.abs(h.reading.epoch - r.epoch) <= skew;
+    const agreed = this.held.filter(near);
+    this.held = this.held.filter((h) => !near(h));
+    for (const h of agreed) this.fold(h.reading);
+    return this.release(this.fold(r), before);
   }
 
-  addTemperature(epoch: number, temperature: number, seq = 0): Outcome {
-    const outcome = this.advance(epoch);
-    const ref: WindowRef = { kind: 'temperature', line: -1, transformer: -1, start: epoch, end: epoch + 1 };
-    this.fold(ref, { seq, epoch, value: temperature });
-    return outcome;
+  addVoltage(meter: MeterId, epoch: number, voltage: number, seq = 0): Outcome | 'held' {
+    return this.add({ seq, epoch, value: voltage, meter });
+  }
+
+  addTemperature(epoch: number, temperature: number, seq = 0): Outcome | 'held' {
+    return this.add({ seq, epoch, value: temperature });
+  }
+
+  /** Readings folded or refused since the last call, in that order (the job feeds outages, dead-letters). */
+  settled(): Settled[] {
+    const out = this.settledReadings;
+    this.settledReadings = [];
+    return out;
+  }
+
+  /** Readings waiting for another to agree with them. */
+  get heldCount(): number {
+    return this.held.length;
   }
 
   /** Closed windows that amended readings wait for, each returned once: the job reads their rows. */
@@ -182,13 +253,27 @@ export class WindowState {
       written: writing.get(w) ?? w.written,
       firstOver: Number.isFinite(w.firstOver) ? w.firstOver : -1,
     }));
-    return { v: 1, maxEventTime: this.maxEventTime, windows };
+    const held = this.held.map(({ reading: { origin, ...r }, age }) => ({
+      ...r,
+      age,
+      ...(origin && { origin: { ...origin, data: Buffer.from(origin.data).toString('base64') } }),
+    }));
+    return { v: 1, maxEventTime: this.maxEventTime, windows, held };
   }
 
   static restore(rules: WindowRules, snapshot: StateSnapshot): WindowState {
     if (snapshot.v !== 1) throw new Error(`unknown stream checkpoint version ${String(snapshot.v)}`);
     const state = new WindowState(rules);
-    state.maxEventTime = snapshot.maxEventTime;
+    // An event time no reading can have (a corrupted checkpoint) is dropped: readings agree on a new one.
+    const t = snapshot.maxEventTime;
+    state.maxEventTime = Number.isInteger(t) && within(t as number, EPOCH_S) ? t : null;
+    state.held = (snapshot.held ?? []).map(({ age, origin, ...reading }) => ({
+      age,
+      reading: {
+        ...reading,
+        ...(origin && { origin: { ...origin, data: new Uint8Array(Buffer.from(origin.data, 'base64')) } }),
+      },
+    }));
     for (const w of snapshot.windows) {
       // seq and floor are absent from checkpoints written before amended readings: 0, nothing assumed.
       const restored = {
@@ -202,6 +287,53 @@ export class WindowState {
     return state;
   }
 
+  /** Folds a reading, whatever its time: the caller decided it may move the event time. */
+  private fold(r: Reading): Outcome {
+    const outcome = this.advance(r.epoch);
+    const { epoch, meter } = r;
+    const reading = { seq: r.seq, epoch, value: r.value };
+    const into = (kind: WindowKind, line: number, transformer: number, start: number, size: number) =>
+      this.foldInto({ kind, line, transformer, start, end: start + size }, reading);
+    if (meter) {
+      into('max_voltage', -1, -1, epoch, 1);
+      into('max_voltage_by_line', meter.line, -1, epoch, 1);
+      into('avg_voltage', meter.line, meter.transformer, Math.floor(epoch / DAY_S) * DAY_S, DAY_S);
+      if (r.value > this.rules.alertThresholdV) {
+        const size = this.rules.alertWindowS || 1;
+        into('alert', meter.line, meter.transformer, Math.floor(epoch / size) * size, size);
+      }
+    } else {
+      into('temperature', -1, -1, epoch, 1);
+    }
+    this.settledReadings.push({ reading: r, outcome, eventTime: this.maxEventTime! });
+    return outcome;
+  }
+
+  /**
+   * After folding: held readings now within the skew are folded too; the others age by the readings folded
+   * since `before` (an index into settledReadings) and are refused once older than HOLD_READINGS.
+   */
+  private release(outcome: Outcome, before: number): Outcome {
+    if (this.held.length === 0) return outcome;
+    for (;;) {
+      const limit = this.maxEventTime! + this.rules.maxAheadS;
+      const i = this.held.findIndex((h) => h.reading.epoch <= limit);
+      if (i < 0) break;
+      this.fold(this.held.splice(i, 1)[0].reading);
+    }
+    const n = this.settledReadings.length - before;
+    for (const h of [...this.held]) {
+      h.age += n;
+      if (h.age > HOLD_READINGS) this.refuse(h);
+    }
+    return outcome;
+  }
+
+  private refuse(h: Held): void {
+    this.held = this.held.filter((x) => x !== h);
+    this.settledReadings.push({ reading: h.reading, outcome: 'future' });
+  }
+
   private advance(epoch: number): Outcome {
     const max = this.maxEventTime;
     if (max === null || epoch >= max) {
@@ -212,7 +344,7 @@ export class WindowState {
   }
 
   /** Into its window if held; otherwise, for a window behind the watermark, parked until reopened. */
-  private fold(ref: WindowRef, reading: Parked): void {
+  private foldInto(ref: WindowRef, reading: Parked): void {
     const k = key(ref.kind, ref.line, ref.transformer, ref.start);
     const w = this.windows.get(k);
     if (w) return this.apply(w, reading);
@@ -277,6 +409,18 @@ export class WindowState {
       w.version += 1;
     }
   }
+}
+
+/** Two readings near in time, not one repeated: not the same epoch of the same meter (or temperature). */
+function agrees(a: Reading, b: Reading, skew: number): boolean {
+  if (Math.abs(a.epoch - b.epoch) > skew) return false;
+  if (a.epoch !== b.epoch) return true;
+  if (!a.meter || !b.meter) return !a.meter !== !b.meter;
+  return (
+    a.meter.line !== b.meter.line ||
+    a.meter.transformer !== b.meter.transformer ||
+    a.meter.usagePoint !== b.meter.usagePoint
+  );
 }
 
 function key(kind: WindowKind, line: number, transformer: number, start: number): string {

@@ -8,6 +8,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { publishDeadLetter } from '../lib/deadletter';
 import { Logger } from '../lib/log';
 import { sleep } from '../lib/retry';
+import { EPOCH_S, TEMPERATURE_C, within } from '../wire/bounds';
 import { decodeTemperature, WireError } from '../wire/codec';
 import { FORECAST_CYCLES } from '../simulator/simulator';
 import { deserializeModel, OverVoltageModel } from './model';
@@ -50,8 +51,6 @@ export interface PredictRequest {
   temperature: number;
 }
 
-// Simulated time may run years ahead, but not past year 9999 (as the wire codec).
-const MAX_EPOCH = 253_402_300_799;
 const SHAPE = 'expected a JSON object {"epoch": <simulated epoch seconds>, "temperature": <°C>}';
 
 /** Validates a request body; throws an Error whose message says what is wrong. */
@@ -64,19 +63,19 @@ export function parsePredictRequest(data: Uint8Array): PredictRequest {
   }
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new Error(`${SHAPE}`);
   const { epoch, temperature } = body as Record<string, unknown>;
-  if (typeof epoch !== 'number' || !Number.isInteger(epoch) || epoch < 0 || epoch > MAX_EPOCH) {
+  // The bounds the wire codec applies to readings (wire/bounds.ts).
+  if (typeof epoch !== 'number' || !Number.isInteger(epoch) || !within(epoch, EPOCH_S)) {
     throw new Error(
-      `"epoch" must be an integer number of seconds in [0, ${MAX_EPOCH}], got ${JSON.stringify(epoch)}`,
+      `"epoch" must be an integer number of seconds in [${EPOCH_S.min}, ${EPOCH_S.max}], got ${JSON.stringify(epoch)}`,
     );
   }
   if (
     typeof temperature !== 'number' ||
     !Number.isFinite(temperature) ||
-    temperature < -100 ||
-    temperature > 100
+    !within(temperature, TEMPERATURE_C)
   ) {
     throw new Error(
-      `"temperature" must be a number of °C in [-100, 100], got ${JSON.stringify(temperature)}`,
+      `"temperature" must be a number of °C in [${TEMPERATURE_C.min}, ${TEMPERATURE_C.max}], got ${JSON.stringify(temperature)}`,
     );
   }
   return { epoch, temperature };

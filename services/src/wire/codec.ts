@@ -3,25 +3,18 @@
 //   temperature  12 bytes: int64 epoch seconds, float32 degrees Celsius
 // on subjects smartmeter.raw.voltage.data.<line>.<transformer>.<usagepoint> and
 // smartmeter.raw.temperature.{data,forecast.12}; and an injector's retire notice (JSON, see RetireNotice) on
-// smartmeter.raw.control.retire. Decoding validates and throws a WireError whose
-// `reason` names the dead-letter subject suffix.
+// smartmeter.raw.control.retire. Decoding validates, plausibility included (bounds.ts), and throws a
+// WireError whose `reason` names the dead-letter subject suffix.
+import { checkEpoch, plausible, TEMPERATURE_C, VOLTAGE_V } from './bounds';
 import { SUBJECTS } from './subjects';
+import { WireError } from './errors';
+
+export { WIRE_ERROR_REASONS, WireError } from './errors';
+export type { WireErrorReason } from './errors';
 
 export const VOLTAGE_BYTES = 56;
 export const TEMPERATURE_BYTES = 12;
 export const EXTRA_VALUES = 10;
-
-export type WireErrorReason = 'size' | 'subject' | 'value' | 'epoch';
-
-export class WireError extends Error {
-  override name = 'WireError';
-  constructor(
-    readonly reason: WireErrorReason,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 export interface MeterId {
   line: number;
@@ -40,14 +33,6 @@ export interface VoltageReading {
 export interface TemperatureReading {
   epoch: number;
   temperature: number;
-}
-
-// Simulated time may run years ahead at high acceleration, but never before 1970 or past year 9999.
-const MAX_EPOCH = 253_402_300_799;
-
-function checkEpoch(epoch: number): number {
-  if (!(epoch >= 0 && epoch <= MAX_EPOCH)) throw new WireError('epoch', `epoch ${epoch} out of range`);
-  return epoch;
 }
 
 /** The int64 at offset 0, read as two 32-bit halves: exact in range, and no BigInt per message. */
@@ -86,7 +71,7 @@ export function decodeVoltage(bytes: Uint8Array): VoltageReading {
   for (let i = 0; i < EXTRA_VALUES; i++) values[i] = checkValue(`val${i + 3}`, dv.getFloat32(16 + 4 * i));
   return {
     epoch: readEpoch(dv),
-    voltage: checkValue('voltage', dv.getFloat32(8)),
+    voltage: plausible('voltage', dv.getFloat32(8), VOLTAGE_V, 'V'),
     demand: checkValue('demand', dv.getFloat32(12)),
     values,
   };
@@ -108,7 +93,10 @@ export function decodeTemperature(bytes: Uint8Array): TemperatureReading {
     );
   }
   const dv = view(bytes);
-  return { epoch: readEpoch(dv), temperature: checkValue('temperature', dv.getFloat32(8)) };
+  return {
+    epoch: readEpoch(dv),
+    temperature: plausible('temperature', dv.getFloat32(8), TEMPERATURE_C, '°C'),
+  };
 }
 
 export function voltageSubject(id: MeterId): string {

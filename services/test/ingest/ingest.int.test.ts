@@ -129,9 +129,9 @@ test('1,000 malformed messages among good ones: all dead-lettered with original 
       case 1: // not a meter subject
         bad.push({ subject: `${root}.raw.voltage.data.${i}.x`, data: sample.data, reason: 'subject' });
         break;
-      case 2: // NaN voltage
-        dv.setFloat32(8, NaN);
-        bad.push({ ...sample, reason: 'value' });
+      case 2: // NaN voltage, or one no household meter can measure (wire/bounds.ts)
+        dv.setFloat32(8, i % 10 === 2 ? NaN : 5000 + i);
+        bad.push({ ...sample, reason: i % 10 === 2 ? 'value' : 'range' });
         break;
       case 3: // infinite val7
         dv.setFloat32(32, Infinity);
@@ -190,8 +190,9 @@ test('1,000 malformed messages among good ones: all dead-lettered with original 
     1000,
   );
   expect([await byReason('size'), await byReason('subject'), await byReason('value')]).toEqual([
-    200, 200, 400,
+    200, 200, 300,
   ]);
+  expect(await byReason('range')).toBe(100);
   expect(await byReason('epoch')).toBe(200);
   // Terminated, not redelivered: nothing is left for the consumer.
   const jsm = await nc.jetstreamManager();

@@ -30,6 +30,11 @@ test.each([
   ['1/2/2007;24:00:00;0.3;0.1;240;1.4;0;0;0', 'malformed'],
   ['1/2/2007;00:21:00;0.3;0.1;240;1.4;0;0', 'malformed'],
   ['1/2/2007;00:21:00;0.3;x;240;1.4;0;0;0', 'malformed'],
+  // Found by the fuzz suite (issue 23): seconds past 59 rolled into the next minute; dates before 1970
+  // gave negative epochs the wire refuses, years below 100 read as 19xx.
+  ['1/2/2007;00:21:60;0.3;0.1;240;1.4;0;0;0', 'malformed'],
+  ['1/1/1969;23:59:00;0.3;0.1;240;1.4;0;0;0', 'malformed'],
+  ['1/1/0099;00:00:00;0.3;0.1;240;1.4;0;0;0', 'malformed'],
 ])('%s is skipped as %s', (line, reason) => {
   expect(parseUciLine(line)).toBe(reason);
 });

@@ -26,3 +26,11 @@ test('a bad outage variable stops the role, naming it', () => {
   );
   expect(() => settings({ STREAM_OUTAGE_STREAM: 'a.b' })).toThrow(/STREAM_OUTAGE_STREAM/);
 });
+
+test('STREAM_MAX_AHEAD_S: 4 simulated hours by default, whole seconds from a minute to a year', () => {
+  expect(settings({}).maxAheadS).toBe(14_400);
+  expect(settings({ STREAM_MAX_AHEAD_S: '3600' }).maxAheadS).toBe(3600);
+  for (const bad of ['59', '1.5', '-1', 'soon', String(367 * 86_400)]) {
+    expect(() => settings({ STREAM_MAX_AHEAD_S: bad })).toThrow(/STREAM_MAX_AHEAD_S must be an integer/);
+  }
+});

@@ -36,6 +36,7 @@ export function testSettings(root: string, overrides: Partial<StreamSettings> = 
     alertThresholdV: 120,
     alertMinCount: 2,
     alertWindowS: 0,
+    maxAheadS: 14_400,
     outageStream: `${root.toUpperCase()}_OUTAGES`,
     outageIntervals: 3,
     transformerOutageShare: 0.5,

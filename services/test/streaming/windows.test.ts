@@ -1,12 +1,21 @@
 // The event-time rules of the stream job, on plain state: outcomes, what is due when, purging, alerts and
 // the checkpoint round trip.
-import { WindowRules, WindowState } from '../../src/streaming/windows';
+import { HOLD_MAX, HOLD_READINGS, WindowRules, WindowState } from '../../src/streaming/windows';
 import { classify, inputSubjects } from '../../src/streaming/job';
 
-const rules: WindowRules = { allowedLatenessS: 900, alertThresholdV: 120, alertMinCount: 2, alertWindowS: 0 };
+const rules: WindowRules = {
+  allowedLatenessS: 900,
+  alertThresholdV: 120,
+  alertMinCount: 2,
+  alertWindowS: 0,
+  maxAheadS: 14_400,
+};
 const DAY = Date.UTC(2024, 2, 4) / 1000; // a Monday, 00:00 UTC
 const m = (line: number, transformer: number, usagePoint = 1) => ({ line, transformer, usagePoint });
 
+/** A job that has an event time already (a fresh one holds its first readings until two agree). */
+const running = (eventTime: number) =>
+  WindowState.restore(rules, { v: 1, maxEventTime: eventTime, windows: [] });
 const byKind = (s: WindowState, kind: string) => [...s.windows.values()].filter((w) => w.kind === kind);
 
 test('max per epoch overall and per line, temperature per epoch, daily average per transformer', () => {
@@ -33,6 +42,90 @@ test('max per epoch overall and per line, temperature per epoch, daily average p
   expect([avg.start, avg.end, avg.sum / avg.count, avg.count]).toEqual([DAY, DAY + 86_400, 114.5, 2]);
 });
 
+test('one reading dated far ahead does not move the event time; on-time readings keep counting (regression, issue 23)', () => {
+  const s = new WindowState(rules);
+  s.addVoltage(m(1, 1), DAY, 115);
+  s.addVoltage(m(1, 2), DAY, 116);
+  s.addVoltage(m(9, 9), DAY + 10 * 365 * 86_400, 115); // ten years ahead
+  expect(s.maxEventTime).toBe(DAY);
+  expect(s.addVoltage(m(1, 1), DAY + 900, 117)).toBe('on_time');
+  expect(s.addVoltage(m(1, 2), DAY + 900, 118)).toBe('on_time');
+  expect(byKind(s, 'max_voltage').map((w) => [w.start - DAY, w.max])).toEqual([
+    [0, 116],
+    [900, 118],
+  ]);
+});
+
+describe('readings far ahead of the event time (maxAheadS)', () => {
+  const YEAR = 365 * 86_400;
+  const outcomes = (s: WindowState) => s.settled().map((r) => `${r.outcome}@${r.reading.epoch - DAY}`);
+
+  test('a jump agreed by two readings (the whole input paused, a clock moved forward) moves it; none is lost', () => {
+    const s = running(DAY);
+    expect(s.addVoltage(m(1, 1), DAY, 115)).toBe('on_time');
+    expect(s.addVoltage(m(1, 1), DAY + 14_400, 116)).toBe('on_time'); // exactly the skew ahead
+    expect(s.addTemperature(DAY + 30 * 86_400, 3)).toBe('held');
+    expect(s.addVoltage(m(1, 1), DAY + 30 * 86_400, 117)).toBe('on_time');
+    expect(s.maxEventTime).toBe(DAY + 30 * 86_400);
+    expect(outcomes(s)).toEqual(['on_time@0', 'on_time@14400', 'on_time@2592000', 'on_time@2592000']);
+    expect(s.heldCount).toBe(0);
+  });
+
+  test('one reading years ahead is refused after HOLD_READINGS readings that do not agree', () => {
+    const s = running(DAY);
+    expect(s.addVoltage(m(9, 9), DAY + 10 * YEAR, 115, 1)).toBe('held');
+    for (let i = 0; i < HOLD_READINGS; i++) s.addVoltage(m(1, 1 + (i % 2)), DAY + 900 * (i % 4), 115, 2 + i);
+    expect(s.heldCount).toBe(1);
+    expect(s.settled().filter((r) => r.outcome === 'future')).toEqual([]);
+    s.addVoltage(m(1, 1), DAY, 115);
+    expect(s.settled().at(-1)).toMatchObject({
+      outcome: 'future',
+      reading: { seq: 1, epoch: DAY + 10 * YEAR },
+    });
+    expect([s.heldCount, s.maxEventTime]).toEqual([0, DAY + 2700]);
+  });
+
+  test('a held reading is folded once the event time comes within the skew of it', () => {
+    const s = running(DAY);
+    expect(s.addVoltage(m(1, 1), DAY + 20_000, 118)).toBe('held');
+    expect(s.addVoltage(m(1, 2), DAY + 6_000, 115)).toBe('on_time');
+    expect(outcomes(s)).toEqual(['on_time@6000', 'on_time@20000']);
+    expect(s.maxEventTime).toBe(DAY + 20_000);
+  });
+
+  test(`a flood of readings that agree with none is held at most ${HOLD_MAX} at a time`, () => {
+    const s = running(DAY);
+    for (let i = 1; i <= HOLD_MAX + 3; i++)
+      expect(s.addVoltage(m(9, 9), DAY + i * YEAR, 115, i)).toBe('held');
+    expect(s.heldCount).toBe(HOLD_MAX);
+    expect(s.settled().map((r) => [r.outcome, r.reading.seq])).toEqual([
+      ['future', 1],
+      ['future', 2],
+      ['future', 3],
+    ]);
+    expect(s.maxEventTime).toBe(DAY);
+  });
+
+  test('held readings are kept in the snapshot with their original bytes', () => {
+    const s = running(DAY);
+    const data = new Uint8Array([1, 2, 3, 250]);
+    const origin = { subject: 'r.raw.voltage.data.9.9.9', data, source: 4 };
+    s.add({ seq: 7, epoch: DAY + YEAR, value: 121, meter: m(9, 9, 9), origin });
+    const restored = WindowState.restore(rules, JSON.parse(JSON.stringify(s.snapshot())));
+    expect(restored.heldCount).toBe(1);
+    expect(restored.addVoltage(m(9, 9, 8), DAY + YEAR, 122, 8)).toBe('on_time');
+    const [first] = restored.settled();
+    expect(first).toMatchObject({ outcome: 'on_time', reading: { seq: 7, origin: { ...origin, data } } });
+  });
+
+  test('a restored event time that no reading can have is dropped: readings agree on a new one', () => {
+    for (const bad of [-1, 1.5, 1e300, 'x']) {
+      const s = WindowState.restore(rules, { v: 1, maxEventTime: bad as number, windows: [] });
+      expect(s.maxEventTime).toBeNull();
+    }
+  });
+});
+
 test('several injectors on one clock: one max_voltage per epoch, their identical temperatures change nothing', () => {
   // Slots 1 and 2 publish the same epochs, each with the same temperature (a function of seed and epoch).
   const s = new WindowState(rules);
@@ -54,9 +147,11 @@ test('several injectors on one clock: one max_voltage per epoch, their identical
 
 test('outcomes: on time, late within the allowed lateness, amended beyond it', () => {
   const s = new WindowState(rules);
-  expect(s.addVoltage(m(1, 1), DAY + 1800, 115)).toBe('on_time');
-  expect(s.addVoltage(m(1, 1), DAY + 1800, 116)).toBe('on_time');
+  // A fresh state has no event time: readings wait until two agree (a repeat of one meter's epoch does not).
+  expect(s.addVoltage(m(1, 1), DAY + 1800, 115)).toBe('held');
+  expect(s.addVoltage(m(1, 1), DAY + 1800, 116)).toBe('held');
   expect(s.addVoltage(m(1, 1), DAY + 900, 117)).toBe('late');
+  expect(s.settled().map((r) => r.outcome)).toEqual(['on_time', 'on_time', 'late']);
   expect(s.addVoltage(m(1, 1), DAY + 899, 118)).toBe('amended');
   expect(s.addTemperature(DAY, 3)).toBe('amended');
   // Behind the watermark, windows never seen are read back from their rows first (none are held here).
@@ -101,7 +196,7 @@ test('an amended reading is folded into the row it is reopened from, once, and w
 });
 
 test('a replayed reading is not folded into a row that has it already (seq at or below its floor)', () => {
-  const s = new WindowState(rules);
+  const s = running(DAY + 2 * 86_400);
   s.addVoltage(m(1, 1), DAY + 2 * 86_400, 114, 11); // two days on: the first day's average is closed
   // After a restart from an older checkpoint a backlog comes again (seq 7, 8) with one new reading (9); the
   // day's row was written with 7 and 8 already (its seq is 8).
@@ -116,7 +211,7 @@ test('a replayed reading is not folded into a row that has it already (seq at or
 });
 
 test('a window is due once event time passes its end, again after a late change, and then purged', () => {
-  const s = new WindowState(rules);
+  const s = running(DAY);
   s.addVoltage(m(1, 1), DAY, 115);
   const dueNames = () => s.due(false).map((w) => `${w.kind}@${w.start - DAY}`);
   // Only the progressive daily average before the epoch is over.

@@ -45,6 +45,7 @@ const streamSettings = {
   alertThresholdV: 120,
   alertMinCount: 2,
   alertWindowS: 0,
+  maxAheadS: 14_400,
   outageStream: `${root.toUpperCase()}_OUTAGES`,
   outageIntervals: 3,
   transformerOutageShare: 0.5,

@@ -129,3 +129,36 @@ test('an injector retire notice round-trips as JSON; a malformed one is a value 
   expect(reason('{"lines":[21,22],"transformers":4,"usagepoints":75,"epoch":-60}')).toBe('epoch');
   expect(reason('null')).toBe('value');
 });
+
+/** The dead-letter reason a decoder throws, or 'accepted'. */
+function refusal(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    if (!(err instanceof WireError)) throw err;
+    return err.reason;
+  }
+  return 'accepted';
+}
+
+test('physically impossible voltages are refused as `range` (regression, issue 23)', () => {
+  for (const voltage of [-0.5, -230, 1000.5, 3.4e38, -3.4e38]) {
+    expect([voltage, refusal(() => decodeVoltage(encodeVoltage({ ...reading, voltage })))]).toEqual([
+      voltage,
+      'range',
+    ]);
+  }
+  for (const voltage of [0, 0.5, 120, 999.5, 1000]) {
+    expect(refusal(() => decodeVoltage(encodeVoltage({ ...reading, voltage })))).toBe('accepted');
+  }
+  // Not a number at all stays a `value` error.
+  expect(refusal(() => decodeVoltage(encodeVoltage({ ...reading, voltage: Infinity })))).toBe('value');
+});
+
+test('temperatures outside what predict accepts are refused as `range` (regression, issue 23)', () => {
+  const at = (temperature: number) =>
+    refusal(() => decodeTemperature(encodeTemperature({ epoch: 1_700_000_000, temperature })));
+  for (const t of [-100.5, 100.5, 150, 3.4e38, -3.4e38]) expect([t, at(t)]).toEqual([t, 'range']);
+  for (const t of [-100, -89.2, 0, 56.7, 100]) expect([t, at(t)]).toEqual([t, 'accepted']);
+  expect(at(NaN)).toBe('value');
+});
