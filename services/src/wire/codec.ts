@@ -5,13 +5,14 @@
 // smartmeter.raw.temperature.{data,forecast.12}; and an injector's retire notice (JSON, see RetireNotice) on
 // smartmeter.raw.control.retire. Decoding validates and throws a WireError whose
 // `reason` names the dead-letter subject suffix.
+import { MAX_LINES_PER_SLOT } from '../simulator/topology';
 import { SUBJECTS } from './subjects';
 
 export const VOLTAGE_BYTES = 56;
 export const TEMPERATURE_BYTES = 12;
 export const EXTRA_VALUES = 10;
 
-export type WireErrorReason = 'size' | 'subject' | 'value' | 'epoch';
+export type WireErrorReason = 'size' | 'subject' | 'value' | 'epoch' | 'control';
 
 export class WireError extends Error {
   override name = 'WireError';
@@ -166,7 +167,17 @@ export function encodeRetire(n: RetireNotice): Uint8Array {
   return new TextEncoder().encode(JSON.stringify(n));
 }
 
+/** A control message's bounds: a notice is some 80 bytes and names at most one injector's lines. */
+export const MAX_CONTROL_BYTES = 1024;
+/** The largest line, transformer or usage point a voltage subject can name (MAX_ID_DIGITS digits). */
+export const MAX_METER_ID = 10 ** MAX_ID_DIGITS - 1;
+
 export function decodeRetire(bytes: Uint8Array): RetireNotice {
+  if (bytes.byteLength > MAX_CONTROL_BYTES)
+    throw new WireError(
+      'control',
+      `retire notice is ${bytes.byteLength} bytes, at most ${MAX_CONTROL_BYTES}`,
+    );
   let n: Partial<RetireNotice>;
   try {
     n = JSON.parse(new TextDecoder().decode(bytes)) as Partial<RetireNotice>;
@@ -183,6 +194,15 @@ export function decodeRetire(bytes: Uint8Array): RetireNotice {
   if (!ok || !Number.isInteger(n.epoch)) {
     throw new WireError('value', 'retire notice needs lines [first, last], transformers, usagepoints, epoch');
   }
+  const [first, last] = n.lines as [number, number];
+  const within = (v: number) => v <= MAX_METER_ID;
+  if (first > last || last - first >= MAX_LINES_PER_SLOT || !within(last))
+    throw new WireError(
+      'control',
+      `retire notice lines [${first}, ${last}]: at most ${MAX_LINES_PER_SLOT}, in order`,
+    );
+  if (!within(n.transformers as number) || !within(n.usagepoints as number))
+    throw new WireError('control', `retire notice counts must be at most ${MAX_METER_ID}`);
   return {
     lines: n.lines as [number, number],
     transformers: n.transformers as number,
