@@ -7,11 +7,12 @@
 // slot is then busy, fetching pauses by itself and the backlog waits in the stream. Writes are upserts
 // keyed by the reading's identity, so a redelivery after a crash rewrites the same row.
 // A malformed message is published to `<root>.deadletter.<reason>` with its original bytes and its
-// subject in headers (lib/deadletter.ts), then terminated, so it is never redelivered.
+// subject in headers (lib/deadletter.ts), then terminated, so it is never redelivered: terminated even when
+// its dead letter could not be published.
 import { Client } from 'cassandra-driver';
 import { ConsumeCallback, Consumer, ConsumerMessages, FetchMessages, JsMsg, NatsConnection } from 'nats';
 import { Registry } from 'prom-client';
-import { publishDeadLetter } from '../lib/deadletter';
+import { DeadLetters } from '../lib/deadletter';
 import { ensureRawStream } from '../lib/jetstream';
 import { Logger } from '../lib/log';
 import { backoffDelay, retryWithBackoff, sleep } from '../lib/retry';
@@ -89,6 +90,7 @@ export async function startIngest(deps: IngestDeps, settings: IngestSettings): P
   const root = settings.subjectRoot;
   const subjects = rawSubjects(root);
   const queries = { raw: rawDataInsert(keyspace), temperature: temperatureInsert(keyspace) };
+  const deadLetters = new DeadLetters(nc, root, 'ingest', log, metrics.deadLetterFailures);
 
   const jsm = await nc.jetstreamManager();
   await ensureRawStream(jsm, {
@@ -159,12 +161,11 @@ export async function startIngest(deps: IngestDeps, settings: IngestSettings): P
   }
 
   function deadLetter(msg: JsMsg, err: WireError) {
-    publishDeadLetter(nc, root, {
+    deadLetters.send({
       reason: err.reason,
       subject: msg.subject,
       data: msg.data,
       error: err.message,
-      role: 'ingest',
       streamSeq: msg.seq,
     });
     metrics.deadLetters.inc({ reason: err.reason });

@@ -36,7 +36,7 @@
 // it stays in the checkpoint and the next holder finishes it.
 import { Client } from 'cassandra-driver';
 import { ConsumerMessages, JetStreamClient, JsMsg, NatsConnection } from 'nats';
-import { publishDeadLetter } from '../lib/deadletter';
+import { DeadLetters } from '../lib/deadletter';
 import { ensureRawStream } from '../lib/jetstream';
 import { Logger } from '../lib/log';
 import { retryWithBackoff } from '../lib/retry';
@@ -104,6 +104,7 @@ export class StreamJob {
   private newestTemperatureEpoch = -Infinity;
   /** Reads of closed windows' rows in progress (windows.ts reopens). */
   private readonly reopening = new Set<Promise<void>>();
+  private readonly deadLetters: DeadLetters;
 
   constructor(
     private readonly settings: StreamSettings,
@@ -112,6 +113,13 @@ export class StreamJob {
     this.js = deps.nc.jetstream();
     this.state = new WindowState(settings);
     this.outages = new OutageState(settings);
+    this.deadLetters = new DeadLetters(
+      deps.nc,
+      settings.subjectRoot,
+      'stream',
+      deps.log,
+      deps.metrics.deadLetterFailures,
+    );
   }
 
   /** True while this instance holds the lease and consumes. */
@@ -283,12 +291,11 @@ export class StreamJob {
       if (outcome === 'amended') for (const ref of this.state.reopens()) this.reopen(this.state, ref);
     } catch (err) {
       if (!(err instanceof WireError)) throw err;
-      publishDeadLetter(this.deps.nc, this.settings.subjectRoot, {
+      this.deadLetters.send({
         reason: err.reason,
         subject: m.subject,
         data: m.data,
         error: err.message,
-        role: 'stream',
         streamSeq: m.seq,
       });
       outcome = 'deadlettered';

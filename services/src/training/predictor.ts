@@ -5,7 +5,7 @@
 import { Client } from 'cassandra-driver';
 import { Msg, NatsConnection, Subscription } from 'nats';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { publishDeadLetter } from '../lib/deadletter';
+import { createDeadLetterFailures, DeadLetters } from '../lib/deadletter';
 import { Logger } from '../lib/log';
 import { sleep } from '../lib/retry';
 import { decodeTemperature, WireError } from '../wire/codec';
@@ -133,9 +133,11 @@ export class PredictMetrics {
   readonly waiting: Gauge;
   readonly forecastProbability: Gauge;
   readonly forecastVoltage: Gauge<'quantile'>;
+  readonly deadLetterFailures: Counter;
 
   constructor(registry: Registry) {
     const registers = [registry];
+    this.deadLetterFailures = createDeadLetterFailures(registry, 'predict');
     this.predictions = zeroed(
       new Counter({
         name: 'smartmeter_predictions_total',
@@ -317,6 +319,7 @@ export async function startPredictor(
     });
   const outcome = (m: PredictionMessage) => (m.alert ? 'alert' : 'normal');
 
+  const deadLetters = new DeadLetters(nc, subjects.root, 'predict', log, metrics.deadLetterFailures);
   const forecasts = nc.subscribe(subjects.forecast, {
     queue: settings.queueGroup,
     callback: (err, msg) => {
@@ -326,12 +329,11 @@ export async function startPredictor(
         reading = decodeTemperature(msg.data);
       } catch (e) {
         metrics.predictions.inc({ source: 'forecast', outcome: 'dead_letter' });
-        publishDeadLetter(nc, subjects.root, {
+        deadLetters.send({
           reason: e instanceof WireError ? e.reason : 'value',
           subject: msg.subject,
           data: msg.data,
           error: (e as Error).message,
-          role: 'predict',
         });
         return;
       }
