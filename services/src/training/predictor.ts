@@ -2,8 +2,10 @@
 // as JSON on smartmeter.extract.voltage.prediction.12) and to requests on smartmeter.predict, and swapped
 // for a new version on smartmeter.model.updated without dropping anything: a prediction runs
 // synchronously on the model it started with, and a replaced model is disposed once no prediction holds it.
+// Its subscriptions' callbacks run inside nats.js's reader, where an exception would stop the connection
+// reading: they never throw, and error replies quote a bounded part of the request.
 import { Client } from 'cassandra-driver';
-import { Msg, NatsConnection, Subscription } from 'nats';
+import { Msg, NatsConnection, NatsError, Subscription } from 'nats';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { createDeadLetterFailures, DeadLetters } from '../lib/deadletter';
 import { Logger } from '../lib/log';
@@ -53,6 +55,24 @@ export interface PredictRequest {
 // Simulated time may run years ahead, but not past year 9999 (as the wire codec).
 const MAX_EPOCH = 253_402_300_799;
 const SHAPE = 'expected a JSON object {"epoch": <simulated epoch seconds>, "temperature": <°C>}';
+/** Characters of a bad value an error message quotes, and of an error reply: a reply always fits. */
+const QUOTE_CHARS = 64;
+const ERROR_CHARS = 1000;
+
+/** A value as JSON, cut to QUOTE_CHARS: an error message says what was wrong, not the whole request. */
+function quote(v: unknown): string {
+  const text = JSON.stringify(v) ?? String(v);
+  return text.length <= QUOTE_CHARS ? text : `${text.slice(0, QUOTE_CHARS)}… (${text.length} characters)`;
+}
+
+/**
+ * The reply to a request: the prediction, or `{"error"}` with at most ERROR_CHARS characters (at most 6
+ * bytes each once escaped), so that it fits any max_payload a server is configured with.
+ */
+export function replyText(reply: PredictionMessage | { error: string }): string {
+  if ('error' in reply) return JSON.stringify({ error: reply.error.slice(0, ERROR_CHARS) });
+  return JSON.stringify(reply);
+}
 
 /** Validates a request body; throws an Error whose message says what is wrong. */
 export function parsePredictRequest(data: Uint8Array): PredictRequest {
@@ -65,9 +85,7 @@ export function parsePredictRequest(data: Uint8Array): PredictRequest {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new Error(`${SHAPE}`);
   const { epoch, temperature } = body as Record<string, unknown>;
   if (typeof epoch !== 'number' || !Number.isInteger(epoch) || epoch < 0 || epoch > MAX_EPOCH) {
-    throw new Error(
-      `"epoch" must be an integer number of seconds in [0, ${MAX_EPOCH}], got ${JSON.stringify(epoch)}`,
-    );
+    throw new Error(`"epoch" must be an integer number of seconds in [0, ${MAX_EPOCH}], got ${quote(epoch)}`);
   }
   if (
     typeof temperature !== 'number' ||
@@ -75,9 +93,7 @@ export function parsePredictRequest(data: Uint8Array): PredictRequest {
     temperature < -100 ||
     temperature > 100
   ) {
-    throw new Error(
-      `"temperature" must be a number of °C in [-100, 100], got ${JSON.stringify(temperature)}`,
-    );
+    throw new Error(`"temperature" must be a number of °C in [-100, 100], got ${quote(temperature)}`);
   }
   return { epoch, temperature };
 }
@@ -320,10 +336,21 @@ export async function startPredictor(
   const outcome = (m: PredictionMessage) => (m.alert ? 'alert' : 'normal');
 
   const deadLetters = new DeadLetters(nc, subjects.root, 'predict', log, metrics.deadLetterFailures);
+  /** A callback that never throws into nats.js's reader (which would stop reading the connection). */
+  const guarded =
+    (what: string, handle: (msg: Msg) => void) =>
+    (err: NatsError | null, msg: Msg): void => {
+      if (err) return; // the subscription closes
+      try {
+        handle(msg);
+      } catch (e) {
+        log.error(`unexpected error handling a ${what}; dropped`, { err: e, subject: msg.subject });
+      }
+    };
+
   const forecasts = nc.subscribe(subjects.forecast, {
     queue: settings.queueGroup,
-    callback: (err, msg) => {
-      if (err) return;
+    callback: guarded('forecast', (msg) => {
       let reading;
       try {
         reading = decodeTemperature(msg.data);
@@ -351,13 +378,12 @@ export async function startPredictor(
       } catch (e) {
         log.error('prediction failed', { err: e, epoch: reading.epoch });
       }
-    },
+    }),
   });
 
   const requests = nc.subscribe(subjects.predict, {
     queue: settings.queueGroup,
-    callback: (err, msg) => {
-      if (err) return;
+    callback: guarded('request', (msg) => {
       const end = metrics.requestSeconds.startTimer();
       let reply: PredictionMessage | { error: string };
       try {
@@ -367,9 +393,13 @@ export async function startPredictor(
         reply = { error: (e as Error).message };
         metrics.predictions.inc({ source: 'request', outcome: 'bad_request' });
       }
-      if (msg.reply) msg.respond(JSON.stringify(reply));
+      try {
+        if (msg.reply) msg.respond(replyText(reply));
+      } catch (e) {
+        log.warn('could not reply to a request', { err: e, reply: msg.reply?.slice(0, 256) });
+      }
       end();
-    },
+    }),
   });
 
   // The server knows the subscriptions once this returns: a request sent right after (on another
