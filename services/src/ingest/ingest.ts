@@ -8,7 +8,7 @@
 // keyed by the reading's identity, so a redelivery after a crash rewrites the same row.
 // A malformed message is published to `<root>.deadletter.<reason>` with its original bytes and its
 // subject in headers (lib/deadletter.ts), then terminated, so it is never redelivered: terminated even when
-// its dead letter could not be published.
+// its dead letter could not be published, and no error in handling a message ever keeps its slot.
 import { Client } from 'cassandra-driver';
 import { ConsumeCallback, Consumer, ConsumerMessages, FetchMessages, JsMsg, NatsConnection } from 'nats';
 import { Registry } from 'prom-client';
@@ -185,7 +185,11 @@ export async function startIngest(deps: IngestDeps, settings: IngestSettings): P
 
   function unexpected(msg: JsMsg, err: unknown) {
     log.error('unexpected error handling a message; it will be redelivered', { err });
-    msg.nak(1000);
+    try {
+      msg.nak(1000);
+    } catch {
+      // the connection is closing: the server redelivers it after ack_wait
+    }
     settled();
   }
 
@@ -205,31 +209,36 @@ export async function startIngest(deps: IngestDeps, settings: IngestSettings): P
   }
 
   // Runs once per reading: one callback per write, no per-message closures beyond it. The first
-  // attempt is made directly; the retry loop (promises) is only built once a write failed.
+  // attempt is made directly; the retry loop (promises) is only built once a write failed. Never throws
+  // (nats.js would end the fetch, and the slot and the rest of the batch with it): every path settles once.
   function handle(msg: JsMsg): void {
     tally.inFlight++;
-    if (redelivered(msg)) metrics.redeliveries.inc();
-    let w: Write | undefined;
     try {
-      w = toWrite(msg.subject, msg.data, subjects, queries);
+      if (redelivered(msg)) metrics.redeliveries.inc();
+      let w: Write | undefined;
+      try {
+        w = toWrite(msg.subject, msg.data, subjects, queries);
+      } catch (err) {
+        if (!(err instanceof WireError)) return unexpected(msg, err);
+        deadLetter(msg, err);
+        return settled();
+      }
+      if (!w) {
+        msg.ack();
+        tally.ignored++;
+        return settled();
+      }
+      const pending = w;
+      attempt(pending, (err) => {
+        if (!err) return finish(msg, true);
+        retryStore(pending, msg, err).then(
+          (stored) => finish(msg, stored),
+          (e: unknown) => unexpected(msg, e),
+        );
+      });
     } catch (err) {
-      if (!(err instanceof WireError)) return unexpected(msg, err);
-      deadLetter(msg, err);
-      return settled();
+      unexpected(msg, err); // before settling: every settling call above is the last thing its path does
     }
-    if (!w) {
-      msg.ack();
-      tally.ignored++;
-      return settled();
-    }
-    const pending = w;
-    attempt(pending, (err) => {
-      if (!err) return finish(msg, true);
-      retryStore(pending, msg, err).then(
-        (stored) => finish(msg, stored),
-        (e: unknown) => unexpected(msg, e),
-      );
-    });
   }
 
   // Fetch only what free slots can take, so nothing waits unprocessed in a client buffer while its
