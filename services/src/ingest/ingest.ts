@@ -12,6 +12,7 @@
 import { Client } from 'cassandra-driver';
 import { ConsumeCallback, Consumer, ConsumerMessages, FetchMessages, JsMsg, NatsConnection } from 'nats';
 import { Registry } from 'prom-client';
+import { ConsumeHealth, SetReady } from '../lib/consuming';
 import { DeadLetters } from '../lib/deadletter';
 import { ensureRawStream } from '../lib/jetstream';
 import { Logger } from '../lib/log';
@@ -36,6 +37,8 @@ export interface IngestDeps {
   keyspace: string;
   log: Logger;
   registry: Registry;
+  /** Marks the role not ready (/healthz) should it stop consuming. */
+  setReady?: SetReady;
 }
 
 export interface Ingest {
@@ -91,6 +94,7 @@ export async function startIngest(deps: IngestDeps, settings: IngestSettings): P
   const subjects = rawSubjects(root);
   const queries = { raw: rawDataInsert(keyspace), temperature: temperatureInsert(keyspace) };
   const deadLetters = new DeadLetters(nc, root, 'ingest', log, metrics.deadLetterFailures);
+  const health = new ConsumeHealth(metrics.consumer, log, deps.setReady);
 
   const jsm = await nc.jetstreamManager();
   await ensureRawStream(jsm, {
@@ -265,8 +269,10 @@ export async function startIngest(deps: IngestDeps, settings: IngestSettings): P
         const err = await current.closed(); // the pull's end: all received, expired, or failed
         if (err) throw err;
         failures = 0;
+        health.consuming();
       } catch (err) {
-        failures++;
+        // Not consuming until a fetch succeeds again (a deleted consumer never does: a restart recreates it).
+        if (++failures === 1) health.failed('a fetch failed', err);
         log.warn('fetch failed; retrying', { err, failures });
         await sleep(Math.min(5000, 100 * 2 ** Math.min(failures, 6)));
       }

@@ -9,7 +9,9 @@
 //   smartmeter_ingest_consumer_ack_pending           delivered to some replica, not yet acknowledged
 //   smartmeter_ingest_rows_per_second                rows stored per second by this replica, last poll interval
 //   smartmeter_ingest_deadletter_failures_total      dead letters that could not be published (lib/deadletter.ts)
+//   smartmeter_consumer_stopped, smartmeter_consumer_failures_total  lib/consuming.ts
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { createConsumerMetrics } from '../lib/consuming';
 import { createDeadLetterFailures } from '../lib/deadletter';
 import { zeroed } from '../lib/metrics';
 
@@ -92,6 +94,7 @@ export function createIngestMetrics(
       registers,
     }),
     deadLetterFailures: createDeadLetterFailures(registry, 'ingest'),
+    consumer: createConsumerMetrics(registry),
   };
 }
 

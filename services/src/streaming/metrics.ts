@@ -20,7 +20,10 @@
 //   smartmeter_stream_outage_detection_delay_simulated_seconds  event time from a meter's first missed
 //                                                  reading to its outage's detection
 //   smartmeter_stream_deadletter_failures_total    dead letters that could not be published (lib/deadletter.ts)
+//   smartmeter_consumer_stopped, smartmeter_consumer_failures_total  lib/consuming.ts: the active instance
+//                                                  stopped consuming (and gave its lease up)
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { createConsumerMetrics } from '../lib/consuming';
 import { createDeadLetterFailures } from '../lib/deadletter';
 import { zeroed } from '../lib/metrics';
 
@@ -143,5 +146,6 @@ export function createStreamMetrics(registry: Registry) {
       registers,
     }),
     deadLetterFailures: createDeadLetterFailures(registry, 'stream'),
+    consumer: createConsumerMetrics(registry),
   };
 }

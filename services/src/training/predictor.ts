@@ -3,10 +3,12 @@
 // for a new version on smartmeter.model.updated without dropping anything: a prediction runs
 // synchronously on the model it started with, and a replaced model is disposed once no prediction holds it.
 // Its subscriptions' callbacks run inside nats.js's reader, where an exception would stop the connection
-// reading: they never throw, and error replies quote a bounded part of the request.
+// reading: they never throw, error replies quote a bounded part of the request, and a subscription that
+// closes under the service says so (lib/consuming.ts).
 import { Client } from 'cassandra-driver';
 import { Msg, NatsConnection, NatsError, Subscription } from 'nats';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { ConsumeHealth, createConsumerMetrics, SetReady } from '../lib/consuming';
 import { createDeadLetterFailures, DeadLetters } from '../lib/deadletter';
 import { Logger } from '../lib/log';
 import { sleep } from '../lib/retry';
@@ -150,10 +152,12 @@ export class PredictMetrics {
   readonly forecastProbability: Gauge;
   readonly forecastVoltage: Gauge<'quantile'>;
   readonly deadLetterFailures: Counter;
+  readonly consumer: ReturnType<typeof createConsumerMetrics>;
 
   constructor(registry: Registry) {
     const registers = [registry];
     this.deadLetterFailures = createDeadLetterFailures(registry, 'predict');
+    this.consumer = createConsumerMetrics(registry);
     this.predictions = zeroed(
       new Counter({
         name: 'smartmeter_predictions_total',
@@ -213,6 +217,8 @@ export interface PredictorDeps {
   stopped?: Promise<void>;
   /** Called while waiting for a first model, so /healthz can say so. */
   onWaiting?: (reason: string) => void;
+  /** Marks the role not ready (/healthz) should a subscription close under it. */
+  setReady?: SetReady;
 }
 
 export interface Predictor {
@@ -340,7 +346,7 @@ export async function startPredictor(
   const guarded =
     (what: string, handle: (msg: Msg) => void) =>
     (err: NatsError | null, msg: Msg): void => {
-      if (err) return; // the subscription closes
+      if (err) return; // the subscription closes: watched below
       try {
         handle(msg);
       } catch (e) {
@@ -402,6 +408,19 @@ export async function startPredictor(
     }),
   });
 
+  // The subscriptions end only with stop(); one closed before (by the server, or the connection) is a
+  // predictor that no longer serves.
+  let stopping = false;
+  const health = new ConsumeHealth(metrics.consumer, log, deps.setReady);
+  for (const [name, sub] of [
+    ['forecasts', forecasts],
+    ['requests', requests],
+  ] as const) {
+    void sub.closed.then(() => {
+      if (!stopping) health.failed(`the ${name} subscription on ${sub.getSubject()} closed`);
+    });
+  }
+
   // The server knows the subscriptions once this returns: a request sent right after (on another
   // connection) finds a responder instead of failing with 503.
   await nc.flush();
@@ -416,6 +435,7 @@ export async function startPredictor(
   return {
     version: () => slot.version,
     stop: async () => {
+      stopping = true;
       const subs: Subscription[] = [forecasts, requests, updates];
       await Promise.all(subs.map((s) => (s.isClosed() ? undefined : s.drain())));
       await reloads;
