@@ -35,10 +35,6 @@ export class ConsumeHealth {
     metrics.stopped.set(0);
   }
 
-  get isStopped(): boolean {
-    return this.stopped;
-  }
-
   /** Consumption stopped on a failure: not ready, with `what` and the error as the reason. */
   failed(what: string, err?: unknown): void {
     const detail = err instanceof Error ? err.message : err === undefined ? '' : String(err);

@@ -29,7 +29,7 @@ export interface DeadLetter {
 export type DeadLetterOutcome = 'published' | 'truncated' | 'failed';
 
 /** nats-server's default max_payload, used while the connection has no server INFO yet. */
-export const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
+const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
 /** Header values are bounded too: the error text is for people, the subject at most a control line. */
 const MAX_ERROR_CHARS = 512;
 const MAX_SUBJECT_CHARS = 1024;
