@@ -175,7 +175,7 @@ export function servicesDashboard({ cassandraNodes }: ServicesOptions): Dashboar
         timeSeries({
           title: 'Errors and retries per second',
           description:
-            'Failed Cassandra writes retried (ingest, stream), failed training runs and model loads, rejected requests, messages redelivered to ingest.',
+            'Failed Cassandra writes retried (ingest, stream), failed training runs and model loads, rejected requests, messages redelivered to ingest, times a role stopped consuming its input (/healthz says why).',
           unit: 'short',
           queries: [
             {
@@ -202,13 +202,18 @@ export function servicesDashboard({ cassandraNodes }: ServicesOptions): Dashboar
               expr: 'sum by (role, instance) (rate(smartmeter_predictions_total{outcome="bad_request"}[5m]))',
               legend: '{{role}} {{instance}} bad requests',
             },
+            {
+              expr: 'sum by (role, instance) (rate(smartmeter_consumer_failures_total[5m]))',
+              legend: '{{role}} {{instance}} stopped consuming',
+            },
           ],
         }),
       )
       .withPanel(
         timeSeries({
           title: 'Dead letters per second',
-          description: 'Malformed messages set aside on smartmeter.deadletter.<reason>, by role.',
+          description:
+            'Malformed messages set aside on smartmeter.deadletter.<reason>, by role; "not published": their dead letter could not be sent (they were set aside all the same).',
           unit: 'short',
           queries: [
             {
@@ -223,6 +228,10 @@ export function servicesDashboard({ cassandraNodes }: ServicesOptions): Dashboar
               expr: 'sum by (role) (rate(smartmeter_predictions_total{outcome="dead_letter"}[5m]))',
               legend: '{{role}}',
             },
+            ...['ingest', 'stream', 'predict'].map((role) => ({
+              expr: `sum by (role) (rate(smartmeter_${role}_deadletter_failures_total[5m]))`,
+              legend: '{{role}} not published',
+            })),
           ],
         }),
       )

@@ -7,11 +7,13 @@
 // slot is then busy, fetching pauses by itself and the backlog waits in the stream. Writes are upserts
 // keyed by the reading's identity, so a redelivery after a crash rewrites the same row.
 // A malformed message is published to `<root>.deadletter.<reason>` with its original bytes and its
-// subject in headers (lib/deadletter.ts), then terminated, so it is never redelivered.
+// subject in headers (lib/deadletter.ts), then terminated, so it is never redelivered: terminated even when
+// its dead letter could not be published, and no error in handling a message ever keeps its slot.
 import { Client } from 'cassandra-driver';
 import { ConsumeCallback, Consumer, ConsumerMessages, FetchMessages, JsMsg, NatsConnection } from 'nats';
 import { Registry } from 'prom-client';
-import { publishDeadLetter } from '../lib/deadletter';
+import { ConsumeHealth, SetReady } from '../lib/consuming';
+import { DeadLetters } from '../lib/deadletter';
 import { ensureRawStream } from '../lib/jetstream';
 import { Logger } from '../lib/log';
 import { backoffDelay, retryWithBackoff, sleep } from '../lib/retry';
@@ -35,6 +37,8 @@ export interface IngestDeps {
   keyspace: string;
   log: Logger;
   registry: Registry;
+  /** Marks the role not ready (/healthz) should it stop consuming. */
+  setReady?: SetReady;
 }
 
 export interface Ingest {
@@ -89,6 +93,8 @@ export async function startIngest(deps: IngestDeps, settings: IngestSettings): P
   const root = settings.subjectRoot;
   const subjects = rawSubjects(root);
   const queries = { raw: rawDataInsert(keyspace), temperature: temperatureInsert(keyspace) };
+  const deadLetters = new DeadLetters(nc, root, 'ingest', log, metrics.deadLetterFailures);
+  const health = new ConsumeHealth(metrics.consumer, log, deps.setReady);
 
   const jsm = await nc.jetstreamManager();
   await ensureRawStream(jsm, {
@@ -159,12 +165,11 @@ export async function startIngest(deps: IngestDeps, settings: IngestSettings): P
   }
 
   function deadLetter(msg: JsMsg, err: WireError) {
-    publishDeadLetter(nc, root, {
+    deadLetters.send({
       reason: err.reason,
       subject: msg.subject,
       data: msg.data,
       error: err.message,
-      role: 'ingest',
       streamSeq: msg.seq,
     });
     metrics.deadLetters.inc({ reason: err.reason });
@@ -184,7 +189,11 @@ export async function startIngest(deps: IngestDeps, settings: IngestSettings): P
 
   function unexpected(msg: JsMsg, err: unknown) {
     log.error('unexpected error handling a message; it will be redelivered', { err });
-    msg.nak(1000);
+    try {
+      msg.nak(1000);
+    } catch {
+      // the connection is closing: the server redelivers it after ack_wait
+    }
     settled();
   }
 
@@ -204,31 +213,36 @@ export async function startIngest(deps: IngestDeps, settings: IngestSettings): P
   }
 
   // Runs once per reading: one callback per write, no per-message closures beyond it. The first
-  // attempt is made directly; the retry loop (promises) is only built once a write failed.
+  // attempt is made directly; the retry loop (promises) is only built once a write failed. Never throws
+  // (nats.js would end the fetch, and the slot and the rest of the batch with it): every path settles once.
   function handle(msg: JsMsg): void {
     tally.inFlight++;
-    if (redelivered(msg)) metrics.redeliveries.inc();
-    let w: Write | undefined;
     try {
-      w = toWrite(msg.subject, msg.data, subjects, queries);
+      if (redelivered(msg)) metrics.redeliveries.inc();
+      let w: Write | undefined;
+      try {
+        w = toWrite(msg.subject, msg.data, subjects, queries);
+      } catch (err) {
+        if (!(err instanceof WireError)) return unexpected(msg, err);
+        deadLetter(msg, err);
+        return settled();
+      }
+      if (!w) {
+        msg.ack();
+        tally.ignored++;
+        return settled();
+      }
+      const pending = w;
+      attempt(pending, (err) => {
+        if (!err) return finish(msg, true);
+        retryStore(pending, msg, err).then(
+          (stored) => finish(msg, stored),
+          (e: unknown) => unexpected(msg, e),
+        );
+      });
     } catch (err) {
-      if (!(err instanceof WireError)) return unexpected(msg, err);
-      deadLetter(msg, err);
-      return settled();
+      unexpected(msg, err); // before settling: every settling call above is the last thing its path does
     }
-    if (!w) {
-      msg.ack();
-      tally.ignored++;
-      return settled();
-    }
-    const pending = w;
-    attempt(pending, (err) => {
-      if (!err) return finish(msg, true);
-      retryStore(pending, msg, err).then(
-        (stored) => finish(msg, stored),
-        (e: unknown) => unexpected(msg, e),
-      );
-    });
   }
 
   // Fetch only what free slots can take, so nothing waits unprocessed in a client buffer while its
@@ -255,8 +269,10 @@ export async function startIngest(deps: IngestDeps, settings: IngestSettings): P
         const err = await current.closed(); // the pull's end: all received, expired, or failed
         if (err) throw err;
         failures = 0;
+        health.consuming();
       } catch (err) {
-        failures++;
+        // Not consuming until a fetch succeeds again (a deleted consumer never does: a restart recreates it).
+        if (++failures === 1) health.failed('a fetch failed', err);
         log.warn('fetch failed; retrying', { err, failures });
         await sleep(Math.min(5000, 100 * 2 ** Math.min(failures, 6)));
       }

@@ -8,7 +8,11 @@
 //   smartmeter_ingest_consumer_pending               consumer lag: messages in the stream not yet delivered
 //   smartmeter_ingest_consumer_ack_pending           delivered to some replica, not yet acknowledged
 //   smartmeter_ingest_rows_per_second                rows stored per second by this replica, last poll interval
+//   smartmeter_ingest_deadletter_failures_total      dead letters that could not be published (lib/deadletter.ts)
+//   smartmeter_consumer_stopped, smartmeter_consumer_failures_total  lib/consuming.ts
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { createConsumerMetrics } from '../lib/consuming';
+import { createDeadLetterFailures } from '../lib/deadletter';
 import { zeroed } from '../lib/metrics';
 
 /** What ingest counts once per message as plain numbers: a metric call per message costs more. */
@@ -89,6 +93,8 @@ export function createIngestMetrics(
       help: 'Rows stored per second by this replica over the last poll interval',
       registers,
     }),
+    deadLetterFailures: createDeadLetterFailures(registry, 'ingest'),
+    consumer: createConsumerMetrics(registry),
   };
 }
 

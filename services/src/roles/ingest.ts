@@ -30,7 +30,14 @@ export async function run(ctx: ServiceContext): Promise<void> {
   const nc = await connectNats(nats, ctx.log, ctx.registry, aborted);
   ctx.onShutdown(() => nc.drain()); // flushes the last acks
   const ingest = await startIngest(
-    { nc, cassandra, keyspace: cassandraConfig.keyspace, log: ctx.log, registry: ctx.registry },
+    {
+      nc,
+      cassandra,
+      keyspace: cassandraConfig.keyspace,
+      log: ctx.log,
+      registry: ctx.registry,
+      setReady: ctx.setReady,
+    },
     settings,
   );
   ctx.onShutdown(() => ingest.stop());

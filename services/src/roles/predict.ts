@@ -38,6 +38,7 @@ export async function run(ctx: ServiceContext): Promise<void> {
       aborted,
       stopped: ctx.stopped,
       onWaiting: (r) => ctx.setReady(true, r),
+      setReady: ctx.setReady,
     },
     settings,
   );

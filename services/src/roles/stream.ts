@@ -47,6 +47,7 @@ export async function run(ctx: ServiceContext): Promise<void> {
     keyspace: cassandra.keyspace,
     log: ctx.log,
     metrics: createStreamMetrics(ctx.registry),
+    setReady: ctx.setReady,
   });
   await job.start();
   ctx.onShutdown(() => job.stop());

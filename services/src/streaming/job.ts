@@ -30,13 +30,18 @@
 // their events go to `<root>.extract.outage.*` through a JetStream stream with a Nats-Msg-Id per change, so
 // the repeats of a takeover are dropped there (OUTAGE_STREAM_LIMITS).
 //
+// A consumer that ends while active (it failed, or a handler threw: nats.js then stops it) makes the instance
+// say so (/healthz not ready, smartmeter_consumer_stopped), give its lease up and sit out one lease TTL, so
+// that a standby takes over from the last checkpoint; it competes again after that.
+//
 // Shutdown (SIGTERM): stop consuming, write the windows that are complete enough, save the checkpoint,
 // release the lease. Complete enough = the event time has passed the window's end, or no reading came for
 // `STREAM_IDLE_TIMEOUT_MS` (injection stopped). The newest epoch of a running injection is not complete:
 // it stays in the checkpoint and the next holder finishes it.
 import { Client } from 'cassandra-driver';
 import { ConsumerMessages, JetStreamClient, JsMsg, NatsConnection } from 'nats';
-import { publishDeadLetter } from '../lib/deadletter';
+import { ConsumeHealth, SetReady } from '../lib/consuming';
+import { DeadLetters } from '../lib/deadletter';
 import { ensureRawStream } from '../lib/jetstream';
 import { Logger } from '../lib/log';
 import { retryWithBackoff } from '../lib/retry';
@@ -62,6 +67,8 @@ export interface StreamJobDeps {
   keyspace: string;
   log: Logger;
   metrics: StreamMetrics;
+  /** Marks the role not ready (/healthz) while it has stopped consuming on a failure. */
+  setReady?: SetReady;
 }
 
 type RawKind =
@@ -108,6 +115,10 @@ export class StreamJob {
   private restoredCheck?: { eventTime: number; behind: number };
   /** Reads of closed windows' rows in progress (windows.ts reopens). */
   private readonly reopening = new Set<Promise<void>>();
+  private readonly deadLetters: DeadLetters;
+  private readonly health: ConsumeHealth;
+  /** After a consumer failure, the lease is left to the standbys until then. */
+  private sitOutUntil = 0;
 
   constructor(
     private readonly settings: StreamSettings,
@@ -116,11 +127,24 @@ export class StreamJob {
     this.js = deps.nc.jetstream();
     this.state = new WindowState(settings);
     this.outages = new OutageState(settings);
+    this.deadLetters = new DeadLetters(
+      deps.nc,
+      settings.subjectRoot,
+      'stream',
+      deps.log,
+      deps.metrics.deadLetterFailures,
+    );
+    this.health = new ConsumeHealth(deps.metrics.consumer, deps.log, deps.setReady);
   }
 
   /** True while this instance holds the lease and consumes. */
   get isActive(): boolean {
     return this.active;
+  }
+
+  /** Stream sequence of the last message read. */
+  get readSeq(): number {
+    return this.lastSeq;
   }
 
   /** Stream sequence of the last message covered by a saved checkpoint (-1: none saved by this instance). */
@@ -192,7 +216,7 @@ export class StreamJob {
       if (this.stopping) return;
       if (this.active) {
         if (!(await this.lease.renew())) await this.demote('lease lost');
-      } else if (await this.lease.acquire()) {
+      } else if (Date.now() >= this.sitOutUntil && (await this.lease.acquire())) {
         await this.promote().catch(async (err) => {
           this.deps.log.error('could not start consuming; giving the lease back', { err });
           await this.demote('start failed');
@@ -236,11 +260,14 @@ export class StreamJob {
     // stop() or halt() may have come in while this ran (halt() does not wait for transitions).
     if (this.stopping) return;
     this.setActive(true);
-    this.messages = await consumer.consume({ callback: (m) => this.handle(m), max_messages: 1024 });
+    const messages = await consumer.consume({ callback: (m) => this.handle(m), max_messages: 1024 });
+    this.messages = messages;
     if (!this.active) {
       await this.messages.close(); // halted while the consumer started
       return;
     }
+    void messages.closed().then((err) => this.consumerEnded(messages, err));
+    this.health.consuming();
     this.flushTimer = setInterval(
       () => void this.flush().catch((err) => this.deps.log.warn('flush failed', { err })),
       flushIntervalMs,
@@ -262,6 +289,18 @@ export class StreamJob {
     for (const kind of ['meter', 'transformer'] as const) this.deps.metrics.outagesOpen.set({ kind }, 0);
     this.deps.metrics.heldReadings.set(0);
     this.deps.log.warn('standby', { instance: this.settings.instanceId, reason });
+  }
+
+  /** The consumer ended: on purpose (stop, halt, demote closed it), else on a failure: hand over. */
+  private consumerEnded(messages: ConsumerMessages, err: void | Error): void {
+    if (this.messages !== messages || !this.active || this.stopping) return;
+    this.health.failed('the raw stream consumer ended', err ?? undefined);
+    this.sitOutUntil = Date.now() + this.settings.leaseTtlMs;
+    void this.serial(async () => {
+      if (this.messages !== messages || !this.active) return;
+      await this.demote('consumer failed');
+      await this.lease.release();
+    });
   }
 
   private setActive(active: boolean): void {
@@ -294,12 +333,11 @@ export class StreamJob {
       return this.settle();
     } catch (err) {
       if (!(err instanceof WireError)) throw err;
-      publishDeadLetter(this.deps.nc, this.settings.subjectRoot, {
+      this.deadLetters.send({
         reason: err.reason,
         subject: m.subject,
         data: m.data,
         error: err.message,
-        role: 'stream',
         streamSeq: m.seq,
       });
       outcome = 'deadlettered';
@@ -331,14 +369,13 @@ export class StreamJob {
 
   private refuse(r: Reading): void {
     const { subject, data } = r.origin!; // every reading the job adds has one
-    publishDeadLetter(this.deps.nc, this.settings.subjectRoot, {
+    this.deadLetters.send({
       reason: 'future',
       subject,
       data,
       error:
         `epoch ${r.epoch} is more than STREAM_MAX_AHEAD_S (${this.settings.maxAheadS} s) ahead of the ` +
         `event time ${this.state.maxEventTime} and no other reading agreed with it`,
-      role: 'stream',
       streamSeq: r.seq,
     });
     this.deps.metrics.messages.inc({ outcome: 'deadlettered' });

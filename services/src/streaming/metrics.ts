@@ -22,7 +22,12 @@
 //   smartmeter_stream_meters_watched               meters the outage detector watches (reporting, not retired)
 //   smartmeter_stream_outage_detection_delay_simulated_seconds  event time from a meter's first missed
 //                                                  reading to its outage's detection
+//   smartmeter_stream_deadletter_failures_total    dead letters that could not be published (lib/deadletter.ts)
+//   smartmeter_consumer_stopped, smartmeter_consumer_failures_total  lib/consuming.ts: the active instance
+//                                                  stopped consuming (and gave its lease up)
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { createConsumerMetrics } from '../lib/consuming';
+import { createDeadLetterFailures } from '../lib/deadletter';
 import { zeroed } from '../lib/metrics';
 
 const OUTAGE_KINDS = ['meter', 'transformer'] as const;
@@ -157,5 +162,7 @@ export function createStreamMetrics(registry: Registry) {
       help: '1 on the stream instance holding the lease, 0 on hot standbys',
       registers,
     }),
+    deadLetterFailures: createDeadLetterFailures(registry, 'stream'),
+    consumer: createConsumerMetrics(registry),
   };
 }

@@ -174,18 +174,22 @@ export class OutageState {
     m.last = epoch;
   }
 
-  /** The injector of these meters stopped after `epoch`: stop watching those that are not out. */
+  /**
+   * The injector of these meters stopped after `epoch`: stop watching those that are not out. Goes over the
+   * transformers watched, not over the range the notice claims: a message decides neither the work nor its
+   * length.
+   */
   retire(n: RetireNotice): void {
-    for (let line = n.lines[0]; line <= n.lines[1]; line++)
-      for (let transformer = 1; transformer <= n.transformers; transformer++)
-        for (let usagePoint = 1; usagePoint <= n.usagepoints; usagePoint++) {
-          const key = `${line}.${transformer}.${usagePoint}`;
-          const m = this.meters.get(key);
-          if (m && m.out === null && m.last <= n.epoch) {
-            this.meters.delete(key);
-            this.transformerOf(m).meters.delete(m);
-          }
-        }
+    for (const t of this.transformers.values()) {
+      if (t.line < n.lines[0] || t.line > n.lines[1] || t.transformer < 1 || t.transformer > n.transformers)
+        continue;
+      for (const m of t.meters) {
+        const { usagePoint } = m.id;
+        if (usagePoint < 1 || usagePoint > n.usagepoints || m.out !== null || m.last > n.epoch) continue;
+        this.meters.delete(`${m.id.line}.${m.id.transformer}.${usagePoint}`);
+        t.meters.delete(m);
+      }
+    }
   }
 
   /** The event time moved to `clock` (the windows' maxEventTime): open the outages it reveals. */

@@ -2,10 +2,14 @@
 // as JSON on smartmeter.extract.voltage.prediction.12) and to requests on smartmeter.predict, and swapped
 // for a new version on smartmeter.model.updated without dropping anything: a prediction runs
 // synchronously on the model it started with, and a replaced model is disposed once no prediction holds it.
+// Its subscriptions' callbacks run inside nats.js's reader, where an exception would stop the connection
+// reading: they never throw, error replies quote a bounded part of the request, and a subscription that
+// closes under the service says so (lib/consuming.ts).
 import { Client } from 'cassandra-driver';
-import { Msg, NatsConnection, Subscription } from 'nats';
+import { Msg, NatsConnection, NatsError, Subscription } from 'nats';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { publishDeadLetter } from '../lib/deadletter';
+import { ConsumeHealth, createConsumerMetrics, SetReady } from '../lib/consuming';
+import { createDeadLetterFailures, DeadLetters } from '../lib/deadletter';
 import { Logger } from '../lib/log';
 import { sleep } from '../lib/retry';
 import { EPOCH_S, TEMPERATURE_C, within } from '../wire/bounds';
@@ -52,6 +56,24 @@ export interface PredictRequest {
 }
 
 const SHAPE = 'expected a JSON object {"epoch": <simulated epoch seconds>, "temperature": <°C>}';
+/** Characters of a bad value an error message quotes, and of an error reply: a reply always fits. */
+const QUOTE_CHARS = 64;
+const ERROR_CHARS = 1000;
+
+/** A value as JSON, cut to QUOTE_CHARS: an error message says what was wrong, not the whole request. */
+function quote(v: unknown): string {
+  const text = JSON.stringify(v) ?? String(v);
+  return text.length <= QUOTE_CHARS ? text : `${text.slice(0, QUOTE_CHARS)}… (${text.length} characters)`;
+}
+
+/**
+ * The reply to a request: the prediction, or `{"error"}` with at most ERROR_CHARS characters (at most 6
+ * bytes each once escaped), so that it fits any max_payload a server is configured with.
+ */
+export function replyText(reply: PredictionMessage | { error: string }): string {
+  if ('error' in reply) return JSON.stringify({ error: reply.error.slice(0, ERROR_CHARS) });
+  return JSON.stringify(reply);
+}
 
 /** Validates a request body; throws an Error whose message says what is wrong. */
 export function parsePredictRequest(data: Uint8Array): PredictRequest {
@@ -66,7 +88,7 @@ export function parsePredictRequest(data: Uint8Array): PredictRequest {
   // The bounds the wire codec applies to readings (wire/bounds.ts).
   if (typeof epoch !== 'number' || !Number.isInteger(epoch) || !within(epoch, EPOCH_S)) {
     throw new Error(
-      `"epoch" must be an integer number of seconds in [${EPOCH_S.min}, ${EPOCH_S.max}], got ${JSON.stringify(epoch)}`,
+      `"epoch" must be an integer number of seconds in [${EPOCH_S.min}, ${EPOCH_S.max}], got ${quote(epoch)}`,
     );
   }
   if (
@@ -75,7 +97,7 @@ export function parsePredictRequest(data: Uint8Array): PredictRequest {
     !within(temperature, TEMPERATURE_C)
   ) {
     throw new Error(
-      `"temperature" must be a number of °C in [${TEMPERATURE_C.min}, ${TEMPERATURE_C.max}], got ${JSON.stringify(temperature)}`,
+      `"temperature" must be a number of °C in [${TEMPERATURE_C.min}, ${TEMPERATURE_C.max}], got ${quote(temperature)}`,
     );
   }
   return { epoch, temperature };
@@ -132,9 +154,13 @@ export class PredictMetrics {
   readonly waiting: Gauge;
   readonly forecastProbability: Gauge;
   readonly forecastVoltage: Gauge<'quantile'>;
+  readonly deadLetterFailures: Counter;
+  readonly consumer: ReturnType<typeof createConsumerMetrics>;
 
   constructor(registry: Registry) {
     const registers = [registry];
+    this.deadLetterFailures = createDeadLetterFailures(registry, 'predict');
+    this.consumer = createConsumerMetrics(registry);
     this.predictions = zeroed(
       new Counter({
         name: 'smartmeter_predictions_total',
@@ -194,6 +220,8 @@ export interface PredictorDeps {
   stopped?: Promise<void>;
   /** Called while waiting for a first model, so /healthz can say so. */
   onWaiting?: (reason: string) => void;
+  /** Marks the role not ready (/healthz) should a subscription close under it. */
+  setReady?: SetReady;
 }
 
 export interface Predictor {
@@ -316,21 +344,32 @@ export async function startPredictor(
     });
   const outcome = (m: PredictionMessage) => (m.alert ? 'alert' : 'normal');
 
+  const deadLetters = new DeadLetters(nc, subjects.root, 'predict', log, metrics.deadLetterFailures);
+  /** A callback that never throws into nats.js's reader (which would stop reading the connection). */
+  const guarded =
+    (what: string, handle: (msg: Msg) => void) =>
+    (err: NatsError | null, msg: Msg): void => {
+      if (err) return; // the subscription closes: watched below
+      try {
+        handle(msg);
+      } catch (e) {
+        log.error(`unexpected error handling a ${what}; dropped`, { err: e, subject: msg.subject });
+      }
+    };
+
   const forecasts = nc.subscribe(subjects.forecast, {
     queue: settings.queueGroup,
-    callback: (err, msg) => {
-      if (err) return;
+    callback: guarded('forecast', (msg) => {
       let reading;
       try {
         reading = decodeTemperature(msg.data);
       } catch (e) {
         metrics.predictions.inc({ source: 'forecast', outcome: 'dead_letter' });
-        publishDeadLetter(nc, subjects.root, {
+        deadLetters.send({
           reason: e instanceof WireError ? e.reason : 'value',
           subject: msg.subject,
           data: msg.data,
           error: (e as Error).message,
-          role: 'predict',
         });
         return;
       }
@@ -348,13 +387,12 @@ export async function startPredictor(
       } catch (e) {
         log.error('prediction failed', { err: e, epoch: reading.epoch });
       }
-    },
+    }),
   });
 
   const requests = nc.subscribe(subjects.predict, {
     queue: settings.queueGroup,
-    callback: (err, msg) => {
-      if (err) return;
+    callback: guarded('request', (msg) => {
       const end = metrics.requestSeconds.startTimer();
       let reply: PredictionMessage | { error: string };
       try {
@@ -364,10 +402,27 @@ export async function startPredictor(
         reply = { error: (e as Error).message };
         metrics.predictions.inc({ source: 'request', outcome: 'bad_request' });
       }
-      if (msg.reply) msg.respond(JSON.stringify(reply));
+      try {
+        if (msg.reply) msg.respond(replyText(reply));
+      } catch (e) {
+        log.warn('could not reply to a request', { err: e, reply: msg.reply?.slice(0, 256) });
+      }
       end();
-    },
+    }),
   });
+
+  // The subscriptions end only with stop(); one closed before (by the server, or the connection) is a
+  // predictor that no longer serves.
+  let stopping = false;
+  const health = new ConsumeHealth(metrics.consumer, log, deps.setReady);
+  for (const [name, sub] of [
+    ['forecasts', forecasts],
+    ['requests', requests],
+  ] as const) {
+    void sub.closed.then(() => {
+      if (!stopping) health.failed(`the ${name} subscription on ${sub.getSubject()} closed`);
+    });
+  }
 
   // The server knows the subscriptions once this returns: a request sent right after (on another
   // connection) finds a responder instead of failing with 503.
@@ -383,6 +438,7 @@ export async function startPredictor(
   return {
     version: () => slot.version,
     stop: async () => {
+      stopping = true;
       const subs: Subscription[] = [forecasts, requests, updates];
       await Promise.all(subs.map((s) => (s.isClosed() ? undefined : s.drain())));
       await reloads;

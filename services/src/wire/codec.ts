@@ -6,6 +6,7 @@
 // smartmeter.raw.control.retire. Decoding validates, plausibility included (bounds.ts), and throws a
 // WireError whose `reason` names the dead-letter subject suffix.
 import { checkEpoch, plausible, TEMPERATURE_C, VOLTAGE_V } from './bounds';
+import { MAX_LINES_PER_SLOT } from '../simulator/topology';
 import { SUBJECTS } from './subjects';
 import { WireError } from './errors';
 
@@ -154,7 +155,17 @@ export function encodeRetire(n: RetireNotice): Uint8Array {
   return new TextEncoder().encode(JSON.stringify(n));
 }
 
+/** A control message's bounds: a notice is some 80 bytes and names at most one injector's lines. */
+export const MAX_CONTROL_BYTES = 1024;
+/** The largest line, transformer or usage point a voltage subject can name (MAX_ID_DIGITS digits). */
+export const MAX_METER_ID = 10 ** MAX_ID_DIGITS - 1;
+
 export function decodeRetire(bytes: Uint8Array): RetireNotice {
+  if (bytes.byteLength > MAX_CONTROL_BYTES)
+    throw new WireError(
+      'control',
+      `retire notice is ${bytes.byteLength} bytes, at most ${MAX_CONTROL_BYTES}`,
+    );
   let n: Partial<RetireNotice>;
   try {
     n = JSON.parse(new TextDecoder().decode(bytes)) as Partial<RetireNotice>;
@@ -171,6 +182,15 @@ export function decodeRetire(bytes: Uint8Array): RetireNotice {
   if (!ok || !Number.isInteger(n.epoch)) {
     throw new WireError('value', 'retire notice needs lines [first, last], transformers, usagepoints, epoch');
   }
+  const [first, last] = n.lines as [number, number];
+  const within = (v: number) => v <= MAX_METER_ID;
+  if (first > last || last - first >= MAX_LINES_PER_SLOT || !within(last))
+    throw new WireError(
+      'control',
+      `retire notice lines [${first}, ${last}]: at most ${MAX_LINES_PER_SLOT}, in order`,
+    );
+  if (!within(n.transformers as number) || !within(n.usagepoints as number))
+    throw new WireError('control', `retire notice counts must be at most ${MAX_METER_ID}`);
   return {
     lines: n.lines as [number, number],
     transformers: n.transformers as number,

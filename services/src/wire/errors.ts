@@ -2,9 +2,9 @@
 /**
  * size, subject, value (not a finite number, malformed JSON), epoch (before 1970 or after 9999), range
  * (physically impossible, bounds.ts); `future` is the stream job's: a reading too far ahead of the event
- * time that no other reading agreed with (streaming/windows.ts).
+ * time that no other reading agreed with (streaming/windows.ts); control (a retire notice beyond its bounds).
  */
-export type WireErrorReason = 'size' | 'subject' | 'value' | 'epoch' | 'range' | 'future';
+export type WireErrorReason = 'size' | 'subject' | 'value' | 'epoch' | 'range' | 'future' | 'control';
 export const WIRE_ERROR_REASONS: readonly WireErrorReason[] = [
   'size',
   'subject',
@@ -12,6 +12,7 @@ export const WIRE_ERROR_REASONS: readonly WireErrorReason[] = [
   'epoch',
   'range',
   'future',
+  'control',
 ];
 
 export class WireError extends Error {
