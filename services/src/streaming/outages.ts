@@ -146,7 +146,7 @@ export class OutageState {
   reading(id: MeterId, epoch: number): void {
     this.heard++;
     this.heartbeat(sourceOf(id.line), epoch);
-    const key = `${id.line}.${id.transformer}.${id.usagePoint}`;
+    const key = meterKey(id);
     const m = this.meters.get(key);
     if (!m) {
       this.watch(key, { id, last: epoch, interval: 0, out: null, detected: -1 });
@@ -186,7 +186,7 @@ export class OutageState {
       for (const m of t.meters) {
         const { usagePoint } = m.id;
         if (usagePoint < 1 || usagePoint > n.usagepoints || m.out !== null || m.last > n.epoch) continue;
-        this.meters.delete(`${m.id.line}.${m.id.transformer}.${usagePoint}`);
+        this.meters.delete(meterKey(m.id));
         t.meters.delete(m);
       }
     }
@@ -314,6 +314,11 @@ export class OutageState {
   private emit(e: OutageEvent): void {
     this.events.push(e);
   }
+}
+
+/** A meter's key in `meters`: `line.transformer.usagepoint`. */
+function meterKey(id: MeterId): string {
+  return `${id.line}.${id.transformer}.${id.usagePoint}`;
 }
 
 function meterEvent(m: Meter, state: OutageEvent['state'], end: number | null): OutageEvent {

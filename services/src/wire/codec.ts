@@ -10,7 +10,7 @@ import { MAX_LINES_PER_SLOT } from '../simulator/topology';
 import { SUBJECTS } from './subjects';
 import { WireError } from './errors';
 
-export { WIRE_ERROR_REASONS, WireError } from './errors';
+export { WireError } from './errors';
 export type { WireErrorReason } from './errors';
 
 export const VOLTAGE_BYTES = 56;
@@ -183,13 +183,13 @@ export function decodeRetire(bytes: Uint8Array): RetireNotice {
     throw new WireError('value', 'retire notice needs lines [first, last], transformers, usagepoints, epoch');
   }
   const [first, last] = n.lines as [number, number];
-  const within = (v: number) => v <= MAX_METER_ID;
-  if (first > last || last - first >= MAX_LINES_PER_SLOT || !within(last))
+  const nameable = (v: number) => v <= MAX_METER_ID; // by a subject token
+  if (first > last || last - first >= MAX_LINES_PER_SLOT || !nameable(last))
     throw new WireError(
       'control',
       `retire notice lines [${first}, ${last}]: at most ${MAX_LINES_PER_SLOT}, in order`,
     );
-  if (!within(n.transformers as number) || !within(n.usagepoints as number))
+  if (!nameable(n.transformers as number) || !nameable(n.usagepoints as number))
     throw new WireError('control', `retire notice counts must be at most ${MAX_METER_ID}`);
   return {
     lines: n.lines as [number, number],

@@ -5,15 +5,6 @@
  * time that no other reading agreed with (streaming/windows.ts); control (a retire notice beyond its bounds).
  */
 export type WireErrorReason = 'size' | 'subject' | 'value' | 'epoch' | 'range' | 'future' | 'control';
-export const WIRE_ERROR_REASONS: readonly WireErrorReason[] = [
-  'size',
-  'subject',
-  'value',
-  'epoch',
-  'range',
-  'future',
-  'control',
-];
 
 export class WireError extends Error {
   override name = 'WireError';

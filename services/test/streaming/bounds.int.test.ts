@@ -2,14 +2,15 @@
 // measure is dead-lettered `range`; a reading years ahead neither moves the event time nor silences the
 // aggregates, and is dead-lettered `future` with its original bytes once pushed out of the hold; a
 // checkpoint whose event time was moved far ahead before this version is reported.
-import { Registry } from 'prom-client';
 import { CheckpointStore } from '../../src/streaming/checkpoint';
 import { stateBuckets } from '../../src/streaming/settings';
 import { HOLD_MAX } from '../../src/streaming/windows';
 import {
   counterValues,
+  gaugeValue,
   publishAll,
   RawMessage,
+  storedMaxVoltage,
   testSettings,
   uniqueName,
   useStreamBacking,
@@ -22,18 +23,7 @@ const DAY = Date.UTC(2024, 2, 10) / 1000;
 const CYCLE = 900;
 const YEAR = 365 * 86_400;
 
-async function maxVoltage(epoch: number): Promise<number | undefined> {
-  const { rows } = await backing.cassandra.execute(
-    `SELECT voltage FROM ${backing.keyspace}.max_voltage WHERE epoch = ?`,
-    [epoch],
-    { prepare: true },
-  );
-  return rows[0]?.voltage as number | undefined;
-}
-
-async function gauge(registry: Registry, name: string): Promise<number | undefined> {
-  return (await registry.getSingleMetric(name)?.get())?.values[0]?.value;
-}
+const maxVoltage = (epoch: number) => storedMaxVoltage(backing, epoch);
 
 test('a reading years ahead is held, not folded: on-time windows go on; pushed out of the hold it is dead-lettered `future`', async () => {
   const root = uniqueName('sbf');
@@ -63,8 +53,8 @@ test('a reading years ahead is held, not folded: on-time windows go on; pushed o
   await waitFor('caught up', () => job.checkpointedSeq >= last);
   expect([await maxVoltage(DAY), await maxVoltage(DAY + CYCLE)]).toEqual([116, 118]);
   expect(await maxVoltage(DAY + 10 * YEAR)).toBeUndefined();
-  expect(await gauge(registry, 'smartmeter_stream_event_time_seconds')).toBe(DAY + 2 * CYCLE);
-  expect(await gauge(registry, 'smartmeter_stream_held_readings')).toBe(1);
+  expect(await gaugeValue(registry, 'smartmeter_stream_event_time_seconds')).toBe(DAY + 2 * CYCLE);
+  expect(await gaugeValue(registry, 'smartmeter_stream_held_readings')).toBe(1);
   expect(await counterValues(registry, 'smartmeter_stream_messages_total')).toMatchObject({
     on_time: 5,
     deadlettered: 1,
@@ -83,8 +73,8 @@ test('a reading years ahead is held, not folded: on-time windows go on; pushed o
   expect(Buffer.from(dead[1].data)).toEqual(Buffer.from(far.data));
   expect(dead[1].from).toBe(far.subject);
   expect(Buffer.from(dead[0].data)).toEqual(Buffer.from(impossible.data));
-  expect(await gauge(registry, 'smartmeter_stream_held_readings')).toBe(HOLD_MAX);
-  expect(await gauge(registry, 'smartmeter_stream_event_time_seconds')).toBe(DAY + 3 * CYCLE);
+  expect(await gaugeValue(registry, 'smartmeter_stream_held_readings')).toBe(HOLD_MAX);
+  expect(await gaugeValue(registry, 'smartmeter_stream_event_time_seconds')).toBe(DAY + 3 * CYCLE);
   expect(await maxVoltage(DAY + 2 * CYCLE)).toBe(114);
 }, 90_000);
 

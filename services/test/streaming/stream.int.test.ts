@@ -11,6 +11,7 @@ import {
   publishAll,
   RawMessage,
   stopJob,
+  storedMaxVoltage,
   temperature,
   testSettings,
   uniqueName,
@@ -30,10 +31,7 @@ const start = (root: string, overrides = {}, ks = keyspace, client = backing.cas
 const rows = async (cql: string, params: unknown[] = [], client = backing.cassandra) =>
   (await client.execute(cql, params, { prepare: true })).rows;
 
-async function maxVoltage(epoch: number): Promise<number | undefined> {
-  const [row] = await rows(`SELECT voltage FROM ${keyspace}.max_voltage WHERE epoch = ?`, [epoch]);
-  return row?.voltage as number | undefined;
-}
+const maxVoltage = (epoch: number) => storedMaxVoltage(backing, epoch);
 
 /** A cycle: readings of meters on `lines` x transformers 1..3 x usage points 1..4, varying with k. */
 function cycle(root: string, epoch: number, lines: number[], k: number): RawMessage[] {

@@ -199,3 +199,18 @@ export async function counterValues(registry: Registry, name: string): Promise<R
   for (const v of metric?.values ?? []) out[Object.values(v.labels).join(',') || 'value'] = v.value;
   return out;
 }
+
+/** A label-less metric's value (a gauge, or a counter without labels); undefined if the registry has none. */
+export async function gaugeValue(registry: Registry, name: string): Promise<number | undefined> {
+  return (await counterValues(registry, name)).value;
+}
+
+/** The max_voltage row of `epoch` in the backing's keyspace, undefined until the job wrote it. */
+export async function storedMaxVoltage(backing: StreamBacking, epoch: number): Promise<number | undefined> {
+  const { rows } = await backing.cassandra.execute(
+    `SELECT voltage FROM ${backing.keyspace}.max_voltage WHERE epoch = ?`,
+    [epoch],
+    { prepare: true },
+  );
+  return rows[0]?.voltage as number | undefined;
+}
