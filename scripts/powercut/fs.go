@@ -19,11 +19,19 @@ import (
 // rmdir, rename, link, symlink, chmod, chown, utimens, truncate, fallocate) go straight through to the
 // backing directory, so metadata is more durable here than on a real disk: this fault model loses
 // unsynced DATA, not unsynced directory entries or sizes set by truncate.
+//
+// With -ordered, every metadata operation is first preceded by writing back all unsynced data (not
+// synced, just applied to the backing files): a later directory change never outlives an earlier write.
+// That is the ordering ext4's default data=ordered journal gives a program (the data of a transaction's
+// inodes reaches the disk before the transaction's metadata), and what some programs rely on without an
+// fsync: Cassandra 5.0 appends an SSTable transaction's COMMIT record unsynced, then deletes the
+// obsolete files; without the ordering a cut between the two leaves a log it refuses to start with.
 
 // powercutFS holds the unsynced state of every regular file that has some, or has a handle open.
 type powercutFS struct {
-	mu    sync.Mutex
-	files map[fileKey]*file
+	mu      sync.Mutex
+	files   map[fileKey]*file
+	ordered bool // -ordered: metadata operations first write back all unsynced data (barrier)
 }
 
 // fileKey names a backing file: go-fuse's inode number (from the backing one) and generation (from its
@@ -42,6 +50,7 @@ type file struct {
 	ext   extents
 	mtime time.Time // of the last unsynced write, reported until the backing file's is later
 	opens int       // guarded by powercutFS.mu
+	wfd   int       // -ordered only: a writable descriptor for the barrier (a dup of a writer's), or -1
 }
 
 func (p *powercutFS) open(k fileKey) *file {
@@ -49,7 +58,7 @@ func (p *powercutFS) open(k fileKey) *file {
 	defer p.mu.Unlock()
 	f := p.files[k]
 	if f == nil {
-		f = &file{}
+		f = &file{wfd: -1}
 		p.files[k] = f
 	}
 	f.opens++
@@ -75,7 +84,37 @@ func (p *powercutFS) release(k fileKey, f *file, fd int) {
 	idle := len(f.ext) == 0 || (unix.Fstat(fd, &st) == nil && st.Nlink == 0)
 	f.mu.RUnlock()
 	if idle {
-		delete(p.files, k)
+		p.forget(k, f)
+	}
+}
+
+// forget drops a file's state and its barrier descriptor; the caller holds p.mu.
+func (p *powercutFS) forget(k fileKey, f *file) {
+	delete(p.files, k)
+	if f.wfd >= 0 {
+		_ = unix.Close(f.wfd)
+		f.wfd = -1
+	}
+}
+
+// barrier (with -ordered) applies every file's unsynced bytes to its backing file before a metadata
+// operation goes through, so that the operation cannot survive a cut that the earlier writes do not.
+func (p *powercutFS) barrier() {
+	if !p.ordered {
+		return
+	}
+	p.mu.Lock()
+	pending := make([]*file, 0, len(p.files))
+	for _, f := range p.files {
+		pending = append(pending, f)
+	}
+	p.mu.Unlock()
+	for _, f := range pending {
+		f.mu.Lock()
+		if len(f.ext) > 0 && f.wfd >= 0 && f.ext.apply(f.wfd) == nil {
+			f.ext.clear()
+		}
+		f.mu.Unlock()
 	}
 }
 
@@ -85,7 +124,7 @@ func (p *powercutFS) forgetUnlinked(k fileKey) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if f := p.files[k]; f != nil && f.opens == 0 {
-		delete(p.files, k)
+		p.forget(k, f)
 	}
 }
 
@@ -125,15 +164,18 @@ var (
 	_ = (fs.NodeUnlinker)((*node)(nil))
 	_ = (fs.NodeRenamer)((*node)(nil))
 	_ = (fs.NodeCopyFileRanger)((*node)(nil))
+	_ = (fs.NodeMkdirer)((*node)(nil))
+	_ = (fs.NodeRmdirer)((*node)(nil))
+	_ = (fs.NodeSymlinker)((*node)(nil))
 )
 
-func newRoot(dir string) (*node, error) {
+func newRoot(dir string, ordered bool) (*node, error) {
 	var st unix.Stat_t
 	if err := unix.Stat(dir, &st); err != nil {
 		return nil, err
 	}
 	lr := &fs.LoopbackRoot{Path: dir, Dev: st.Dev}
-	root := &node{&fs.LoopbackNode{RootData: lr}, &powercutFS{files: map[fileKey]*file{}}}
+	root := &node{&fs.LoopbackNode{RootData: lr}, &powercutFS{files: map[fileKey]*file{}, ordered: ordered}}
 	lr.RootNode = root
 	return root, nil
 }
@@ -203,6 +245,7 @@ func (n *node) Statx(ctx context.Context, f fs.FileHandle, flags, mask uint32, o
 // Setattr passes chmod, chown, utimens and truncate through; a truncate also forgets the unsynced bytes
 // past the new size (the backing file takes the new size at once, so an extension is durable zeros).
 func (n *node) Setattr(ctx context.Context, f fs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
+	n.p.barrier()
 	st := n.state(f)
 	size, resize := in.GetSize()
 	if st != nil && resize {
@@ -232,6 +275,7 @@ func (n *node) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs
 }
 
 func (n *node) Link(ctx context.Context, target fs.InodeEmbedder, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	n.p.barrier()
 	ch, errno := n.LoopbackNode.Link(ctx, target, name, out)
 	if errno == 0 {
 		adjustAttr(ch.Operations().(*node).state(nil), &out.Attr)
@@ -258,6 +302,7 @@ func (n *node) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, s
 }
 
 func (n *node) Create(ctx context.Context, name string, flags, mode uint32, out *fuse.EntryOut) (*fs.Inode, fs.FileHandle, uint32, syscall.Errno) {
+	n.p.barrier()
 	ch, lf, _, errno := n.LoopbackNode.Create(ctx, name, backingFlags(flags), mode, out)
 	if errno != 0 {
 		return nil, nil, 0, errno
@@ -282,6 +327,7 @@ func lastLink(dir, name string) bool {
 }
 
 func (n *node) Unlink(ctx context.Context, name string) syscall.Errno {
+	n.p.barrier()
 	ch, last := n.GetChild(name), lastLink(n.path(), name)
 	if errno := n.LoopbackNode.Unlink(ctx, name); errno != 0 {
 		return errno
@@ -293,6 +339,7 @@ func (n *node) Unlink(ctx context.Context, name string) syscall.Errno {
 }
 
 func (n *node) Rename(ctx context.Context, name string, newParent fs.InodeEmbedder, newName string, flags uint32) syscall.Errno {
+	n.p.barrier()
 	// A rename over a file removes that file's name, as unlink does.
 	var victim *fs.Inode
 	last := false
@@ -307,6 +354,21 @@ func (n *node) Rename(ctx context.Context, name string, newParent fs.InodeEmbedd
 		n.p.forgetUnlinked(keyOf(victim))
 	}
 	return 0
+}
+
+func (n *node) Mkdir(ctx context.Context, name string, mode uint32, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	n.p.barrier()
+	return n.LoopbackNode.Mkdir(ctx, name, mode, out)
+}
+
+func (n *node) Rmdir(ctx context.Context, name string) syscall.Errno {
+	n.p.barrier()
+	return n.LoopbackNode.Rmdir(ctx, name)
+}
+
+func (n *node) Symlink(ctx context.Context, target, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	n.p.barrier()
+	return n.LoopbackNode.Symlink(ctx, target, name, out)
 }
 
 // CopyFileRange is left to the kernel's fallback (read and write through this mount): the loopback's
@@ -393,6 +455,11 @@ func (h *handle) Writev(ctx context.Context, data [][]byte, off int64) (uint32, 
 		n += len(d)
 	}
 	h.f.mtime = time.Now()
+	if h.p.ordered && h.f.wfd < 0 {
+		if fd, err := unix.Dup(h.fd); err == nil {
+			h.f.wfd = fd
+		}
+	}
 	if h.sync != 0 {
 		if errno := h.persist(h.sync == syscall.O_DSYNC); errno != 0 {
 			return 0, errno

@@ -18,12 +18,13 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-const usage = `usage: powercut-fs [-debug] [-xattrs] <backing-dir> <mountpoint>
+const usage = `usage: powercut-fs [-debug] [-xattrs] [-ordered] <backing-dir> <mountpoint>
 
 Mounts <backing-dir> at <mountpoint> and serves it in the foreground. Data written to a file is kept in
 this process's memory until fsync/fdatasync (or a write on an O_SYNC/O_DSYNC descriptor) writes it to
 the backing file and syncs it; metadata (create, rename, unlink, truncate, chmod, …) goes straight
-through. Extended attributes are not supported unless -xattrs. Prints "mounted <mountpoint>" once the
+through. With -ordered, a metadata operation first writes back every file's unsynced data (the order
+ext4's data=ordered journal keeps). Extended attributes are not supported unless -xattrs. Prints "mounted <mountpoint>" once the
 mount serves.
 
 Power cut: kill -KILL the process. The unsynced writes are lost, the backing directory holds what was
@@ -35,6 +36,7 @@ SIGTERM/SIGINT unmount (lazily) and exit WITHOUT writing the unsynced data: a cl
 func main() {
 	debug := flag.Bool("debug", false, "log every FUSE request and reply (slow)")
 	xattrs := flag.Bool("xattrs", false, "pass extended attributes through (halves write throughput: see serve)")
+	ordered := flag.Bool("ordered", false, "write back all unsynced data before each metadata operation (ext4 data=ordered)")
 	flag.Usage = func() { fmt.Fprint(os.Stderr, usage) }
 	flag.Parse()
 	if flag.NArg() != 2 {
@@ -45,7 +47,7 @@ func main() {
 	if err == nil {
 		var mnt string
 		if mnt, err = filepath.Abs(flag.Arg(1)); err == nil {
-			err = serve(backing, mnt, *debug, *xattrs)
+			err = serve(backing, mnt, *debug, *xattrs, *ordered)
 		}
 	}
 	if err != nil {
@@ -54,8 +56,8 @@ func main() {
 	}
 }
 
-func serve(backing, mnt string, debug, xattrs bool) error {
-	root, err := newRoot(backing)
+func serve(backing, mnt string, debug, xattrs, ordered bool) error {
+	root, err := newRoot(backing, ordered)
 	if err != nil {
 		return err
 	}

@@ -67,14 +67,15 @@ func powercutBinary(t *testing.T) string {
 type rig struct {
 	t            *testing.T
 	bin          string
+	flags        []string // the daemon's flags, e.g. -ordered
 	backing, mnt string
 	daemon       *exec.Cmd
 	stderr       *bytes.Buffer
 }
 
-func newRig(t *testing.T) *rig {
+func newRig(t *testing.T, flags ...string) *rig {
 	dir := t.TempDir()
-	r := &rig{t: t, bin: powercutBinary(t), backing: filepath.Join(dir, "backing"), mnt: filepath.Join(dir, "mnt")}
+	r := &rig{t: t, bin: powercutBinary(t), flags: flags, backing: filepath.Join(dir, "backing"), mnt: filepath.Join(dir, "mnt")}
 	for _, d := range []string{r.backing, r.mnt} {
 		if err := os.Mkdir(d, 0o755); err != nil {
 			t.Fatal(err)
@@ -89,7 +90,7 @@ func newRig(t *testing.T) *rig {
 func (r *rig) start() {
 	r.t.Helper()
 	r.stderr = &bytes.Buffer{}
-	cmd := exec.Command(r.bin, r.backing, r.mnt)
+	cmd := exec.Command(r.bin, append(r.flags, r.backing, r.mnt)...)
 	cmd.Stderr = r.stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -218,6 +219,42 @@ func TestSyncedSurvivesUnsyncedIsLost(t *testing.T) {
 	_ = f.Close()
 	r.start()
 	expect(t, "after the cut", r.content("log"), "synced|")
+}
+
+// Cassandra's case: a record appended without fsync, then another file deleted. Strict, the deletion
+// survives the cut and the record does not; -ordered, the record reaches the backing file first.
+func TestOrderedWritesBackBeforeMetadata(t *testing.T) {
+	for _, mode := range []struct {
+		flags []string
+		want  string
+	}{{nil, "ADD|"}, {[]string{"-ordered"}, "ADD|COMMIT|"}} {
+		t.Run(fmt.Sprint(mode.flags), func(t *testing.T) {
+			r := newRig(t, mode.flags...)
+			txn, old := r.create("txn.log", 0), r.create("old-Data.db", 0)
+			write(t, txn, 0, "ADD|")
+			fsync(t, txn)
+			write(t, old, 0, "obsolete")
+			fsync(t, old)
+			write(t, txn, 4, "COMMIT|") // unsynced
+			_ = old.Close()
+			if err := os.Remove(r.path("old-Data.db")); err != nil {
+				t.Fatal(err)
+			}
+			_ = txn.Close()
+			r.powerCycle()
+			if _, err := os.Stat(r.path("old-Data.db")); !errors.Is(err, os.ErrNotExist) {
+				t.Fatalf("the deleted file is back: %v", err)
+			}
+			expect(t, "txn.log after the cut", r.content("txn.log"), mode.want)
+		})
+	}
+	// Without a metadata operation, -ordered loses unsynced data as the strict mode does.
+	r := newRig(t, "-ordered")
+	f := r.create("log", 0)
+	write(t, f, 0, "lost")
+	_ = f.Close()
+	r.powerCycle()
+	expect(t, "-ordered, no barrier", r.content("log"), "")
 }
 
 func TestFdatasync(t *testing.T) {
