@@ -16,6 +16,19 @@ export function faultFsBinary(): string {
     .pop() as string;
 }
 
+/**
+ * `ordered` (the default): a metadata change (create, rename, unlink, …) first writes back the unsynced
+ * data, the order ext4's data=ordered journal keeps; `strict`: metadata goes through at once and data only
+ * on fsync, stricter than any real disk (LazyFS's model). scripts/powercut/README.md says why both.
+ */
+export type FaultDiskMode = 'ordered' | 'strict';
+
+export function faultDiskMode(value = process.env.POWER_CUT_FS ?? 'ordered'): FaultDiskMode {
+  if (value !== 'ordered' && value !== 'strict')
+    throw new Error(`POWER_CUT_FS must be ordered or strict, got "${value}"`);
+  return value;
+}
+
 export class FaultDisk {
   private daemon?: ChildProcess;
   private readonly log: string;
@@ -25,6 +38,7 @@ export class FaultDisk {
     readonly backing: string,
     readonly mountpoint: string,
     private readonly binary = faultFsBinary(),
+    readonly mode: FaultDiskMode = 'strict',
   ) {
     mkdirSync(backing, { recursive: true });
     mkdirSync(mountpoint, { recursive: true });
@@ -39,7 +53,10 @@ export class FaultDisk {
   async powerOn(): Promise<void> {
     // Its stderr goes to a file: a test blocking the event loop in synchronous fs calls could fill a pipe.
     const stderr = openSync(this.log, 'a');
-    const child = spawn(this.binary, [this.backing, this.mountpoint], { stdio: ['ignore', 'pipe', stderr] });
+    const flags = this.mode === 'ordered' ? ['-ordered'] : [];
+    const child = spawn(this.binary, [...flags, this.backing, this.mountpoint], {
+      stdio: ['ignore', 'pipe', stderr],
+    });
     closeSync(stderr);
     this.daemon = child;
     const tail = () => readFileSync(this.log, 'utf8').slice(-2000);

@@ -22,7 +22,7 @@ import {
   temperatureEpochs,
   Verdict,
 } from '../../services/test/support/reconcile';
-import { FaultDisk } from './fault-disk';
+import { FaultDisk, FaultDiskMode, faultFsBinary } from './fault-disk';
 
 const REPO = join(__dirname, '../..');
 const MAIN = join(REPO, 'services/dist/main.js');
@@ -38,6 +38,8 @@ export interface RigOptions {
   durability: Durability;
   /** The injector's readings per second. */
   rate: number;
+  /** How the fault disk orders metadata after data (fault-disk.ts). */
+  disk: FaultDiskMode;
 }
 
 export class PowerCutRig {
@@ -52,7 +54,7 @@ export class PowerCutRig {
   private settled = false;
 
   constructor(private readonly opts: RigOptions) {
-    this.disk = new FaultDisk(join(opts.dir, 'platters'), join(opts.dir, 'disk'));
+    this.disk = new FaultDisk(join(opts.dir, 'platters'), join(opts.dir, 'disk'), faultFsBinary(), opts.disk);
     this.state = join(opts.dir, 'state');
     this.ledgerDir = join(opts.dir, 'ledger');
     mkdirSync(this.ledgerDir, { recursive: true });
@@ -135,17 +137,29 @@ export class PowerCutRig {
     await exited(this.injector);
   }
 
-  /** Waits until ingest has acknowledged everything the stream holds. */
-  async drained(timeoutMs = 180_000): Promise<void> {
+  /**
+   * Waits until ingest has at most `backlog` messages left to acknowledge (0: everything the stream holds).
+   * It fails when ingest's acknowledgements stop advancing for `stallMs`, or after `capMs` in all: a slow
+   * machine drains slowly, a stuck ingest does not drain at all.
+   */
+  async drained(backlog = 0, stallMs = 120_000, capMs = 900_000): Promise<void> {
     const nc = await this.nats();
     try {
       const jsm = await nc.jetstreamManager();
-      const deadline = Date.now() + timeoutMs;
+      const start = Date.now();
+      let floor = -1;
+      let progressAt = start;
       for (;;) {
         const info = await jsm.consumers.info(RAW_STREAM, 'ingest').catch(() => undefined);
-        if (info && info.num_pending + info.num_ack_pending === 0) return;
-        if (Date.now() > deadline)
-          throw new Error(`ingest did not drain in ${timeoutMs / 1000} s: ${JSON.stringify(info)}`);
+        if (info && info.num_pending + info.num_ack_pending <= backlog) return;
+        if (info && info.ack_floor.stream_seq > floor)
+          [floor, progressAt] = [info.ack_floor.stream_seq, Date.now()];
+        const now = Date.now();
+        if (now - progressAt > stallMs || now - start > capMs)
+          throw new Error(
+            `ingest did not drain to ${backlog} in ${Math.round((now - start) / 1000)} s ` +
+              `(last progress ${Math.round((now - progressAt) / 1000)} s ago): ${JSON.stringify(info)}`,
+          );
         await new Promise((r) => setTimeout(r, 500));
       }
     } finally {
