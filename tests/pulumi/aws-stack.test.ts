@@ -260,7 +260,12 @@ describe('aws stack with the defaults of Pulumi.aws.yaml', () => {
           .map((r) => r.name)
           .sort(),
       ).toEqual([
+        'messaging-nats-ingest-password',
+        'messaging-nats-inject-password',
         'messaging-nats-password',
+        'messaging-nats-predict-password',
+        'messaging-nats-stream-password',
+        'messaging-nats-train-password',
         'metrics-grafana-admin-password',
         'storage-cassandra-admin-password',
         'storage-cassandra-app-password',
