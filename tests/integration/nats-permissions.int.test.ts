@@ -3,11 +3,12 @@
 // Every role connects as the services connect (services/src/lib/nats.ts natsConnectionOptions: its own
 // inbox prefix), does what it needs, through the services' own code where there is one, and is refused
 // a sample of what it must not do, with the server's permissions violation.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { connect, NatsConnection, NatsError } from 'nats';
+import { Registry } from 'prom-client';
 
 import {
   NATS_ADMIN_USER,
@@ -18,13 +19,14 @@ import {
 } from '../../components/tiers/nats-auth';
 import { ensureIngestConsumer } from '../../services/src/ingest/consumer';
 import { ensureRawStream, RAW_STREAM } from '../../services/src/lib/jetstream';
-import { natsConnectionOptions } from '../../services/src/lib/nats';
+import { connectNats, natsConnectionOptions } from '../../services/src/lib/nats';
 import { Delivery } from '../../services/src/simulator/delivery';
 import { CheckpointStore } from '../../services/src/streaming/checkpoint';
 import { inputSubjects } from '../../services/src/streaming/job';
 import { Lease } from '../../services/src/streaming/lease';
 import { positionTime } from '../../services/src/streaming/resume';
 import { OUTAGE_STREAM, stateBuckets } from '../../services/src/streaming/settings';
+import { quietLog } from '../../services/test/support/backing';
 import { NatsServer } from '../../services/test/support/nats-server';
 
 const ROOT = 'smartmeter';
@@ -317,4 +319,48 @@ describe('predict', () => {
     const jsm = await nc.jetstreamManager({ checkAPI: false });
     expect(await answered(() => jsm.streams.delete(RAW_STREAM))).toBe(false);
   });
+});
+
+describe('a password rotation', () => {
+  it('a role refused its password keeps trying, and connects once the server takes it', async () => {
+    const store = join(dir, 'rotation');
+    const config = (inject: string) => natsAuthorization({ ...PASSWORDS, inject });
+    const rotating = await NatsServer.start({ storeDir: store, extraConfig: config(PASSWORDS.inject) });
+    // The helper writes its config beside the store; a rotation is that file with another password.
+    const file = join(store, '..', `nats-${rotating.port}.conf`);
+    const restartWith = async (password: string) => {
+      await rotating.stop();
+      const text = readFileSync(file, 'utf8');
+      writeFileSync(file, text.slice(0, text.indexOf('authorization {')) + config(password));
+      await rotating.restart();
+    };
+    const settings = { servers: [rotating.url], user: 'inject', pass: PASSWORDS.inject, name: 'rotation' };
+    const nc = await connectNats(settings, quietLog, new Registry());
+    try {
+      const events = nc.status()[Symbol.asyncIterator]();
+      const closed = nc.closed().then(() => {
+        throw new Error('the connection gave up');
+      });
+      const next = (type: string, data?: string) => Promise.race([closed, seen(type, data)]);
+      const seen = async (type: string, data?: string) => {
+        for (;;) {
+          const { value, done } = await events.next();
+          if (done) throw new Error(`connection closed while waiting for ${type}`);
+          if (value.type === type && (data === undefined || value.data === data)) return;
+        }
+      };
+      // The server now wants another password: refused twice (where nats.js would give up by default)…
+      await restartWith('rotatedAway');
+      await next('error', 'AUTHORIZATION_VIOLATION');
+      await next('error', 'AUTHORIZATION_VIOLATION');
+      await next('error', 'AUTHORIZATION_VIOLATION');
+      // …and back: the same connection comes back by itself.
+      await restartWith(PASSWORDS.inject);
+      await next('reconnect');
+      expect(nc.isClosed()).toBe(false);
+    } finally {
+      await nc.close();
+      await rotating.stop();
+    }
+  }, 120_000);
 });

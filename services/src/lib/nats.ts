@@ -48,6 +48,9 @@ export function natsConnectionOptions(settings: NatsSettings): ConnectionOptions
     name: settings.name,
     inboxPrefix: settings.user ? `_INBOX.${settings.user}` : undefined,
     maxReconnectAttempts: -1,
+    // Keep trying after the server refuses the password: during a rotation a member may still run the
+    // old config (Swarm's rolling update) or this container may be the one still to be replaced.
+    ignoreAuthErrorAbort: true,
     reconnectTimeWait: 1000,
     pingInterval: 10_000,
   };
