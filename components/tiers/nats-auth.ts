@@ -195,3 +195,23 @@ export function natsAuthorization(passwords: NatsPasswords): string {
   ];
   return `authorization {\n  users: [\n${users.join('\n')}\n  ]\n}\n`;
 }
+
+/** The user NATS members log in with on each other's route port. */
+export const NATS_ROUTE_USER = 'route';
+
+/**
+ * The `cluster` block of a member: its route port asks for the route user's password, and its routes to
+ * the members (`host:port`, itself included, as NATS allows) give it. A route without it is refused.
+ */
+export function natsCluster(listen: string, members: readonly string[], routePassword: string): string {
+  const login = `${NATS_ROUTE_USER}:${routePassword}`;
+  return `cluster {
+  name: smartmeter
+  listen: ${quote(listen)}
+  authorization { user: ${quote(NATS_ROUTE_USER)}, password: ${quote(routePassword)} }
+  routes: [
+${members.map((m) => `    ${quote(`nats://${login}@${m}`)}`).join('\n')}
+  ]
+}
+`;
+}

@@ -4,6 +4,7 @@
 // inbox prefix), does what it needs, through the services' own code where there is one, and is refused
 // a sample of what it must not do, with the server's permissions violation.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -14,6 +15,7 @@ import {
   NATS_ADMIN_USER,
   NATS_ROLES,
   natsAuthorization,
+  natsCluster,
   NatsPasswords,
   NatsRole,
 } from '../../components/tiers/nats-auth';
@@ -26,7 +28,7 @@ import { inputSubjects } from '../../services/src/streaming/job';
 import { Lease } from '../../services/src/streaming/lease';
 import { positionTime } from '../../services/src/streaming/resume';
 import { OUTAGE_STREAM, stateBuckets } from '../../services/src/streaming/settings';
-import { quietLog } from '../../services/test/support/backing';
+import { freePort, quietLog } from '../../services/test/support/backing';
 import { NatsServer } from '../../services/test/support/nats-server';
 
 const ROOT = 'smartmeter';
@@ -361,6 +363,61 @@ describe('a password rotation', () => {
     } finally {
       await nc.close();
       await rotating.stop();
+    }
+  }, 120_000);
+});
+
+describe('routes between members', () => {
+  /** What a route port answers a route CONNECT with: the server's first reply line after INFO. */
+  async function routeAnswer(port: number, connect: Record<string, unknown>): Promise<string> {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    let text = '';
+    try {
+      for await (const chunk of socket) {
+        text += String(chunk);
+        if (text.startsWith('INFO') && !text.includes('CONNECT_SENT')) {
+          socket.write(`CONNECT ${JSON.stringify(connect)}\r\nPING\r\n`);
+          text += 'CONNECT_SENT\n';
+        }
+        const replies = text.split('CONNECT_SENT\n')[1] ?? '';
+        const line = replies.split('\r\n').find((l) => /^(-ERR|PONG|PING|INFO)/.test(l));
+        if (line) return line;
+      }
+      return text.split('CONNECT_SENT\n')[1] ?? 'closed';
+    } finally {
+      socket.destroy();
+    }
+  }
+
+  it('members route to each other with the route password; a route without it is refused', async () => {
+    const routePassword = 'routePw' + Math.random().toString(36).slice(2);
+    const ports = [await freePort(), await freePort()];
+    const members = ports.map((p) => `127.0.0.1:${p}`);
+    const servers: NatsServer[] = [];
+    try {
+      for (const [i, port] of ports.entries()) {
+        servers.push(
+          await NatsServer.start({
+            storeDir: join(dir, `member-${i}`),
+            extraConfig: natsCluster(`127.0.0.1:${port}`, members, routePassword),
+          }),
+        );
+      }
+      // The rendered routes log in: each member sees the other.
+      for (const s of servers) {
+        for (;;) {
+          const routez = await (await fetch(`http://127.0.0.1:${s.monitorPort}/routez`)).json();
+          if ((routez as { num_routes: number }).num_routes >= 1) break;
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      }
+      const hello = { verbose: false, pedantic: false, name: 'intruder', cluster: 'smartmeter' };
+      expect(await routeAnswer(ports[0], hello)).toMatch(/^-ERR 'Authorization Violation'/);
+      expect(await routeAnswer(ports[0], { ...hello, user: 'route', pass: 'wrong' })).toMatch(
+        /^-ERR 'Authorization Violation'/,
+      );
+    } finally {
+      for (const s of servers) await s.stop();
     }
   }, 120_000);
 });
