@@ -65,8 +65,9 @@ const outputs: Record<string, unknown> = {
   natsEndpoint: messaging && published(config.ports.nats, (h) => `nats://${h}:${config.ports.nats}`),
   natsMonitoringUrl:
     messaging && published(config.ports.natsMonitoring, (h) => `http://${h}:${config.ports.natsMonitoring}`),
-  natsUser: messaging?.connection.user,
-  natsPassword: messaging && pulumi.secret(messaging.connection.password),
+  // The admin user (every permission; no container has it), for the user's own clients.
+  natsUser: messaging?.connection.admin.user,
+  natsPassword: messaging && pulumi.secret(messaging.connection.admin.password),
   cassandraEndpoint: storage && published(config.ports.cassandra, (h) => `${h}:${config.ports.cassandra}`),
   cassandraAdminUser: storage && ADMIN_ROLE,
   cassandraAdminPassword: storage && pulumi.secret(storage.adminPassword),

@@ -96,6 +96,37 @@ EOF
 }
 
 # --- NATS -------------------------------------------------------------------------------------
+NATS_ROLES=(inject ingest stream train predict)
+
+# One password per role (NATS_<ROLE>_PASSWORD), added to a state directory made before there were roles:
+# written when the server is (re)started with them, so `env` never names users the running server lacks.
+ensure_nats_role_passwords() {
+  local f=$STATE/backing.env role var
+  for role in "${NATS_ROLES[@]}"; do
+    var=NATS_${role^^}_PASSWORD
+    grep -q "^$var=" "$f" || (umask 077 && echo "$var=$(random_secret)" >>"$f")
+  done
+  # shellcheck disable=SC1090
+  source "$f"
+}
+
+# The users and permissions the stack deploys (components/tiers/nats-auth.ts, run with Node's type
+# stripping): the admin user ($NATS_USER, every permission: tests and tools) and one user per role.
+nats_authorization() {
+  eval "$(bash "$HERE/install-node.sh")"
+  NATS_PASSWORDS=$(
+    printf '{"admin":"%s"' "$NATS_PASSWORD"
+    for role in "${NATS_ROLES[@]}"; do
+      local var=NATS_${role^^}_PASSWORD
+      printf ',"%s":"%s"' "$role" "${!var}"
+    done
+    printf '}'
+  ) NATS_ADMIN=$NATS_USER node --disable-warning=MODULE_TYPELESS_PACKAGE_JSON --input-type=module -e "
+    import { NATS_ADMIN_USER, natsAuthorization } from '$HERE/../components/tiers/nats-auth.ts';
+    if (process.env.NATS_ADMIN !== NATS_ADMIN_USER) throw new Error('NATS_USER must be ' + NATS_ADMIN_USER);
+    process.stdout.write(natsAuthorization(JSON.parse(process.env.NATS_PASSWORDS)));"
+}
+
 start_nats() {
   # The release the stack deploys (built once into the cache, a couple of minutes the first time).
   local bin; bin=$(SMARTMETER_CACHE=$CACHE bash "$HERE/nats-server.sh")
@@ -103,9 +134,11 @@ start_nats() {
   local store=${NATS_STORE_DIR:-$dir/jetstream} sync=''
   [[ $DURABILITY == synced ]] && sync='sync_interval: always'
   mkdir -p "$dir" "$store"
+  ensure_nats_role_passwords
+  # Written in full before it replaces the old one, readable by this user only (it holds the passwords).
   (
     umask 077
-    cat >"$dir/nats.conf" <<EOF
+    { cat <<EOF
 listen: 127.0.0.1:$NATS_PORT
 http: 127.0.0.1:$NATS_MONITOR_PORT
 server_name: smartmeter-dev
@@ -116,11 +149,11 @@ jetstream {
   max_file_store: 8GB
   $sync
 }
-authorization {
-  users = [ { user: "$NATS_USER", password: "$NATS_PASSWORD" } ]
-}
 EOF
+      nats_authorization
+    } >"$dir/nats.conf.new"
   )
+  mv "$dir/nats.conf.new" "$dir/nats.conf"
   launch nats "$dir/nats.log" "$bin" -c "$dir/nats.conf"
   wait_ready nats "$dir/nats.log" curl -fsS "$NATS_MONITOR_URL/healthz?js-enabled-only=true"
 }

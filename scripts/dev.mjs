@@ -57,6 +57,18 @@ function prefixLines(stream, label, color, sink) {
   );
 }
 
+/**
+ * A role's own NATS user, with the permissions the stack gives it (components/tiers/nats-auth.ts), so that
+ * development runs under the same least privilege. A server started before there were role users (its
+ * backing.env has no NATS_<ROLE>_PASSWORD) leaves every role on the admin user, and says so.
+ */
+function natsLogin(role) {
+  const password = backing[`NATS_${role.toUpperCase()}_PASSWORD`];
+  if (password) return { NATS_USER: role, NATS_PASSWORD: password };
+  console.log(`[dev] ${role}: NATS has no role users yet (npm run services:down, then again): admin user`);
+  return {};
+}
+
 function startRole(role, env, index) {
   const label = role.padEnd(8);
   const child = spawn(process.execPath, ['services/dist/main.js', role], { cwd: root, env });
@@ -72,7 +84,12 @@ run('bash', ['scripts/install-deps.sh'], 'installing system packages');
 run('bash', ['scripts/backing-services.sh', 'up'], 'starting the backing services');
 run('npm', ['run', '--silent', 'build', '--workspace', 'services'], 'building the services');
 const backing = backingEnv();
-const baseEnv = { ...process.env, ...backing, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' };
+// Each role gets its own NATS password only (natsLogin), not the others'.
+const baseEnv = Object.fromEntries(
+  Object.entries({ ...process.env, ...backing, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' }).filter(
+    ([k]) => !/^NATS_[A-Z]+_PASSWORD$/.test(k),
+  ),
+);
 
 console.log('[dev] migrate');
 run(process.execPath, ['services/dist/main.js', 'migrate'], 'migrate', { ...baseEnv, METRICS_PORT: '0' });
@@ -82,7 +99,12 @@ mkdirSync(dirname(targetsFile), { recursive: true });
 const procs = roles.map((role, i) =>
   startRole(
     role,
-    { ...baseEnv, METRICS_PORT: String(FIRST_PORT + i), INJECT_SLOT: process.env.INJECT_SLOT ?? '1' },
+    {
+      ...baseEnv,
+      ...natsLogin(role),
+      METRICS_PORT: String(FIRST_PORT + i),
+      INJECT_SLOT: process.env.INJECT_SLOT ?? '1',
+    },
     i,
   ),
 );

@@ -4,6 +4,7 @@ import * as pulumi from '@pulumi/pulumi';
 
 import type { StackConfig } from '../config';
 import type { DeployedService, EnvValue, HealthCheckSpec, SecretSpec, ServiceSpec } from '../spec';
+import type { NatsRole } from './nats-auth';
 
 /** Every role serves /metrics and /healthz here (services/README.md). */
 export const METRICS_PORT = 9464;
@@ -21,11 +22,18 @@ export const SERVICES_HEALTH_CHECK: HealthCheckSpec = {
   startPeriodSeconds: 30,
 };
 
+export interface NatsCredentials {
+  readonly user: string;
+  readonly password: pulumi.Output<string>;
+}
+
 export interface NatsConnection {
   /** Comma-separated server URLs inside the network. */
   readonly url: string;
-  readonly user: string;
-  readonly password: pulumi.Output<string>;
+  /** Every permission: for the user (a stack output), never for a container. */
+  readonly admin: NatsCredentials;
+  /** One user per role, with that role's permissions only (nats-auth.ts). */
+  readonly roles: { readonly [R in NatsRole]: NatsCredentials };
   readonly service: DeployedService;
   /** Copies of each JetStream stream and bucket: the cluster size, at most 3. */
   readonly jetStreamReplicas: number;
@@ -52,10 +60,12 @@ export interface ClientSettings {
   readonly dependsOn: DeployedService[];
 }
 
-export function natsClient(nats: NatsConnection): ClientSettings {
+/** A role's NATS settings: its own user, and only its password. */
+export function natsClient(nats: NatsConnection, role: NatsRole): ClientSettings {
+  const { user, password } = nats.roles[role];
   return {
-    env: { NATS_URL: nats.url, NATS_USER: nats.user, JETSTREAM_REPLICAS: String(nats.jetStreamReplicas) },
-    secrets: [{ name: 'nats_password', value: nats.password, fileEnv: 'NATS_PASSWORD_FILE' }],
+    env: { NATS_URL: nats.url, NATS_USER: user, JETSTREAM_REPLICAS: String(nats.jetStreamReplicas) },
+    secrets: [{ name: 'nats_password', value: password, fileEnv: 'NATS_PASSWORD_FILE' }],
     dependsOn: [nats.service],
   };
 }

@@ -69,7 +69,6 @@ export class StreamingTier extends pulumi.ComponentResource {
   constructor(name: string, args: StreamingTierArgs, opts?: pulumi.ComponentResourceOptions) {
     super('smartmeter:streaming:Streaming', name, {}, opts);
     const { platform, config } = args;
-    const nats = natsClient(args.nats);
     const cassandra = cassandraClient(args.cassandra);
     const clock = stackClock(config, INJECT_ACCELERATION, { parent: this });
     const iso = (seconds: string) => new Date(Number(seconds) * 1000).toISOString().replace('.000Z', 'Z');
@@ -82,7 +81,7 @@ export class StreamingTier extends pulumi.ComponentResource {
     // start). Until ingest or stream has created the raw stream, their readings wait in their buffer.
     const replay = config.replay && replaySource(config);
     const inject = {
-      ...roleService('inject', config, [nats], {
+      ...roleService('inject', config, [natsClient(args.nats, 'inject')], {
         replicas: config.injectors,
         env: {
           INJECT_SLOT: replicaSlot(),
@@ -107,14 +106,14 @@ export class StreamingTier extends pulumi.ComponentResource {
         { parent: this },
       ),
       platform.deploy(
-        roleService('ingest', config, [nats, cassandra], {
+        roleService('ingest', config, [natsClient(args.nats, 'ingest'), cassandra], {
           replicas: config.ingestReplicas,
           env: rawStreamEnv(config),
         }),
         { parent: this },
       ),
       platform.deploy(
-        roleService('stream', config, [nats, cassandra], {
+        roleService('stream', config, [natsClient(args.nats, 'stream'), cassandra], {
           env: {
             ALERT_THRESHOLD_V: String(config.alertThreshold),
             STREAM_OUTAGE_INTERVALS: String(config.outages.intervals),

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AckPolicy, connect, StringCodec } from 'nats';
 
+import { natsCluster } from '../../components/tiers/nats-auth';
 import { backingEnv, freePort, requireService } from '../../services/test/support/backing';
 import { type Exporter, missingFromExposition, parseExposition, startExporter } from './nats-exporter';
 import { panelQueries } from './panels';
@@ -23,6 +24,7 @@ const targetFile = join(env.prometheusTargetsDir, `${run}.json`);
 const STREAM = run.toUpperCase();
 const USER = 'smartmeter';
 const PASSWORD = `pw${Math.random().toString(36).slice(2)}`;
+const ROUTE_PASSWORD = `route${Math.random().toString(36).slice(2)}`;
 const MEMBERS = 3;
 
 interface Member {
@@ -139,7 +141,8 @@ beforeAll(async () => {
       log: '',
     };
   });
-  // As the messaging tier configures a cluster (components/tiers/messaging.ts natsConf), on loopback ports.
+  // As the messaging tier configures a cluster (components/tiers/messaging.ts natsConf: routes with the
+  // route password, nats-auth.ts natsCluster), on loopback ports.
   for (const m of members) {
     writeFileSync(
       m.config,
@@ -148,12 +151,11 @@ listen: 127.0.0.1:${m.clientPort}
 http: 127.0.0.1:${m.httpPort}
 jetstream { store_dir: "${join(dir, m.name)}" }
 authorization { users: [ { user: "${USER}", password: "${PASSWORD}" } ] }
-cluster {
-  name: smartmeter
-  listen: 127.0.0.1:${m.clusterPort}
-  routes: [ ${members.map((o) => `nats://127.0.0.1:${o.clusterPort}`).join(', ')} ]
-}
-`,
+${natsCluster(
+  `127.0.0.1:${m.clusterPort}`,
+  members.map((o) => `127.0.0.1:${o.clusterPort}`),
+  ROUTE_PASSWORD,
+)}`,
     );
     start(m, binary);
   }

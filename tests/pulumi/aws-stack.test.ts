@@ -108,8 +108,15 @@ describe('aws stack with the defaults of Pulumi.aws.yaml', () => {
       (s) => s.name === 'nats-nats_conf',
     ) as Recorded;
     const text = Buffer.from(String(secretValue(conf.inputs.data)), 'base64').toString();
+    // Routes log in as the route user, with the generated route password.
+    const route = 'route:generated-secret-messaging-nats-route-password-\\d+-Zq9';
     expect(text).toMatch(
-      /routes: \[\s*nats:\/\/nats-0:6222\s*nats:\/\/nats-1:6222\s*nats:\/\/nats-2:6222\s*\]/,
+      new RegExp(
+        `routes: \\[\\s*${[0, 1, 2].map((k) => `"nats://${route}@nats-${k}:6222"`).join('\\s*')}\\s*\\]`,
+      ),
+    );
+    expect(text).toMatch(
+      /authorization \{ user: "route", password: "generated-secret-messaging-nats-route-password-/,
     );
     expect(text).toMatch(/jetstream \{\s*store_dir: \/data\/jetstream/);
   });
@@ -260,7 +267,13 @@ describe('aws stack with the defaults of Pulumi.aws.yaml', () => {
           .map((r) => r.name)
           .sort(),
       ).toEqual([
+        'messaging-nats-ingest-password',
+        'messaging-nats-inject-password',
         'messaging-nats-password',
+        'messaging-nats-predict-password',
+        'messaging-nats-route-password',
+        'messaging-nats-stream-password',
+        'messaging-nats-train-password',
         'metrics-grafana-admin-password',
         'storage-cassandra-admin-password',
         'storage-cassandra-app-password',

@@ -121,7 +121,7 @@ describe('local stack (mocks)', () => {
       expect(envOf(c)).toEqual(
         expect.arrayContaining([
           'NATS_URL=nats://nats-0:4222',
-          'NATS_USER=smartmeter',
+          `NATS_USER=${role}`,
           'NATS_PASSWORD_FILE=/run/secrets/nats_password',
           'JETSTREAM_REPLICAS=1',
           'METRICS_PORT=9464',
@@ -247,7 +247,7 @@ describe('local stack (mocks)', () => {
     const generated = run.resources
       .filter((r) => r.type === 'random:index/randomPassword:RandomPassword')
       .map((r) => `Gen3rated${r.name.replace(/[^A-Za-z0-9]/g, '')}Pw`);
-    expect(generated).toHaveLength(5); // NATS, Cassandra admin/app/default, Grafana
+    expect(generated).toHaveLength(10); // NATS admin and 5 roles, Cassandra admin/app/default, Grafana
     for (const c of containers(run)) {
       const visible = JSON.stringify([envOf(c), c.inputs.command, c.inputs.entrypoints, c.inputs.labels]);
       for (const secret of generated) expect(visible).not.toContain(secret);

@@ -36,6 +36,26 @@ export function createNatsConnectionMetrics(registry: Registry): Counter<'event'
   return zeroed(events, { event: ['connect_retry', 'disconnect', 'reconnect'] });
 }
 
+/**
+ * The client options of a role's connection. A logged-in user gets its replies on `_INBOX.<user>.…`:
+ * the server lets each role subscribe to its own inboxes only (components/tiers/nats-auth.ts natsInbox).
+ */
+export function natsConnectionOptions(settings: NatsSettings): ConnectionOptions {
+  return {
+    servers: settings.servers,
+    user: settings.user,
+    pass: settings.pass,
+    name: settings.name,
+    inboxPrefix: settings.user ? `_INBOX.${settings.user}` : undefined,
+    maxReconnectAttempts: -1,
+    // Keep trying after the server refuses the password: during a rotation a member may still run the
+    // old config (Swarm's rolling update) or this container may be the one still to be replaced.
+    ignoreAuthErrorAbort: true,
+    reconnectTimeWait: 1000,
+    pingInterval: 10_000,
+  };
+}
+
 export async function connectNats(
   settings: NatsSettings,
   log: Logger,
@@ -43,15 +63,7 @@ export async function connectNats(
   aborted: () => boolean = () => false,
 ): Promise<NatsConnection> {
   const events = createNatsConnectionMetrics(registry);
-  const options: ConnectionOptions = {
-    servers: settings.servers,
-    user: settings.user,
-    pass: settings.pass,
-    name: settings.name,
-    maxReconnectAttempts: -1,
-    reconnectTimeWait: 1000,
-    pingInterval: 10_000,
-  };
+  const options = natsConnectionOptions(settings);
   const nc = await retryWithBackoff(() => connect(options), {
     initialMs: 250,
     maxMs: 5000,

@@ -13,6 +13,8 @@ export interface NatsServerOptions {
   sync?: string;
   /** JetStream `max_file_store` in bytes, as the stack sets it; unset: the server's own (75 % of free disk). */
   maxFileStore?: number;
+  /** More configuration, appended as it is (an `authorization` block). */
+  extraConfig?: string;
 }
 
 export class NatsServer {
@@ -46,7 +48,8 @@ export class NatsServer {
       `listen: 127.0.0.1:${port}\nhttp: 127.0.0.1:${monitorPort}\nserver_name: test-${port}\n` +
         `jetstream {\n  store_dir: "${opts.storeDir}"\n  sync_interval: ${opts.sync ?? 'always'}\n` +
         (opts.maxFileStore === undefined ? '' : `  max_file_store: ${opts.maxFileStore}\n`) +
-        '}\n',
+        '}\n' +
+        (opts.extraConfig ?? ''),
     );
     const server = new NatsServer(binary, configFile, port, monitorPort);
     await server.restart();
