@@ -27,7 +27,7 @@ import { SUBJECTS } from '../../services/src/wire/subjects';
 import { OUTAGE_STREAM } from '../../services/src/streaming/settings';
 import { shutdownAfterRestart } from '../../services/test/support/backing';
 import { readLedgers } from '../../services/src/simulator/ledger';
-import { cassandraCommitLogSync, natsSync } from '../../services/test/support/durability';
+import { cassandraCommitLogSync, natsSync } from '../../services/harness/durability';
 
 // The injectors' delivery ledgers (smartmeter:injectLedgerDir): what the broker acknowledged to each, on
 // this host, written by the services' user (uid 1000); the suite judges the pipeline against them.

@@ -32,7 +32,7 @@ import { CASSANDRA_NODES } from '../../dashboards/services';
 import { SUBJECTS } from '../../services/src/wire/subjects';
 import { shutdownAfterRestart } from '../../services/test/support/backing';
 import { readLedgers } from '../../services/src/simulator/ledger';
-import { cassandraCommitLogSync, natsSync } from '../../services/test/support/durability';
+import { cassandraCommitLogSync, natsSync } from '../../services/harness/durability';
 
 const CONFIG = {
   ...stackFileConfig('Pulumi.aws.yaml'),
