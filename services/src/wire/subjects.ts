@@ -27,15 +27,9 @@ export const SUBJECTS = {
   outagePrefix: 'smartmeter.extract.outage',
   predict: 'smartmeter.predict',
   modelUpdated: 'smartmeter.model.updated',
-  /** A bad message goes to `smartmeter.deadletter.<reason>` with its original bytes. */
-  deadLetterPrefix: 'smartmeter.deadletter',
 } as const;
 
 /** One of SUBJECTS with its first token, `smartmeter`, replaced by `root` (tests and benches use their own). */
 export function underRoot(root: string, subject: string): string {
   return root + subject.slice(subject.indexOf('.'));
-}
-
-export function deadLetterSubject(reason: string): string {
-  return `${SUBJECTS.deadLetterPrefix}.${reason}`;
 }
