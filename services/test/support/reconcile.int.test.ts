@@ -36,4 +36,4 @@ test('counts every message by its Nats-Msg-Id, a reading stored twice as 2, and 
   expect(counts.size).toBe(2500);
   expect(counts.get('r7')).toBe(2);
   expect([...counts.values()].reduce((a, b) => a + b, 0)).toBe(2501);
-});
+}, 120_000);
