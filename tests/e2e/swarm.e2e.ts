@@ -5,7 +5,8 @@
 // Services are created on the swarm. Checks: replicas run where their constraints say; secrets are files
 // and in no environment; Prometheus serves TLS only; data flows injectors → NATS ×3 → ingest replicas →
 // Cassandra ×3 (RF 3) → stream; then one member at a time is lost under load (cassandra-1, nats-2, a whole
-// worker) and every accepted reading is stored (at least once, a row each, once in the stream, no stray row); then train → predict; then day two.
+// worker) and every accepted reading is stored (at least once, a row each, once in the stream, no stray
+// row); then train → predict; then day two.
 import * as https from 'node:https';
 import type Docker from 'dockerode';
 import type { Client } from 'cassandra-driver';
