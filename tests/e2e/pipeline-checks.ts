@@ -194,8 +194,8 @@ export function firstMessage(
 /**
  * Voltage readings a second that `injectors` injectors at `injectRate` publish: each of an injector's meters
  * once a cycle, and (meters + 2) messages a cycle (the temperature and its forecast) at `injectRate` a second
- * (services/src/simulator/config.ts; cycles of at least 60 simulated seconds, which the stack's 900× never
- * reaches below 15 messages a second).
+ * (services/src/simulator/config.ts; its 60-simulated-second floor on a cycle never applies at 900×, as an
+ * injector's meters are nearly its rate).
  */
 export function configuredVoltageRate(injectors: number, injectRate: number): number {
   const meters = meterCount(topologyFromRate(injectRate));
