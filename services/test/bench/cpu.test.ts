@@ -44,7 +44,7 @@ test('/proc counters of an idle process equal its own getrusage total, within tw
     child.stdin!.end();
     await once(child, 'exit');
   }
-});
+}, 60_000); // 500 ms of CPU can take many seconds of wall time on a loaded machine
 
 test('an unreadable process gives undefined, and so does a total that includes one', () => {
   expect(processCpuUs(undefined)).toBeUndefined();
