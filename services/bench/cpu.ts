@@ -1,7 +1,7 @@
 // CPU time from the processes' own counters, which wall-clock noise from other work on the machine
 // does not move the way it moves rates: /proc/<pid>/stat for every process the bench compares (itself,
 // the ingest children, nats-server, Cassandra's JVM), so that both sides of a ratio count alike; all
-// threads are counted. process.cpuUsage() is this process's own view, used to check the reading.
+// threads are counted (services/test/bench/cpu.test.ts checks them against a process's own getrusage).
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
@@ -20,11 +20,6 @@ export function processCpuUs(pid: number | undefined): number | undefined {
   } catch {
     return undefined;
   }
-}
-
-export function selfCpuUs(): number {
-  const u = process.cpuUsage();
-  return u.user + u.system;
 }
 
 /** Sums the CPU µs of a set of processes; undefined if any cannot be read. */

@@ -17,10 +17,10 @@ import { evaluate, ModelEvaluation, splitByTime, TimeSplit } from '../src/traini
 import { label, Observation } from '../src/training/features';
 import { DEFAULT_SPEC, trainModel } from '../src/training/model';
 import { startPredictor } from '../src/training/predictor';
-import { simulatedObservations, writeObservations } from '../src/training/simulated';
+import { simulatedObservations, writeObservations } from '../harness/simulated-observations';
 import { modelSubjects } from '../src/training/subjects';
 import { DEFAULT_TRAIN_SETTINGS, trainOnce } from '../src/training/trainer';
-import { backingEnv, cassandraSettingsFor } from '../test/support/backing';
+import { backingEnv, cassandraSettingsFor } from '../harness/backing';
 
 export interface ModelBenchOptions {
   /**

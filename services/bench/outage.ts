@@ -19,7 +19,7 @@ import { migrate } from '../src/storage/migrate';
 import { StreamJob } from '../src/streaming/job';
 import { createStreamMetrics } from '../src/streaming/metrics';
 import { jetStreamStreamsOf, StreamSettings } from '../src/streaming/settings';
-import { backingEnv, cassandraSettingsFor, natsConnect, testDelivery } from '../test/support/backing';
+import { backingEnv, cassandraSettingsFor, natsConnect, testDelivery } from '../harness/backing';
 
 export interface OutageBenchOptions {
   /** Simulated days injected (cycles of 15 simulated minutes). */

@@ -2,7 +2,7 @@
 // exactly as deployed (the role's own defaults unless the bench's caller sets its variables).
 import { ChildProcess, spawn } from 'node:child_process';
 import { resolve } from 'node:path';
-import { BackingEnv, roleProcessEnv } from '../test/support/backing';
+import { BackingEnv, roleProcessEnv } from '../harness/backing';
 
 /**
  * Extra node flags for the role processes: BENCH_PROFILE_DIR=/tmp/prof for --cpu-prof, and

@@ -22,3 +22,6 @@ export function fmtSpread(s: Spread, unit: string, digits?: number): string {
   const range = s.samples.length > 1 ? ` (${f(s.min)} … ${f(s.max)})` : '';
   return `${f(s.median)}${unit ? ' ' + unit : ''}${range}`;
 }
+
+/** `12.3 µs`, or `n/a` for a figure that could not be read. */
+export const fmtUs = (x?: number) => (x === undefined ? 'n/a' : `${x.toFixed(1)} µs`);

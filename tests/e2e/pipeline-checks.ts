@@ -2,12 +2,15 @@
 // stack: every reading the broker acknowledged to an injector (their delivery ledgers, written to a host
 // directory: smartmeter:injectLedgerDir) against the raw_data and temperature rows and the raw stream
 // (services/test/support/reconcile.ts); whether ingest has acknowledged everything in the stream; the first
-// message on a subject.
+// message on a subject. What a suite asserts of a figure or a message is a pure function here (…Problems,
+// rateProblem), unit-tested in pipeline-checks.test.ts with the inputs that must fail it.
 import { auth as cassandraAuth, Client, policies, types } from 'cassandra-driver';
 import { JSONCodec, NatsConnection } from 'nats';
+import { parse as parseYaml } from 'yaml';
 
 import { eventually, sleep } from './support';
-import { SUBJECTS } from '../../services/src/wire/subjects';
+import { FORECAST_CYCLES, SUBJECTS } from '../../services/src/wire/subjects';
+import { meterCount, topologyFromRate } from '../../services/src/simulator';
 import { RAW_STREAM } from '../../services/src/lib/jetstream';
 import { LedgerEntry, parseReadingId } from '../../services/src/simulator/ledger';
 import {
@@ -104,15 +107,20 @@ export async function reconcile(
   const idCounts = await streamIdCounts(nc, RAW_STREAM);
   const rows = await rawDataKeys(cql, 'smartmeter');
   const verdict = judge(entries, rows, await temperatureEpochs(cql, 'smartmeter'), idCounts);
+  return { ...verdict, rows: rows.size, extra: strayRows(rows, idCounts.keys()) };
+}
+
+/** raw_data keys (minuteKey) that no voltage reading's id in the stream accounts for. */
+export function strayRows(rows: Iterable<string>, streamIds: Iterable<string>): number {
   const inStream = new Set<string>();
-  for (const id of idCounts.keys()) {
+  for (const id of streamIds) {
     if (id[0] !== 'v') continue;
     const { key, epoch } = parseReadingId(id);
     inStream.add(minuteKey(key, epoch));
   }
   let extra = 0;
   for (const k of rows) if (!inStream.has(k)) extra++;
-  return { ...verdict, rows: rows.size, extra };
+  return extra;
 }
 
 /**
@@ -181,6 +189,101 @@ export function firstMessage(
       }
     })();
   });
+}
+
+/**
+ * Voltage readings a second that `injectors` injectors at `injectRate` publish: each of an injector's meters
+ * once a cycle, and (meters + 2) messages a cycle (the temperature and its forecast) at `injectRate` a second
+ * (services/src/simulator/config.ts; its 60-simulated-second floor on a cycle never applies at 900×, as an
+ * injector's meters are nearly its rate).
+ */
+export function configuredVoltageRate(injectors: number, injectRate: number): number {
+  const meters = meterCount(topologyFromRate(injectRate));
+  return (injectors * meters * injectRate) / (meters + 2);
+}
+
+/**
+ * How far the throughput test's rates may be from the configured one. Over its 30 s of one-second cycles, a
+ * cycle more or less at either end is 3 %; the rest is for an injector's cycle skipped on a loaded machine
+ * (accepted) and for ingest's lag differing between the two row counts (rows, which lag the stream).
+ */
+export const ACCEPTED_TOLERANCE = 0.15;
+export const ROWS_TOLERANCE = 0.25;
+
+/** Undefined when `measured` is within `tolerance` (a fraction) of `expected`, else what is wrong. */
+export function rateProblem(what: string, measured: number, expected: number, tolerance: number) {
+  const off = Math.abs(measured - expected) / expected;
+  return Number.isFinite(off) && off <= tolerance
+    ? undefined
+    : `${what}: ${measured.toFixed(1)}/s is not within ${tolerance * 100}% of ${expected.toFixed(1)}/s`;
+}
+
+/**
+ * What is wrong with an alert of smartmeter.extract.voltage.alert (streaming/outputs.ts) for a stack whose
+ * `alertThreshold` is `thresholdV`: it must carry that threshold, a max voltage above it, readings over it,
+ * and its first epoch over it inside its window.
+ */
+export function alertProblems(alert: Record<string, unknown>, thresholdV: number): string[] {
+  const n = (k: string) => (typeof alert[k] === 'number' ? (alert[k] as number) : NaN);
+  const problems: string[] = [];
+  if (n('threshold') !== thresholdV) problems.push(`threshold ${alert.threshold}, not ${thresholdV}`);
+  if (!(n('max_voltage') > thresholdV))
+    problems.push(`max_voltage ${alert.max_voltage} not above ${thresholdV}`);
+  if (!(Number.isInteger(n('count')) && n('count') >= 1))
+    problems.push(`count ${alert.count}, no reading over`);
+  if (!(n('window_start') <= n('epoch') && n('epoch') <= n('window_end')))
+    problems.push(`epoch ${alert.epoch} outside its window ${alert.window_start}..${alert.window_end}`);
+  return problems;
+}
+
+/**
+ * What is wrong with a prediction's max-voltage band (a reply on smartmeter.predict or a published
+ * prediction): the horizon the wire names (FORECAST_CYCLES) and three finite quantiles in order.
+ */
+export function bandProblems(prediction: Record<string, unknown>): string[] {
+  const forecast = prediction.forecast as
+    { horizonSteps?: unknown; quantiles?: Record<string, unknown> } | undefined;
+  if (!forecast) return ['no forecast'];
+  const problems: string[] = [];
+  if (forecast.horizonSteps !== FORECAST_CYCLES)
+    problems.push(`horizonSteps ${forecast.horizonSteps}, not ${FORECAST_CYCLES}`);
+  const q = ['0.1', '0.5', '0.9'].map((k) => forecast.quantiles?.[k]);
+  if (!q.every((x) => typeof x === 'number' && Number.isFinite(x)))
+    problems.push(`quantiles ${JSON.stringify(forecast.quantiles)} are not three numbers`);
+  else if (!((q[0] as number) <= (q[1] as number) && (q[1] as number) <= (q[2] as number)))
+    problems.push(`quantiles out of order: ${q.join(' ')}`);
+  return problems;
+}
+
+/**
+ * What is wrong with Grafana's provisioning (the files the program uploads into its container): a
+ * Prometheus data source at `prometheusUrl`, a dashboards provider, at least one dashboard, and every
+ * dashboard's panels naming a data source, each the Prometheus one.
+ */
+export function provisioningProblems(
+  uploads: readonly { file: string; content: string }[],
+  prometheusUrl: string,
+): { problems: string[]; dashboards: number } {
+  const datasources = uploads.find((u) => u.file.includes('provisioning/datasources/'));
+  const providers = uploads.find((u) => u.file.includes('provisioning/dashboards/'));
+  if (!datasources || !providers)
+    return { problems: ['no data source or no dashboards provider'], dashboards: 0 };
+  const ds = parseYaml(datasources.content) as { datasources?: { uid: string; type: string; url: string }[] };
+  const prometheus = ds.datasources?.find((d) => d.type === 'prometheus');
+  const provider = parseYaml(providers.content) as { providers?: { options: { path: string } }[] };
+  const dir = provider.providers?.[0]?.options.path;
+  const dashboards = dir ? uploads.filter((u) => u.file.startsWith(`${dir}/`)) : [];
+  const problems: string[] = [];
+  if (prometheus?.url !== prometheusUrl) problems.push(`Prometheus data source at ${prometheus?.url}`);
+  if (!dashboards.length) problems.push(`no dashboard in ${dir}`);
+  for (const d of dashboards) {
+    const model = JSON.parse(d.content) as { panels?: unknown };
+    const refs = JSON.stringify(model.panels ?? []).match(/"datasource":\{[^}]*\}/g) ?? [];
+    if (!refs.length) problems.push(`${d.file}: no panel names a data source`);
+    for (const ref of refs)
+      if (!ref.includes(`"uid":"${prometheus?.uid}"`)) problems.push(`${d.file}: ${ref}`);
+  }
+  return { problems, dashboards: dashboards.length };
 }
 
 /** Once raw_data has rows: readings accepted and rows stored per second over about `seconds`. */

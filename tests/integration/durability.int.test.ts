@@ -2,7 +2,7 @@
 // `durability: synced`): read back from the running engines, not from the files the script wrote.
 import { auth, Client } from 'cassandra-driver';
 import { backingEnv, requireService } from '../../services/test/support/backing';
-import { cassandraCommitLogSync, natsSync } from '../../services/test/support/durability';
+import { cassandraCommitLogSync, natsSync } from '../../services/harness/durability';
 
 const env = backingEnv();
 

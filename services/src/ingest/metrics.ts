@@ -97,5 +97,3 @@ export function createIngestMetrics(
     consumer: createConsumerMetrics(registry),
   };
 }
-
-export type IngestMetrics = ReturnType<typeof createIngestMetrics>;

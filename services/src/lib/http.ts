@@ -1,7 +1,6 @@
 // The one HTTP endpoint of every role: GET /metrics (Prometheus text format) and GET /healthz
 // (200 when the role is ready to do its work, 503 otherwise, with the reason).
 import { createServer, Server } from 'node:http';
-import { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 
 export interface Health {
@@ -41,8 +40,4 @@ export async function startHttpServer(
     server.listen(port, resolve);
   });
   return server;
-}
-
-export function boundPort(server: Server): number {
-  return (server.address() as AddressInfo).port;
 }

@@ -19,8 +19,9 @@ import { readingId } from '../simulator/ledger';
 import { rootedSubjects, RunOptions, Sink } from '../simulator/publisher';
 import { Pacer } from '../simulator/pacer';
 import { MAX_SIMULATED_EPOCH, SimulatedClock } from '../simulator/schedule';
-import { createSimulator, FORECAST_CYCLES, Simulator } from '../simulator/simulator';
+import { createSimulator, Simulator } from '../simulator/simulator';
 import { encodeTemperature, encodeVoltage, EXTRA_VALUES, VoltageReading } from '../wire/codec';
+import { FORECAST_CYCLES } from '../wire/subjects';
 import { HouseholdCursor, SKIP_REASONS, SkipReason, UciRow } from './uci';
 
 export interface ReplaySettings extends SimulatedClock {

@@ -18,6 +18,7 @@
 // alert threshold, inside ANSI Range A). With the default 45 minutes and 15-minute cycles an event spans
 // 3 consecutive readings, enough for the "above 120 V at least twice" rule.
 import { MeterId, TemperatureReading, VoltageReading, voltageSubject } from '../wire/codec';
+import { FORECAST_CYCLES } from '../wire/subjects';
 import { hash32, Mulberry32, unit } from './prng';
 import { Calendar, calendarOf, consumerVoltage, temperature } from './profiles';
 import { meterIds, Topology, validateTopology } from './topology';
@@ -76,8 +77,6 @@ export interface Simulator {
   cycleAt(epoch: number, forecastEpoch?: number): Cycle;
 }
 
-/** Forecast horizon in cycles (the original's PREDICTION_LENGTH). */
-export const FORECAST_CYCLES = 12;
 /** A meter's own offset is uniform in ±MAX_METER_BIAS volts. */
 export const MAX_METER_BIAS = 0.2;
 /** Over-voltage readings are uniform in [OVER_VOLTAGE_MIN, OVER_VOLTAGE_MIN + OVER_VOLTAGE_SPAN) V. */

@@ -5,7 +5,7 @@
 // folded in (`seq`).
 import { types } from 'cassandra-driver';
 import { OutageEvent } from './outages';
-import { StoredWindow, Window, WindowKind, WindowRef } from './windows';
+import { StoredWindow, Window, WindowRef } from './windows';
 
 /** One upsert. */
 export interface Row {
@@ -18,14 +18,6 @@ export interface Output extends Row {
   /** Subject suffix under `<root>.`, and JSON body; absent when the kind is not published. */
   publish?: { subject: string; body: Record<string, number> };
 }
-
-export const TABLE_OF: Record<WindowKind, string> = {
-  max_voltage: 'max_voltage',
-  max_voltage_by_line: 'max_voltage_by_line',
-  temperature: 'temperature',
-  avg_voltage: 'avg_voltage_by_transformer',
-  alert: 'voltage_alerts',
-};
 
 export function outputOf(ks: string, w: Window, alertThresholdV: number): Output {
   switch (w.kind) {

@@ -14,7 +14,7 @@ import { Logger } from '../lib/log';
 import { sleep } from '../lib/retry';
 import { EPOCH_S, TEMPERATURE_C, within } from '../wire/bounds';
 import { decodeTemperature, WireError } from '../wire/codec';
-import { FORECAST_CYCLES } from '../simulator/simulator';
+import { FORECAST_CYCLES } from '../wire/subjects';
 import { deserializeModel, OverVoltageModel } from './model';
 import { LEVELS, quantileRecord } from './quantiles';
 import { latestModel, modelVersion, StoredModel } from './registry';

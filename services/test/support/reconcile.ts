@@ -46,22 +46,42 @@ export async function temperatureEpochs(cql: Client, keyspace: string): Promise<
   return new Set(rs.rows.map((r) => Number(r.epoch)));
 }
 
-/** How many messages of the stream carry each Nats-Msg-Id (a reading stored twice counts 2). */
-export async function streamIdCounts(nc: NatsConnection, stream: string): Promise<Map<string, number>> {
+/**
+ * How many messages of the stream carry each Nats-Msg-Id (a reading stored twice counts 2): every message up
+ * to the stream's last sequence when the scan starts. The scan ends on that sequence. It used to end when a
+ * message's `pending` (the server's count of what follows it, carried in its ack subject) read 0, and the
+ * swarm suite once saw a scan end short right after nats-2 came back (its cause was not found; callers
+ * retried). An ordered consumer delivers every sequence in order, so ended on the last one a scan cannot end
+ * short: fewer messages than the stream counted means some were removed while it ran (retention), and
+ * fails it. A scan that stalls is closed after `timeoutMs` and fails the same way.
+ */
+export async function streamIdCounts(
+  nc: NatsConnection,
+  stream: string,
+  timeoutMs = 300_000,
+): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
-  const total = (await (await nc.jetstreamManager()).streams.info(stream)).state.messages;
+  const { messages: total, last_seq: lastSeq } = (await (await nc.jetstreamManager()).streams.info(stream))
+    .state;
   if (total === 0) return counts;
   const messages = await (await nc.jetstream().consumers.get(stream)).consume({ max_messages: 5000 });
+  const timer = setTimeout(() => void messages.close(), timeoutMs);
   let read = 0;
-  for await (const m of messages) {
-    const id = m.headers?.get('Nats-Msg-Id') ?? '';
-    counts.set(id, (counts.get(id) ?? 0) + 1);
-    read++;
-    if (m.info.pending === 0) break;
+  try {
+    for await (const m of messages) {
+      const id = m.headers?.get('Nats-Msg-Id') ?? '';
+      counts.set(id, (counts.get(id) ?? 0) + 1);
+      read++;
+      if (m.seq >= lastSeq) break;
+    }
+  } finally {
+    clearTimeout(timer);
+    await messages.close();
   }
-  await messages.close();
-  // A scan that ends early would report readings as gone from the stream: fail instead (callers retry).
-  if (read < total) throw new Error(`stream scan read ${read} of the ${total} messages ${stream} holds`);
+  if (read < total)
+    throw new Error(
+      `stream scan read ${read} of the ${total} messages ${stream} held up to sequence ${lastSeq}`,
+    );
   return counts;
 }
 

@@ -10,7 +10,7 @@ import { deserializeModel } from '../../src/training/model';
 import { PredictionMessage, Predictor, startPredictor } from '../../src/training/predictor';
 import { inBand } from '../../src/training/quantiles';
 import { latestModel, ModelMetrics, saveModel } from '../../src/training/registry';
-import { writeObservations } from '../../src/training/simulated';
+import { writeObservations } from '../../harness/simulated-observations';
 import { modelSubjects } from '../../src/training/subjects';
 import { DEFAULT_TRAIN_SETTINGS, trainOnce, TrainSettings } from '../../src/training/trainer';
 import { encodeTemperature } from '../../src/wire/codec';

@@ -9,7 +9,7 @@ import { Msg, NatsConnection } from 'nats';
 import { Registry } from 'prom-client';
 import { DEFAULT_SPEC } from '../../src/training/model';
 import { PredictionMessage, Predictor, startPredictor } from '../../src/training/predictor';
-import { simulatedObservations, writeObservations } from '../../src/training/simulated';
+import { simulatedObservations, writeObservations } from '../../harness/simulated-observations';
 import { modelSubjects } from '../../src/training/subjects';
 import { DEFAULT_TRAIN_SETTINGS, trainOnce } from '../../src/training/trainer';
 import { encodeTemperature } from '../../src/wire/codec';

@@ -8,7 +8,7 @@ import { Client } from 'cassandra-driver';
 import { NatsConnection } from 'nats';
 import { sleep } from '../../src/lib/retry';
 import { DEFAULT_SPEC } from '../../src/training/model';
-import { simulatedObservations, writeObservations } from '../../src/training/simulated';
+import { simulatedObservations, writeObservations } from '../../harness/simulated-observations';
 import { modelSubjects } from '../../src/training/subjects';
 import { DEFAULT_TRAIN_SETTINGS, trainOnce } from '../../src/training/trainer';
 import {

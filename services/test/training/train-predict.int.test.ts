@@ -10,7 +10,7 @@ import { encodeTemperature } from '../../src/wire/codec';
 import { DEFAULT_SPEC } from '../../src/training/model';
 import { PredictionMessage, Predictor, startPredictor } from '../../src/training/predictor';
 import { latestModel } from '../../src/training/registry';
-import { simulatedObservations, writeObservations } from '../../src/training/simulated';
+import { simulatedObservations, writeObservations } from '../../harness/simulated-observations';
 import { modelSubjects } from '../../src/training/subjects';
 import {
   DEFAULT_TRAIN_SETTINGS,

@@ -2,8 +2,8 @@
 // the max voltage over all meters and the temperature, as the stream role writes them to max_voltage and
 // temperature (Cassandra `float`, hence float32). The same seed and options give the same rows.
 import { Client } from 'cassandra-driver';
-import { createSimulator, OverVoltageOptions, topologyFromRate } from '../simulator';
-import { Observation } from './features';
+import { createSimulator, OverVoltageOptions, topologyFromRate } from '../src/simulator';
+import { Observation } from '../src/training/features';
 
 export interface SimulatedDataOptions {
   /** First simulated epoch (seconds, UTC). */
