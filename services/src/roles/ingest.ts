@@ -15,14 +15,22 @@
 // plus the shared NATS_* and CASSANDRA_* variables (services/README.md). Run migrate first.
 import { cassandraSettings, connectCassandra } from '../lib/cassandra';
 import { connectNats, natsSettings } from '../lib/nats';
+import { EnvReader } from '../lib/config';
 import { ServiceContext } from '../lib/service';
 import { startIngest } from '../ingest/ingest';
 import { ingestSettings } from '../ingest/settings';
 
+/** The role's settings, validated before it connects (the contract test parses the stack's with it). */
+export function settings(env: EnvReader) {
+  return {
+    ingest: ingestSettings(env),
+    cassandra: cassandraSettings(env),
+    nats: natsSettings(env, `ingest-${process.pid}`),
+  };
+}
+
 export async function run(ctx: ServiceContext): Promise<void> {
-  const settings = ingestSettings(ctx.env);
-  const cassandraConfig = cassandraSettings(ctx.env);
-  const nats = natsSettings(ctx.env, `ingest-${process.pid}`);
+  const { ingest: ingestOptions, cassandra: cassandraConfig, nats } = settings(ctx.env);
   const aborted = () => ctx.stopping;
 
   const cassandra = await connectCassandra(cassandraConfig, ctx.log, ctx.registry, aborted);
@@ -38,7 +46,7 @@ export async function run(ctx: ServiceContext): Promise<void> {
       registry: ctx.registry,
       setReady: ctx.setReady,
     },
-    settings,
+    ingestOptions,
   );
   ctx.onShutdown(() => ingest.stop());
   ctx.setReady(true);

@@ -41,6 +41,7 @@
 // acknowledged (the rest is counted as undelivered), drain the connection, exit 0. A replay
 // that reaches the end of its files stays up, idle, until stopped (a restart would find nothing left).
 import { mkdirSync } from 'node:fs';
+import { EnvReader } from '../lib/config';
 import { natsSettings, connectNats } from '../lib/nats';
 import { ServiceContext } from '../lib/service';
 import { injectSource, replayConfig } from '../replay/config';
@@ -57,8 +58,26 @@ interface Source {
   run(sink: Sink, options: RunOptions): Promise<boolean>;
 }
 
-function simulated(ctx: ServiceContext): Source {
-  const config = injectConfig(ctx.env);
+/** The role's settings, validated before it connects (the contract test parses the stack's with it). */
+export function settings(env: EnvReader) {
+  const source =
+    injectSource(env) === 'uci'
+      ? { kind: 'uci' as const, replay: replayConfig(env) }
+      : { kind: 'simulator' as const, simulator: injectConfig(env) };
+  const slot = source.kind === 'uci' ? source.replay.slot : source.simulator.simulator.slot;
+  return { source, delivery: deliveryConfig(env), nats: natsSettings(env, `inject-${slot}`) };
+}
+
+function sourceOf(ctx: ServiceContext, given: ReturnType<typeof settings>['source']): Source {
+  if (given.kind === 'uci') {
+    const replayMetrics = createReplayMetrics(ctx.registry);
+    return {
+      slot: given.replay.slot,
+      run: async (sink, options) =>
+        (await runReplay(sink, given.replay, { ...options, replayMetrics })).ended,
+    };
+  }
+  const config = given.simulator;
   const sim = createSimulator(config.simulator);
   return {
     slot: config.simulator.slot,
@@ -66,20 +85,10 @@ function simulated(ctx: ServiceContext): Source {
   };
 }
 
-function replayed(ctx: ServiceContext): Source {
-  const settings = replayConfig(ctx.env);
-  const replayMetrics = createReplayMetrics(ctx.registry);
-  return {
-    slot: settings.slot,
-    run: async (sink, options) => (await runReplay(sink, settings, { ...options, replayMetrics })).ended,
-  };
-}
-
 export async function run(ctx: ServiceContext): Promise<void> {
-  const source = injectSource(ctx.env) === 'uci' ? replayed(ctx) : simulated(ctx);
-  const delivery = deliveryConfig(ctx.env);
+  const { source: given, delivery, nats } = settings(ctx.env);
+  const source = sourceOf(ctx, given);
   const metrics = createInjectorMetrics(ctx.registry);
-  const nats = natsSettings(ctx.env, `inject-${source.slot}`);
   const nc = await connectNats(nats, ctx.log, ctx.registry, () => ctx.stopping);
   let ledger: Ledger | undefined;
   if (delivery.ledgerDir) {

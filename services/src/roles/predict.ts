@@ -14,14 +14,23 @@
 // plus the shared NATS_* and CASSANDRA_* variables (services/README.md).
 import { cassandraSettings, connectCassandra } from '../lib/cassandra';
 import { connectNats, natsSettings } from '../lib/nats';
+import { EnvReader } from '../lib/config';
 import { ServiceContext } from '../lib/service';
 import { startPredictor } from '../training/predictor';
 import { predictSettings } from '../training/settings';
 
+/** The role's settings, validated before it connects (the contract test parses the stack's with it). */
+export function settings(env: EnvReader) {
+  const cassandra = cassandraSettings(env);
+  return {
+    cassandra,
+    predict: predictSettings(env, cassandra.keyspace),
+    nats: natsSettings(env, `predict-${process.pid}`),
+  };
+}
+
 export async function run(ctx: ServiceContext): Promise<void> {
-  const cassandra = cassandraSettings(ctx.env);
-  const settings = predictSettings(ctx.env, cassandra.keyspace);
-  const nats = natsSettings(ctx.env, `predict-${process.pid}`);
+  const { cassandra, predict, nats } = settings(ctx.env);
   const aborted = () => ctx.stopping;
 
   const client = await connectCassandra(cassandra, ctx.log, ctx.registry, aborted);
@@ -40,7 +49,7 @@ export async function run(ctx: ServiceContext): Promise<void> {
       onWaiting: (r) => ctx.setReady(true, r),
       setReady: ctx.setReady,
     },
-    settings,
+    predict,
   );
   if (!predictor) return; // shut down while waiting
   ctx.onShutdown(() => predictor.stop());

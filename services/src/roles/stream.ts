@@ -24,24 +24,29 @@
 //   STREAM_OUTAGE_STREAM       JetStream stream of the outage events (default SMARTMETER_OUTAGES)
 import { cassandraSettings, connectCassandra } from '../lib/cassandra';
 import { connectNats, natsSettings } from '../lib/nats';
+import { EnvReader } from '../lib/config';
 import { ServiceContext } from '../lib/service';
 import { StreamJob } from '../streaming/job';
 import { createStreamMetrics } from '../streaming/metrics';
 import { streamSettings } from '../streaming/settings';
 
+/** The role's settings, validated before it connects (the contract test parses the stack's with it). */
+export function settings(env: EnvReader) {
+  const stream = streamSettings(env);
+  return {
+    stream,
+    cassandra: cassandraSettings(env),
+    nats: natsSettings(env, `stream-${stream.instanceId}`),
+  };
+}
+
 export async function run(ctx: ServiceContext): Promise<void> {
-  const settings = streamSettings(ctx.env);
-  const cassandra = cassandraSettings(ctx.env);
-  const nc = await connectNats(
-    natsSettings(ctx.env, `stream-${settings.instanceId}`),
-    ctx.log,
-    ctx.registry,
-    () => ctx.stopping,
-  );
+  const { stream, cassandra, nats } = settings(ctx.env);
+  const nc = await connectNats(nats, ctx.log, ctx.registry, () => ctx.stopping);
   ctx.onShutdown(() => nc.drain());
   const client = await connectCassandra(cassandra, ctx.log, ctx.registry, () => ctx.stopping);
   ctx.onShutdown(() => client.shutdown());
-  const job = new StreamJob(settings, {
+  const job = new StreamJob(stream, {
     nc,
     cassandra: client,
     keyspace: cassandra.keyspace,

@@ -15,14 +15,24 @@
 // plus the shared NATS_* and CASSANDRA_* variables (services/README.md). Run migrate first.
 import { cassandraSettings, connectCassandra } from '../lib/cassandra';
 import { connectNats, natsSettings } from '../lib/nats';
+import { EnvReader } from '../lib/config';
 import { ServiceContext } from '../lib/service';
 import { trainSettings } from '../training/settings';
 import { runSchedule, TrainMetrics, trainOnce } from '../training/trainer';
 
+/** The role's settings, validated before it connects (the contract test parses the stack's with it). */
+export function settings(env: EnvReader) {
+  const cassandra = cassandraSettings(env);
+  return {
+    cassandra,
+    train: trainSettings(env, cassandra.keyspace),
+    nats: natsSettings(env, 'smartmeter-train'),
+  };
+}
+
 export async function run(ctx: ServiceContext): Promise<void> {
-  const cassandra = cassandraSettings(ctx.env);
-  const { once, ...settings } = trainSettings(ctx.env, cassandra.keyspace);
-  const nats = natsSettings(ctx.env, 'smartmeter-train');
+  const { cassandra, train, nats } = settings(ctx.env);
+  const { once, ...trainOptions } = train;
   const metrics = new TrainMetrics(ctx.registry);
   const client = await connectCassandra(cassandra, ctx.log, ctx.registry, () => ctx.stopping);
   ctx.onShutdown(() => client.shutdown());
@@ -32,7 +42,7 @@ export async function run(ctx: ServiceContext): Promise<void> {
 
   if (once) {
     ctx.setReady(true, 'training once');
-    const run = trainOnce(deps, settings);
+    const run = trainOnce(deps, trainOptions);
     ctx.onShutdown(() =>
       run.then(
         () => undefined,
@@ -45,7 +55,7 @@ export async function run(ctx: ServiceContext): Promise<void> {
   ctx.setReady(true);
   const schedule = runSchedule(
     { ...deps, setWaiting: (reason) => ctx.setReady(true, reason ?? 'ready') },
-    settings,
+    trainOptions,
     ctx.stopped,
   );
   // Registered last, so it runs first at shutdown: a run in progress finishes before the connections close.

@@ -22,12 +22,12 @@ test('defaults', () => {
 test.each([
   [{ INGEST_CONCURRENCY: '0' }, /INGEST_CONCURRENCY must be an integer >= 1/],
   [{ INGEST_BATCH: 'lots' }, /INGEST_BATCH must be an integer/],
-  [{ INGEST_STREAM: 'a.b' }, /INGEST_STREAM must match/],
-  [{ INGEST_CONSUMER: 'in gest' }, /INGEST_CONSUMER must match/],
+  [{ INGEST_STREAM: 'a.b' }, /INGEST_STREAM must be a JetStream name/],
+  [{ INGEST_CONSUMER: 'in gest' }, /INGEST_CONSUMER must be a JetStream name/],
   [{ INGEST_SUBJECT_ROOT: 'smart.meter' }, /INGEST_SUBJECT_ROOT must be one subject token/],
   [
     { INGEST_CONCURRENCY: '512', INGEST_MAX_ACK_PENDING: '100' },
-    /INGEST_MAX_ACK_PENDING must be an integer >= 512/,
+    /INGEST_MAX_ACK_PENDING must be >= INGEST_CONCURRENCY \(512\)/,
   ],
   [{ INGEST_ACK_WAIT_MS: '1000' }, /INGEST_ACK_WAIT_MS must be an integer >= 5000/],
 ])('%j is rejected naming the variable', (env, message) => {
