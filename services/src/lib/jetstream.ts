@@ -4,7 +4,7 @@
 import { DiscardPolicy, JetStreamManager, NatsError, RetentionPolicy, StorageType, StreamInfo } from 'nats';
 import { SUBJECTS } from '../wire/subjects';
 import { VARIABLES } from '../contract/variables';
-import { EnvReader } from './config';
+import { ConfigError, EnvReader } from './config';
 
 export const RAW_STREAM = VARIABLES.INGEST_STREAM.default;
 
@@ -33,11 +33,20 @@ export const RAW_STREAM_DEFAULTS: RawStreamSettings = {
 };
 
 export function rawStreamSettings(env: EnvReader): RawStreamSettings {
+  const maxAgeSeconds = env.get('RAW_STREAM_MAX_AGE_S');
+  const duplicateWindowSeconds = env.get('RAW_STREAM_DUPLICATE_WINDOW_S');
+  // JetStream refuses the stream otherwise (the stack checks the same for its keys).
+  if (duplicateWindowSeconds > maxAgeSeconds) {
+    throw new ConfigError(
+      `RAW_STREAM_DUPLICATE_WINDOW_S (${duplicateWindowSeconds}) must not be longer than RAW_STREAM_MAX_AGE_S ` +
+        `(${maxAgeSeconds}): JetStream refuses a duplicate window longer than the stream's max age`,
+    );
+  }
   return {
-    maxAgeSeconds: env.get('RAW_STREAM_MAX_AGE_S'),
+    maxAgeSeconds,
     maxBytes: env.get('RAW_STREAM_MAX_BYTES'),
     replicas: env.get('JETSTREAM_REPLICAS'),
-    duplicateWindowSeconds: env.get('RAW_STREAM_DUPLICATE_WINDOW_S'),
+    duplicateWindowSeconds,
   };
 }
 

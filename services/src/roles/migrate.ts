@@ -1,8 +1,5 @@
 // migrate: creates or converges the keyspace and tables, then exits 0. Runs before the other roles.
-//   CASSANDRA_REPLICATION_FACTOR  replication factor (default 1; 3 on a cluster)
-//   CASSANDRA_APP_USERNAME, CASSANDRA_APP_PASSWORD[_FILE]  optional least-privilege role for the services
-//   RAW_RETENTION_DAYS        real days a raw_data row lives (default 7; TTL, TWCS window = retention/24)
-//   AGGREGATE_RETENTION_DAYS  real days the stream job's tables keep a row (default 7); models are kept
+// Its variables, with their defaults and limits: contract/variables.ts (services/README.md's table).
 import { cassandraSettings, connectCassandra } from '../lib/cassandra';
 import { ServiceContext } from '../lib/service';
 import { EnvReader } from '../lib/config';

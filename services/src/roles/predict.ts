@@ -7,11 +7,7 @@
 // train waits for data: /healthz stays 200 (waiting is the intended state; an unhealthy task would only be
 // restarted in a loop by Swarm) with the reason in its body, the log says so at every retry, and the gauge
 // smartmeter_predict_waiting_for_model shows it.
-//   MODEL_NAME              model to serve (default overvoltage)
-//   PREDICT_QUEUE_GROUP     queue group shared by the replicas (default smartmeter_predict)
-//   PREDICT_SUBJECT_ROOT    first subject token of every subject above (default smartmeter)
-//   PREDICT_MODEL_RETRY_S   seconds between looks for a first model (default 5)
-// plus the shared NATS_* and CASSANDRA_* variables (services/README.md).
+// Its variables, with their defaults and limits: contract/variables.ts (services/README.md's table).
 import { cassandraSettings, connectCassandra } from '../lib/cassandra';
 import { connectNats, natsSettings } from '../lib/nats';
 import { EnvReader } from '../lib/config';

@@ -2,17 +2,8 @@
 // max_voltage ⋈ temperature, evaluates it on the latest rows held out, versions it in the `models` table
 // if it does no worse than the served model (accuracy and pinball loss), and announces it on
 // smartmeter.model.updated ({"name","version"}).
-//   TRAIN_ONCE             true: train once and exit (exit 1 with a clear error below TRAIN_MIN_ROWS);
-//                          false (default): retrain on a schedule, waiting visibly while data is short
-//   TRAIN_INTERVAL_S       seconds between checks for new data (default 300)
-//   TRAIN_MIN_ROWS         joined rows needed to train at all (default 500)
-//   TRAIN_MIN_NEW_ROWS     rows that must arrive since the served model before retraining (default 96)
-//   TRAIN_THRESHOLD_V      label: max voltage above this is an alert (default 116, as the original)
-//   TRAIN_HELDOUT_FRACTION latest share of the rows held out for evaluation (default 0.2)
-//   TRAIN_EPOCHS, TRAIN_SEED  training epochs (default 60) and seed (default 1234)
-//   MODEL_NAME             name of the model in the models table (default overvoltage)
-//   TRAIN_SUBJECT_ROOT     first subject token: announces on <root>.model.updated (default smartmeter)
-// plus the shared NATS_* and CASSANDRA_* variables (services/README.md). Run migrate first.
+// Its variables, with their defaults and limits: contract/variables.ts (services/README.md's table).
+// Run migrate first.
 import { cassandraSettings, connectCassandra } from '../lib/cassandra';
 import { connectNats, natsSettings } from '../lib/nats';
 import { EnvReader } from '../lib/config';
