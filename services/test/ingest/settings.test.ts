@@ -33,3 +33,21 @@ test.each([
 ])('%j is rejected naming the variable', (env, message) => {
   expect(() => ingestSettings(new EnvReader(env))).toThrow(message);
 });
+
+test.each([
+  [{ RAW_STREAM_MAX_AGE_S: '9223372037' }, /RAW_STREAM_MAX_AGE_S must be an integer >= 60 and <= 9223372036/],
+  [
+    { RAW_STREAM_MAX_BYTES: String(1024 ** 5 + 1) },
+    /RAW_STREAM_MAX_BYTES must be an integer >= 1048576 and <= 1125899906842624/,
+  ],
+  [
+    { RAW_STREAM_DUPLICATE_WINDOW_S: '86401' },
+    /RAW_STREAM_DUPLICATE_WINDOW_S must be an integer >= 1 and <= 86400/,
+  ],
+  [
+    { RAW_STREAM_MAX_AGE_S: '60', RAW_STREAM_DUPLICATE_WINDOW_S: '120' },
+    /RAW_STREAM_DUPLICATE_WINDOW_S \(120\) must not be longer than RAW_STREAM_MAX_AGE_S \(60\)/,
+  ],
+])('the raw stream has upper bounds as the stack has (%j)', (env, message) => {
+  expect(() => ingestSettings(new EnvReader(env))).toThrow(message);
+});
