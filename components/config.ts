@@ -2,10 +2,14 @@
 // A bad value throws a ConfigError that names the key and says what is allowed, before any resource is
 // declared. Defaults suit a laptop (the `local` stack); Pulumi.<stack>.yaml overrides them.
 // Platform-specific keys (AWS) are read by their platform with the same ConfigReader.
+// A key that becomes a services variable (injectRate → INJECT_RATE) takes its default and limits from that
+// variable's one declaration (services/src/contract/variables.ts), read by the same rules (values.ts).
 import * as pulumi from '@pulumi/pulumi';
 
+import { parseText, Setting, ValueOf } from '../services/src/contract/values';
+import { MINUTES_PER_DAY, VariableName, VARIABLES, Variables } from '../services/src/contract/variables';
+
 import { duplicatePort } from './formats/host-ports';
-import { JETSTREAM_MAX_DURATION_SECONDS } from './formats/jetstream-limits';
 import { parseJvmMemorySize } from './formats/jvm-memory-size';
 import { PROMETHEUS_MAX_DURATION, parsePrometheusDuration } from './formats/prometheus-duration';
 import { parsePrometheusSize } from './formats/prometheus-size';
@@ -19,7 +23,7 @@ export const PLATFORMS = ['local', 'aws'] as const;
 export type PlatformName = (typeof PLATFORMS)[number];
 export const TIERS = ['messaging', 'storage', 'streaming', 'training', 'metrics'] as const;
 export type TierName = (typeof TIERS)[number];
-export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+export const LOG_LEVELS = VARIABLES.LOG_LEVEL.values;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 /**
  * `synced` (the default): JetStream and Cassandra write an acknowledged reading to disk (fsync) before they
@@ -88,18 +92,8 @@ export interface Retention {
   readonly rawStreamDuplicateWindowSeconds: number;
 }
 
-export const DEFAULT_RETENTION = {
-  rawRetentionDays: 7,
-  aggregateRetentionDays: 7,
-  rawStreamMaxAge: '24h',
-  rawStreamMaxBytes: '4GiB',
-  prometheusRetention: '7d',
-  prometheusRetentionSize: '1GB',
-  rawStreamDuplicateWindow: '2m',
-} as const;
-
-/** The injectors' store-and-forward buffer (services: INJECT_BUFFER_READINGS), about 75 MB of memory. */
-export const DEFAULT_INJECT_BUFFER_READINGS = 300_000;
+/** Prometheus's own retention (the rest of `Retention` defaults to the services' variables). */
+export const DEFAULT_PROMETHEUS_RETENTION = { time: '7d', size: '1GB' } as const;
 
 /**
  * The largest values the stack accepts for its sizes (the capacity planner, planner/, plans within them).
@@ -107,8 +101,8 @@ export const DEFAULT_INJECT_BUFFER_READINGS = 300_000;
  * Cassandra tinyint holds (services/src/simulator/topology.ts: lines 10·slot+1 … ≤ 127).
  */
 export const LIMITS = {
-  injectors: 12,
-  injectRate: 100_000,
+  injectors: VARIABLES.INJECT_SLOT.max,
+  injectRate: VARIABLES.INJECT_RATE.max,
   ingestReplicas: 50,
   natsNodes: 5,
   cassandraNodes: 9,
@@ -224,6 +218,11 @@ export class ConfigReader {
     throw new ConfigError(`${this.key(name)} must be ${allowed}, got ${JSON.stringify(got)}`);
   }
 
+  /** The key's text, or undefined when it is not set. */
+  optional(name: string): string | undefined {
+    return this.raw(name);
+  }
+
   string(name: string, fallback?: string): string {
     const value = this.raw(name) ?? fallback;
     if (value === undefined) throw new ConfigError(`${this.key(name)} is required`);
@@ -263,11 +262,37 @@ export class ConfigReader {
   }
 
   boolean(name: string, fallback: boolean): boolean {
-    const text = this.raw(name)?.toLowerCase();
-    if (text === undefined) return fallback;
-    if (text === 'true') return true;
-    if (text === 'false') return false;
-    return this.fail(name, 'true or false', text);
+    return this.parsed(name, { kind: 'boolean', default: fallback, doc: '' }) as boolean;
+  }
+
+  /**
+   * A key that becomes the services variable `variable`: read with its declared rule, default and limits.
+   * `narrower` only narrows them, where another key bounds this one (replication ≤ nodes).
+   */
+  setting<N extends VariableName>(
+    name: string,
+    variable: N,
+    narrower: { readonly default?: number; readonly max?: number } = {},
+  ): NonNullable<ValueOf<Variables[N]>> {
+    const declared: Setting = VARIABLES[variable];
+    const max = Math.min(('max' in declared && declared.max) || Infinity, narrower.max ?? Infinity);
+    const setting =
+      declared.kind === 'integer' || declared.kind === 'number'
+        ? {
+            ...declared,
+            default: narrower.default ?? declared.default,
+            max: max < Infinity ? max : undefined,
+          }
+        : declared;
+    const value = this.parsed(name, setting);
+    if (value === undefined) throw new ConfigError(`${this.key(name)} is required`);
+    return value as NonNullable<ValueOf<Variables[N]>>;
+  }
+
+  private parsed(name: string, setting: Setting): unknown {
+    const text = this.raw(name);
+    const parsed = parseText(setting, text);
+    return 'allowed' in parsed ? this.fail(name, parsed.allowed, text) : parsed.value;
   }
 
   oneOf<T extends string>(name: string, allowed: readonly T[], fallback?: T): T {
@@ -333,48 +358,40 @@ const MAX_INSTANT = 253_402_300_799;
 
 const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
 const BYTE_UNITS: Record<string, number> = { MiB: 1024 ** 2, GiB: 1024 ** 3, TiB: 1024 ** 4 };
-/** The raw stream's largest budget: far beyond any disk, and with the other streams a safe integer. */
-const MAX_STREAM_BYTES = 1024 * BYTE_UNITS.TiB;
 /** The smallest Cassandra heap the stack starts (the JVM's own floor is 2 MiB; Cassandra needs far more). */
 const MIN_CASSANDRA_HEAP_BYTES = 256 * 1024 ** 2;
 
-/** `90m`, `24h`, `7d` → seconds, at least `min`. */
-function durationSeconds(
-  read: ConfigReader,
-  name: string,
-  fallback: string,
-  min: number,
-  max = Infinity,
-): number {
-  const text = read.string(name, fallback);
+/** Seconds variables given as `90m`, `24h`, `7d`; the variable's default and limits. */
+type SecondsVariable = 'RAW_STREAM_MAX_AGE_S' | 'RAW_STREAM_DUPLICATE_WINDOW_S';
+
+/** `90m`, `24h`, `7d` → seconds, within the variable's limits. */
+function durationSeconds(read: ConfigReader, name: string, variable: SecondsVariable): number {
+  const { default: fallback, min, max } = VARIABLES[variable];
+  const text = read.optional(name);
+  if (text === undefined) return fallback;
   const m = /^([1-9][0-9]*)([smhd])$/.exec(text);
   const seconds = m ? Number(m[1]) * DURATION_UNITS[m[2]] : NaN;
   if (!(seconds >= min && seconds <= max)) {
-    const bounds = `at least ${min} s` + (max < Infinity ? ` and at most ${max} s` : '');
-    read.fail(name, `a duration such as 90m, 24h or 7d, ${bounds}`, text);
+    read.fail(name, `a duration such as 90m, 24h or 7d, at least ${min} s and at most ${max} s`, text);
   }
   return seconds;
 }
 
-/** `512MiB`, `4GiB` → bytes, at least 1 MiB and at most 1024 TiB. */
-function byteSize(read: ConfigReader, name: string, fallback: string): number {
-  const text = read.string(name, fallback);
+/** `512MiB`, `4GiB` → bytes, within RAW_STREAM_MAX_BYTES's limits (1 MiB … 1024 TiB). */
+function byteSize(read: ConfigReader, name: string): number {
+  const { default: fallback, min, max } = VARIABLES.RAW_STREAM_MAX_BYTES;
+  const text = read.optional(name);
+  if (text === undefined) return fallback;
   const m = /^([1-9][0-9]*)(MiB|GiB|TiB)$/.exec(text);
   const bytes = m ? Number(m[1]) * BYTE_UNITS[m[2]] : NaN;
-  if (!(bytes <= MAX_STREAM_BYTES))
+  if (!(bytes >= min && bytes <= max))
     read.fail(name, 'a size such as 512MiB, 4GiB or 1TiB, at most 1024TiB', text);
   return bytes;
 }
 
 /** The raw stream's duplicate window, which JetStream refuses longer than the stream's max age. */
 function duplicateWindowSeconds(read: ConfigReader, maxAgeSeconds: number): number {
-  const seconds = durationSeconds(
-    read,
-    'rawStreamDuplicateWindow',
-    DEFAULT_RETENTION.rawStreamDuplicateWindow,
-    1,
-    86_400,
-  );
+  const seconds = durationSeconds(read, 'rawStreamDuplicateWindow', 'RAW_STREAM_DUPLICATE_WINDOW_S');
   if (seconds > maxAgeSeconds) {
     throw new ConfigError(
       `${NAMESPACE}:rawStreamDuplicateWindow (${seconds} s) must not be longer than ${NAMESPACE}:rawStreamMaxAge ` +
@@ -466,26 +483,24 @@ function readReplay(
   }
   return {
     files: [...new Set(files as string[])],
-    metersPerHousehold: read.integer('replayMetersPerHousehold', 1, { min: 1, max: 100_000 }),
-    recordedNominalVoltage: read.number('replayRecordedNominalVoltage', 230, { min: 1, max: 1000 }),
-    nominalVoltage: read.number('replayNominalVoltage', 120, { min: 1, max: 1000 }),
+    metersPerHousehold: read.setting('replayMetersPerHousehold', 'INJECT_UCI_METERS_PER_HOUSEHOLD'),
+    recordedNominalVoltage: read.setting('replayRecordedNominalVoltage', 'INJECT_UCI_NOMINAL_V'),
+    nominalVoltage: read.setting('replayNominalVoltage', 'INJECT_NOMINAL_V'),
   };
 }
 
 const IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
 
 function readOutages(read: ConfigReader): Outages {
-  const minutes = read.integer('injectOutageMinutes', 120, { min: 1, max: 1440 });
+  const minutes = read.setting('injectOutageMinutes', 'INJECT_OUTAGE_MINUTES');
   // At most one outage per window of `minutes` (services/src/simulator/outages.ts).
-  const rate = (name: string) => read.number(name, 0, { min: 0, max: 1440 / minutes });
-  const transformerShare = read.number('transformerOutageShare', 0.5, { min: 0, max: 1 });
-  if (transformerShare === 0) read.fail('transformerOutageShare', 'a number > 0 and <= 1', '0');
+  const max = MINUTES_PER_DAY / minutes;
   return {
-    meterRate: rate('injectOutageRate'),
-    transformerRate: rate('injectTransformerOutageRate'),
+    meterRate: read.setting('injectOutageRate', 'INJECT_OUTAGE_RATE', { max }),
+    transformerRate: read.setting('injectTransformerOutageRate', 'INJECT_TRANSFORMER_OUTAGE_RATE', { max }),
     minutes,
-    intervals: read.number('outageIntervals', 3, { min: 1, max: 1000 }),
-    transformerShare,
+    intervals: read.setting('outageIntervals', 'STREAM_OUTAGE_INTERVALS'),
+    transformerShare: read.setting('transformerOutageShare', 'STREAM_TRANSFORMER_OUTAGE_SHARE'),
   };
 }
 
@@ -511,13 +526,7 @@ export function loadConfig(source: ConfigSource = pulumiConfigSource()): StackCo
   const cassandraNodes = read.integer('cassandraNodes', 1, { min: 1, max: LIMITS.cassandraNodes });
   const clock = { anchor: read.instant('clockAnchor'), simulationStart: read.instant('simulationStart') };
   const heap = cassandraHeap(read);
-  const rawStreamMaxAgeSeconds = durationSeconds(
-    read,
-    'rawStreamMaxAge',
-    DEFAULT_RETENTION.rawStreamMaxAge,
-    60,
-    JETSTREAM_MAX_DURATION_SECONDS,
-  );
+  const rawStreamMaxAgeSeconds = durationSeconds(read, 'rawStreamMaxAge', 'RAW_STREAM_MAX_AGE_S');
   const ports: PublishedPorts = {
     grafana: port('grafana'),
     prometheus: port('prometheus'),
@@ -529,27 +538,25 @@ export function loadConfig(source: ConfigSource = pulumiConfigSource()): StackCo
   const config: StackConfig = {
     platform: read.oneOf('platform', PLATFORMS),
     tiers,
+    // Injector i runs slot i (1-based), so the count is bounded by the largest slot.
     injectors: read.integer('injectors', 1, { min: 0, max: LIMITS.injectors }),
-    injectRate: read.number('injectRate', 50, { min: 0.001, max: LIMITS.injectRate }),
-    injectSeed: read.integer('injectSeed', 1, { min: 0, max: 2 ** 31 - 1 }),
-    injectBufferReadings: read.integer('injectBufferReadings', DEFAULT_INJECT_BUFFER_READINGS, {
-      min: 1000,
-      max: 100_000_000,
-    }),
+    injectRate: read.setting('injectRate', 'INJECT_RATE'),
+    injectSeed: read.setting('injectSeed', 'INJECT_SEED'),
+    injectBufferReadings: read.setting('injectBufferReadings', 'INJECT_BUFFER_READINGS'),
     durability: read.oneOf('durability', DURABILITY_MODES, 'synced'),
     outages: readOutages(read),
     clock,
     ingestReplicas: read.integer('ingestReplicas', 1, { min: 1, max: LIMITS.ingestReplicas }),
     natsNodes: read.integer('natsNodes', 1, { min: 1, max: LIMITS.natsNodes }),
     cassandraNodes,
-    cassandraReplicationFactor: read.integer('cassandraReplicationFactor', Math.min(cassandraNodes, 3), {
-      min: 1,
+    cassandraReplicationFactor: read.setting('cassandraReplicationFactor', 'CASSANDRA_REPLICATION_FACTOR', {
+      default: Math.min(cassandraNodes, 3),
       max: cassandraNodes,
     }),
     cassandraHeap: heap.text,
     cassandraHeapBytes: heap.bytes,
-    alertThreshold: read.number('alertThreshold', 120, { min: 1, max: 1000 }),
-    logLevel: read.oneOf('logLevel', LOG_LEVELS, 'info'),
+    alertThreshold: read.setting('alertThreshold', 'ALERT_THRESHOLD_V'),
+    logLevel: read.setting('logLevel', 'LOG_LEVEL'),
     images: {
       nats: image('nats'),
       natsExporter: image('natsExporter'),
@@ -561,13 +568,10 @@ export function loadConfig(source: ConfigSource = pulumiConfigSource()): StackCo
     servicesImage: read.image('servicesImage', 'smartmeter-services:latest'),
     bindAddress: read.matching('bindAddress', IPV4, 'an IPv4 address such as 127.0.0.1', '127.0.0.1'),
     retention: {
-      rawDays: read.integer('rawRetentionDays', DEFAULT_RETENTION.rawRetentionDays, { min: 1, max: 7300 }),
-      aggregateDays: read.integer('aggregateRetentionDays', DEFAULT_RETENTION.aggregateRetentionDays, {
-        min: 1,
-        max: 7300,
-      }),
+      rawDays: read.setting('rawRetentionDays', 'RAW_RETENTION_DAYS'),
+      aggregateDays: read.setting('aggregateRetentionDays', 'AGGREGATE_RETENTION_DAYS'),
       rawStreamMaxAgeSeconds,
-      rawStreamMaxBytes: byteSize(read, 'rawStreamMaxBytes', DEFAULT_RETENTION.rawStreamMaxBytes),
+      rawStreamMaxBytes: byteSize(read, 'rawStreamMaxBytes'),
       // Passed to Prometheus as written, so read exactly as Prometheus reads its flags.
       prometheusTime: read.matching(
         'prometheusRetention',
@@ -575,7 +579,7 @@ export function loadConfig(source: ConfigSource = pulumiConfigSource()): StackCo
         'a Prometheus duration: whole numbers with units y, w, d, h, m, s or ms, largest first and each ' +
           `once, such as 7d, 2w or 1d12h, at most ${PROMETHEUS_MAX_DURATION}; 0 for no time limit ` +
           '(with a retention size; with neither, Prometheus keeps 15d)',
-        DEFAULT_RETENTION.prometheusRetention,
+        DEFAULT_PROMETHEUS_RETENTION.time,
       ),
       prometheusSize: read.matching(
         'prometheusRetentionSize',
@@ -583,7 +587,7 @@ export function loadConfig(source: ConfigSource = pulumiConfigSource()): StackCo
         (text) => !text.startsWith('-') && (parsePrometheusSize(text) ?? -1) >= 0,
         'a Prometheus size: numbers with units B, KB, MB, GB, TB, PB or EB (powers of 1024; or KiB … EiB), ' +
           'such as 512MB, 2GB or 1.5TB, below 8EB; 0 for no size limit',
-        DEFAULT_RETENTION.prometheusRetentionSize,
+        DEFAULT_PROMETHEUS_RETENTION.size,
       ),
       rawStreamDuplicateWindowSeconds: duplicateWindowSeconds(read, rawStreamMaxAgeSeconds),
     },

@@ -4,8 +4,9 @@
 // be larger then max age", stream.go checkStreamCfg) and a stream whose max_bytes it cannot reserve from
 // its max_file_store ("insufficient storage resources available", jetstream.go checkBytesLimits).
 
-/** The longest max age or duplicate window a time.Duration holds, in whole seconds (~292 years). */
-export const JETSTREAM_MAX_DURATION_SECONDS = Math.floor(Number(2n ** 63n - 1n) / 1e9);
+/** The longest max age or duplicate window a time.Duration holds, in whole seconds (~292 years): the
+ * services' RAW_STREAM_MAX_AGE_S limit, declared with it. */
+export { JETSTREAM_MAX_DURATION_SECONDS } from '../../services/src/contract/variables';
 
 /**
  * File store beyond the raw stream's budget: the outage stream's own max_bytes (256 MiB,

@@ -64,7 +64,7 @@ export interface ClientSettings {
 export function natsClient(nats: NatsConnection, role: NatsRole): ClientSettings {
   const { user, password } = nats.roles[role];
   return {
-    env: { NATS_URL: nats.url, NATS_USER: user, JETSTREAM_REPLICAS: String(nats.jetStreamReplicas) },
+    env: { NATS_URL: nats.url, NATS_USER: user },
     secrets: [{ name: 'nats_password', value: password, fileEnv: 'NATS_PASSWORD_FILE' }],
     dependsOn: [nats.service],
   };
@@ -84,11 +84,12 @@ export function cassandraClient(cassandra: CassandraConnection): ClientSettings 
   };
 }
 
-/** The raw stream's budgets, for the roles that create or converge it (ingest, stream). */
-export function rawStreamEnv(config: StackConfig): Record<string, string> {
+/** The raw stream's budgets and copies, for the roles that create or converge it (ingest, stream). */
+export function rawStreamEnv(config: StackConfig, nats: NatsConnection): Record<string, string> {
   return {
     RAW_STREAM_MAX_AGE_S: String(config.retention.rawStreamMaxAgeSeconds),
     RAW_STREAM_MAX_BYTES: String(config.retention.rawStreamMaxBytes),
+    JETSTREAM_REPLICAS: String(nats.jetStreamReplicas),
     ...duplicateWindowEnv(config),
   };
 }

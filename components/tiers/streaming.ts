@@ -85,11 +85,14 @@ export class StreamingTier extends pulumi.ComponentResource {
         replicas: config.injectors,
         env: {
           INJECT_SLOT: replicaSlot(),
-          INJECT_RATE: String(config.injectRate),
           INJECT_SEED: String(config.injectSeed),
-          INJECT_OUTAGE_RATE: String(config.outages.meterRate),
-          INJECT_TRANSFORMER_OUTAGE_RATE: String(config.outages.transformerRate),
-          INJECT_OUTAGE_MINUTES: String(config.outages.minutes),
+          // The simulator's own: a replay publishes what was recorded, at the pace of the clock.
+          ...(!replay && {
+            INJECT_RATE: String(config.injectRate),
+            INJECT_OUTAGE_RATE: String(config.outages.meterRate),
+            INJECT_TRANSFORMER_OUTAGE_RATE: String(config.outages.transformerRate),
+            INJECT_OUTAGE_MINUTES: String(config.outages.minutes),
+          }),
           INJECT_BUFFER_READINGS: String(config.injectBufferReadings),
           ...(config.injectLedgerDir && { INJECT_LEDGER_DIR: LEDGER_DIR }),
           ...duplicateWindowEnv(config),
@@ -108,7 +111,7 @@ export class StreamingTier extends pulumi.ComponentResource {
       platform.deploy(
         roleService('ingest', config, [natsClient(args.nats, 'ingest'), cassandra], {
           replicas: config.ingestReplicas,
-          env: rawStreamEnv(config),
+          env: rawStreamEnv(config, args.nats),
         }),
         { parent: this },
       ),
@@ -118,7 +121,7 @@ export class StreamingTier extends pulumi.ComponentResource {
             ALERT_THRESHOLD_V: String(config.alertThreshold),
             STREAM_OUTAGE_INTERVALS: String(config.outages.intervals),
             STREAM_TRANSFORMER_OUTAGE_SHARE: String(config.outages.transformerShare),
-            ...rawStreamEnv(config),
+            ...rawStreamEnv(config, args.nats),
           },
         }),
         { parent: this },

@@ -106,7 +106,7 @@ describe('stack config', () => {
     [{ injectors: '1.5' }, 'smartmeter:injectors must be an integer >= 0 and <= 12, got "1.5"'],
     [{ injectors: '13' }, 'smartmeter:injectors must be an integer >= 0 and <= 12, got "13"'],
     [{ ingestReplicas: '0' }, 'smartmeter:ingestReplicas must be an integer >= 1 and <= 50, got "0"'],
-    [{ injectRate: 'fast' }, 'smartmeter:injectRate must be a number >= 0.001 and <= 100000, got "fast"'],
+    [{ injectRate: 'fast' }, 'smartmeter:injectRate must be a number >= 1 and <= 100000, got "fast"'],
     // At most one outage per window of injectOutageMinutes (120 by default: 12 a day).
     [{ injectOutageRate: '13' }, 'smartmeter:injectOutageRate must be a number >= 0 and <= 12, got "13"'],
     [
@@ -119,7 +119,7 @@ describe('stack config', () => {
       { transformerOutageShare: '0' },
       'smartmeter:transformerOutageShare must be a number > 0 and <= 1, got "0"',
     ],
-    [{ transformerOutageShare: '1.5' }, 'smartmeter:transformerOutageShare must be a number >= 0 and <= 1'],
+    [{ transformerOutageShare: '1.5' }, 'smartmeter:transformerOutageShare must be a number > 0 and <= 1'],
     [
       { cassandraReplicationFactor: '3' },
       'smartmeter:cassandraReplicationFactor must be an integer >= 1 and <= 1',

@@ -123,10 +123,11 @@ describe('local stack (mocks)', () => {
           'NATS_URL=nats://nats-0:4222',
           `NATS_USER=${role}`,
           'NATS_PASSWORD_FILE=/run/secrets/nats_password',
-          'JETSTREAM_REPLICAS=1',
           'METRICS_PORT=9464',
         ]),
       );
+      // Only the roles that create the raw stream size its copies (tests/contract/ checks the rest).
+      expect(envOf(c).includes('JETSTREAM_REPLICAS=1')).toBe(role === 'ingest' || role === 'stream');
       expect(c.inputs.restart).toBe('unless-stopped');
       expect((c.inputs.healthcheck as { tests: string[] }).tests.slice(0, 2)).toEqual(['CMD', 'node']);
     }

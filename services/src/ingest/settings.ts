@@ -1,7 +1,7 @@
 // ingest's own settings, read from the environment and validated (the shared NATS_* and CASSANDRA_*
 // variables are read by lib/nats.ts and lib/cassandra.ts).
 import { ConfigError, EnvReader } from '../lib/config';
-import { RAW_STREAM, rawStreamSettings } from '../lib/jetstream';
+import { rawStreamSettings } from '../lib/jetstream';
 
 export interface IngestSettings {
   /** JetStream stream to read (created if missing). */
@@ -32,38 +32,28 @@ export interface IngestSettings {
   pollIntervalMs: number;
 }
 
-const SUBJECT_TOKEN = /^[A-Za-z0-9_-]+$/;
-// JetStream stream and consumer names: no dots, wildcards or white space.
-const JS_NAME = /^[A-Za-z0-9_-]{1,64}$/;
-
-function jsName(env: EnvReader, name: string, fallback: string): string {
-  const value = env.string(name, fallback);
-  if (!JS_NAME.test(value)) throw new ConfigError(`${name} must match ${JS_NAME}, got "${value}"`);
-  return value;
-}
-
 export function ingestSettings(env: EnvReader): IngestSettings {
-  const subjectRoot = env.string('INGEST_SUBJECT_ROOT', 'smartmeter');
-  if (!SUBJECT_TOKEN.test(subjectRoot)) {
+  const rawStream = rawStreamSettings(env);
+  const concurrency = env.get('INGEST_CONCURRENCY');
+  const maxAckPending = env.get('INGEST_MAX_ACK_PENDING');
+  if (maxAckPending < concurrency) {
     throw new ConfigError(
-      `INGEST_SUBJECT_ROOT must be one subject token (${SUBJECT_TOKEN}), got "${subjectRoot}"`,
+      `INGEST_MAX_ACK_PENDING must be >= INGEST_CONCURRENCY (${concurrency}), got "${maxAckPending}"`,
     );
   }
-  const rawStream = rawStreamSettings(env);
-  const concurrency = env.integer('INGEST_CONCURRENCY', 1024, { min: 1, max: 4096 });
   return {
-    stream: jsName(env, 'INGEST_STREAM', RAW_STREAM),
+    stream: env.get('INGEST_STREAM'),
     streamMaxAgeSeconds: rawStream.maxAgeSeconds,
     streamMaxBytes: rawStream.maxBytes,
     streamReplicas: rawStream.replicas,
     streamDuplicateWindowSeconds: rawStream.duplicateWindowSeconds,
-    consumer: jsName(env, 'INGEST_CONSUMER', 'ingest'),
-    subjectRoot,
+    consumer: env.get('INGEST_CONSUMER'),
+    subjectRoot: env.get('INGEST_SUBJECT_ROOT'),
     concurrency,
-    batch: env.integer('INGEST_BATCH', 512, { min: 1, max: 4096 }),
-    ackWaitMs: env.integer('INGEST_ACK_WAIT_MS', 60_000, { min: 5_000 }),
-    maxAckPending: env.integer('INGEST_MAX_ACK_PENDING', 8192, { min: concurrency }),
-    drainTimeoutMs: env.integer('INGEST_DRAIN_TIMEOUT_MS', 15_000, { min: 0, max: 20_000 }),
-    pollIntervalMs: env.integer('INGEST_POLL_INTERVAL_MS', 5_000, { min: 100 }),
+    batch: env.get('INGEST_BATCH'),
+    ackWaitMs: env.get('INGEST_ACK_WAIT_MS'),
+    maxAckPending,
+    drainTimeoutMs: env.get('INGEST_DRAIN_TIMEOUT_MS'),
+    pollIntervalMs: env.get('INGEST_POLL_INTERVAL_MS'),
   };
 }

@@ -22,23 +22,15 @@ export interface CassandraSettings {
   tokenAware: boolean;
 }
 
-const KEYSPACE_NAME = /^[a-z][a-z0-9_]{0,47}$/;
-
 export function cassandraSettings(env: EnvReader): CassandraSettings {
-  const username = env.optionalString('CASSANDRA_USERNAME');
-  const keyspace = env.string('CASSANDRA_KEYSPACE', 'smartmeter');
-  if (!KEYSPACE_NAME.test(keyspace)) {
-    throw new Error(
-      `CASSANDRA_KEYSPACE must match ${KEYSPACE_NAME} (lower-case CQL identifier), got "${keyspace}"`,
-    );
-  }
+  const username = env.get('CASSANDRA_USERNAME');
   return {
-    contactPoints: env.list('CASSANDRA_CONTACT_POINTS', '127.0.0.1:9042'),
-    localDataCenter: env.string('CASSANDRA_LOCAL_DC', 'datacenter1'),
+    contactPoints: env.get('CASSANDRA_CONTACT_POINTS'),
+    localDataCenter: env.get('CASSANDRA_LOCAL_DC'),
     username,
-    password: username ? env.secret('CASSANDRA_PASSWORD') : undefined,
-    keyspace,
-    tokenAware: env.boolean('CASSANDRA_TOKEN_AWARE', true),
+    password: username ? env.required('CASSANDRA_PASSWORD', 'with CASSANDRA_USERNAME') : undefined,
+    keyspace: env.get('CASSANDRA_KEYSPACE'),
+    tokenAware: env.get('CASSANDRA_TOKEN_AWARE'),
   };
 }
 

@@ -1,6 +1,11 @@
-// Configuration from the environment. Every value is validated; a bad one throws a ConfigError that names
-// the variable and what is allowed, so a misconfigured container says exactly what to fix.
+// Configuration from the environment. Every variable is declared once (contract/variables.ts: type,
+// default, limits); reads validate against it, and a bad value throws a ConfigError that names the variable
+// and what is allowed, so a misconfigured container says exactly what to fix.
 import { readFileSync } from 'node:fs';
+
+import { unknownVariables, VariableName, VARIABLES, Variables } from '../contract/variables';
+import { parseText, ValueOf } from '../contract/values';
+import type { RoleName } from '../role-args';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -10,6 +15,9 @@ export type Env = Readonly<Record<string, string | undefined>>;
 
 /** A typed view over an environment (process.env by default); all reads validate. */
 export class EnvReader {
+  /** Every variable read so far (the contract test compares it with what the program sets). */
+  readonly read = new Set<VariableName>();
+
   constructor(private readonly env: Env = process.env) {}
 
   private raw(name: string): string | undefined {
@@ -17,86 +25,51 @@ export class EnvReader {
     return value === undefined || value.trim() === '' ? undefined : value.trim();
   }
 
-  string(name: string, fallback?: string): string {
-    const value = this.raw(name) ?? fallback;
-    if (value === undefined) throw new ConfigError(`${name} is required`);
-    return value;
+  /** The declared variable's value: its text read as declared, or its default (undefined: none). */
+  get<N extends VariableName>(name: N): ValueOf<Variables[N]> {
+    this.read.add(name);
+    const setting = VARIABLES[name];
+    const text = setting.kind === 'secret' ? this.secretText(name) : this.raw(name);
+    const parsed = parseText(setting, text);
+    if ('allowed' in parsed) throw new ConfigError(`${name} must be ${parsed.allowed}, got "${text}"`);
+    return parsed.value as ValueOf<Variables[N]>;
   }
 
-  optionalString(name: string): string | undefined {
-    return this.raw(name);
+  /** A variable that must be set (a secret with its user, the replay's files with `uci`). */
+  required<N extends VariableName>(name: N, why: string): NonNullable<ValueOf<Variables[N]>> {
+    const value = this.get(name);
+    if (value === undefined || (Array.isArray(value) && value.length === 0)) {
+      throw new ConfigError(`${name} is required ${why}`);
+    }
+    return value as NonNullable<ValueOf<Variables[N]>>;
+  }
+
+  /** Whether the variable is set at all (a secret: or its `_FILE`). */
+  has(name: VariableName): boolean {
+    this.read.add(name);
+    return this.raw(name) !== undefined || (VARIABLES[name].kind === 'secret' && !!this.raw(`${name}_FILE`));
   }
 
   /** A secret from `${name}_FILE` (Docker/Swarm secrets mounted as files) or else `${name}`. */
-  secret(name: string, fallback?: string): string {
+  private secretText(name: string): string | undefined {
     const file = this.raw(`${name}_FILE`);
-    if (file) {
-      try {
-        return readFileSync(file, 'utf8').trim();
-      } catch (err) {
-        throw new ConfigError(`${name}_FILE: cannot read ${file}: ${(err as Error).message}`);
-      }
+    if (!file) return this.raw(name);
+    try {
+      return readFileSync(file, 'utf8').trim();
+    } catch (err) {
+      throw new ConfigError(`${name}_FILE: cannot read ${file}: ${(err as Error).message}`);
     }
-    return this.string(name, fallback);
   }
 
-  number(
-    name: string,
-    fallback: number,
-    opts: { min?: number; max?: number; integer?: boolean } = {},
-  ): number {
-    const text = this.raw(name);
-    const value = text === undefined ? fallback : Number(text);
-    const { min = -Infinity, max = Infinity, integer = false } = opts;
-    const kind = integer ? 'an integer' : 'a number';
-    if (!Number.isFinite(value) || (integer && !Number.isInteger(value)) || value < min || value > max) {
-      const range = [min > -Infinity ? `>= ${min}` : '', max < Infinity ? `<= ${max}` : ''].filter(Boolean);
-      throw new ConfigError(
-        `${name} must be ${kind}${range.length ? ' ' + range.join(' and ') : ''}, got "${text}"`,
-      );
-    }
-    return value;
-  }
-
-  integer(name: string, fallback: number, opts: { min?: number; max?: number } = {}): number {
-    return this.number(name, fallback, { ...opts, integer: true });
-  }
-
-  boolean(name: string, fallback: boolean): boolean {
-    const text = this.raw(name)?.toLowerCase();
-    if (text === undefined) return fallback;
-    if (['1', 'true', 'yes', 'on'].includes(text)) return true;
-    if (['0', 'false', 'no', 'off'].includes(text)) return false;
-    throw new ConfigError(`${name} must be true or false, got "${text}"`);
-  }
-
-  oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
-    const value = this.raw(name) ?? fallback;
-    if (!allowed.includes(value as T)) {
-      throw new ConfigError(`${name} must be one of ${allowed.join(', ')}, got "${value}"`);
-    }
-    return value as T;
-  }
-
-  list(name: string, fallback: string): string[] {
-    return this.string(name, fallback)
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean);
-  }
-
-  /** An instant as epoch seconds: either a number of seconds or an ISO-8601 date. */
-  epochSeconds(name: string, fallback: number): number {
-    return this.optionalEpochSeconds(name) ?? fallback;
-  }
-
-  /** epochSeconds, or undefined when the variable is not set. */
-  optionalEpochSeconds(name: string): number | undefined {
-    const text = this.raw(name);
-    if (text === undefined) return undefined;
-    const value = /^\d+$/.test(text) ? Number(text) : Date.parse(text) / 1000;
-    if (!Number.isFinite(value))
-      throw new ConfigError(`${name} must be epoch seconds or an ISO-8601 date, got "${text}"`);
-    return Math.floor(value);
+  /**
+   * Refuses a variable of a prefix `role` owns that no role declares (a misspelt name would leave the role
+   * on its default without a word): every such name in one error.
+   */
+  checkKnown(role: RoleName): void {
+    const problems = unknownVariables(
+      role,
+      Object.keys(this.env).filter((k) => this.raw(k) !== undefined),
+    );
+    if (problems.length) throw new ConfigError(`unknown variable: ${problems.join('; ')}`);
   }
 }

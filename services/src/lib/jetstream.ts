@@ -3,9 +3,10 @@
 // once. Created or updated idempotently by whichever role starts first.
 import { DiscardPolicy, JetStreamManager, NatsError, RetentionPolicy, StorageType, StreamInfo } from 'nats';
 import { SUBJECTS } from '../wire/subjects';
-import { EnvReader } from './config';
+import { VARIABLES } from '../contract/variables';
+import { ConfigError, EnvReader } from './config';
 
-export const RAW_STREAM = 'SMARTMETER_RAW';
+export const RAW_STREAM = VARIABLES.INGEST_STREAM.default;
 
 /**
  * The raw stream's shape, read the same way by every role that may create or converge it (ingest,
@@ -25,22 +26,27 @@ export interface RawStreamSettings {
 }
 
 export const RAW_STREAM_DEFAULTS: RawStreamSettings = {
-  maxAgeSeconds: 24 * 3600,
-  maxBytes: 4 * 1024 ** 3,
-  replicas: 1,
-  duplicateWindowSeconds: 120,
+  maxAgeSeconds: VARIABLES.RAW_STREAM_MAX_AGE_S.default,
+  maxBytes: VARIABLES.RAW_STREAM_MAX_BYTES.default,
+  replicas: VARIABLES.JETSTREAM_REPLICAS.default,
+  duplicateWindowSeconds: VARIABLES.RAW_STREAM_DUPLICATE_WINDOW_S.default,
 };
 
 export function rawStreamSettings(env: EnvReader): RawStreamSettings {
+  const maxAgeSeconds = env.get('RAW_STREAM_MAX_AGE_S');
+  const duplicateWindowSeconds = env.get('RAW_STREAM_DUPLICATE_WINDOW_S');
+  // JetStream refuses the stream otherwise (the stack checks the same for its keys).
+  if (duplicateWindowSeconds > maxAgeSeconds) {
+    throw new ConfigError(
+      `RAW_STREAM_DUPLICATE_WINDOW_S (${duplicateWindowSeconds}) must not be longer than RAW_STREAM_MAX_AGE_S ` +
+        `(${maxAgeSeconds}): JetStream refuses a duplicate window longer than the stream's max age`,
+    );
+  }
   return {
-    maxAgeSeconds: env.integer('RAW_STREAM_MAX_AGE_S', RAW_STREAM_DEFAULTS.maxAgeSeconds, { min: 60 }),
-    maxBytes: env.integer('RAW_STREAM_MAX_BYTES', RAW_STREAM_DEFAULTS.maxBytes, { min: 1024 ** 2 }),
-    replicas: env.integer('JETSTREAM_REPLICAS', RAW_STREAM_DEFAULTS.replicas, { min: 1, max: 5 }),
-    duplicateWindowSeconds: env.integer(
-      'RAW_STREAM_DUPLICATE_WINDOW_S',
-      RAW_STREAM_DEFAULTS.duplicateWindowSeconds,
-      { min: 1, max: 86_400 },
-    ),
+    maxAgeSeconds,
+    maxBytes: env.get('RAW_STREAM_MAX_BYTES'),
+    replicas: env.get('JETSTREAM_REPLICAS'),
+    duplicateWindowSeconds,
   };
 }
 

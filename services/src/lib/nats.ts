@@ -16,11 +16,11 @@ export interface NatsSettings {
 }
 
 export function natsSettings(env: EnvReader, name: string): NatsSettings {
-  const user = env.optionalString('NATS_USER');
+  const user = env.get('NATS_USER');
   return {
-    servers: env.list('NATS_URL', 'nats://127.0.0.1:4222'),
+    servers: env.get('NATS_URL'),
     user,
-    pass: user ? env.secret('NATS_PASSWORD') : undefined,
+    pass: user ? env.required('NATS_PASSWORD', 'with NATS_USER') : undefined,
     name,
   };
 }

@@ -5,10 +5,11 @@ import { Server } from 'node:http';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { ConfigError, EnvReader } from './config';
 import { startHttpServer } from './http';
-import { createLogger, Level, Logger } from './log';
+import { createLogger, Logger } from './log';
+import type { RoleName } from '../role-args';
 
 export interface ServiceContext {
-  readonly role: string;
+  readonly role: RoleName;
   readonly env: EnvReader;
   readonly log: Logger;
   readonly registry: Registry;
@@ -30,12 +31,16 @@ export interface StartedService {
 
 const SHUTDOWN_TIMEOUT_MS = 25_000;
 
+/** What every role reads for the lifecycle: the log level and the port of /metrics and /healthz. */
+export function lifecycleSettings(env: EnvReader) {
+  return { logLevel: env.get('LOG_LEVEL'), metricsPort: env.get('METRICS_PORT') };
+}
+
 /** Sets up the shared lifecycle. Used by `runRole` in production and directly by tests. */
-export async function startService(role: string, env = new EnvReader()): Promise<StartedService> {
-  const log = createLogger(
-    { role },
-    env.oneOf<Level>('LOG_LEVEL', ['debug', 'info', 'warn', 'error'], 'info'),
-  );
+export async function startService(role: RoleName, env = new EnvReader()): Promise<StartedService> {
+  env.checkKnown(role);
+  const { logLevel, metricsPort } = lifecycleSettings(env);
+  const log = createLogger({ role }, logLevel);
   const registry = new Registry();
   registry.setDefaultLabels({ role });
   collectDefaultMetrics({ register: registry });
@@ -44,11 +49,7 @@ export async function startService(role: string, env = new EnvReader()): Promise
   let stopping = false;
   let signalStop!: () => void;
   const stopped = new Promise<void>((resolve) => (signalStop = resolve));
-  const server = await startHttpServer(
-    env.integer('METRICS_PORT', 9464, { min: 0, max: 65535 }),
-    registry,
-    () => health,
-  );
+  const server = await startHttpServer(metricsPort, registry, () => health);
 
   const context: ServiceContext = {
     role,
@@ -84,7 +85,7 @@ export async function startService(role: string, env = new EnvReader()): Promise
 }
 
 /** Runs a role as a process: exits 0 after a graceful shutdown, 1 on a fatal error. */
-export async function runRole(role: string, body: (ctx: ServiceContext) => Promise<void>): Promise<void> {
+export async function runRole(role: RoleName, body: (ctx: ServiceContext) => Promise<void>): Promise<void> {
   let started: StartedService;
   try {
     started = await startService(role);

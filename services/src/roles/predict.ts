@@ -7,21 +7,26 @@
 // train waits for data: /healthz stays 200 (waiting is the intended state; an unhealthy task would only be
 // restarted in a loop by Swarm) with the reason in its body, the log says so at every retry, and the gauge
 // smartmeter_predict_waiting_for_model shows it.
-//   MODEL_NAME              model to serve (default overvoltage)
-//   PREDICT_QUEUE_GROUP     queue group shared by the replicas (default smartmeter_predict)
-//   PREDICT_SUBJECT_ROOT    first subject token of every subject above (default smartmeter)
-//   PREDICT_MODEL_RETRY_S   seconds between looks for a first model (default 5)
-// plus the shared NATS_* and CASSANDRA_* variables (services/README.md).
+// Its variables, with their defaults and limits: contract/variables.ts (services/README.md's table).
 import { cassandraSettings, connectCassandra } from '../lib/cassandra';
 import { connectNats, natsSettings } from '../lib/nats';
+import { EnvReader } from '../lib/config';
 import { ServiceContext } from '../lib/service';
 import { startPredictor } from '../training/predictor';
 import { predictSettings } from '../training/settings';
 
+/** The role's settings, validated before it connects (the contract test parses the stack's with it). */
+export function settings(env: EnvReader) {
+  const cassandra = cassandraSettings(env);
+  return {
+    cassandra,
+    predict: predictSettings(env, cassandra.keyspace),
+    nats: natsSettings(env, `predict-${process.pid}`),
+  };
+}
+
 export async function run(ctx: ServiceContext): Promise<void> {
-  const cassandra = cassandraSettings(ctx.env);
-  const settings = predictSettings(ctx.env, cassandra.keyspace);
-  const nats = natsSettings(ctx.env, `predict-${process.pid}`);
+  const { cassandra, predict, nats } = settings(ctx.env);
   const aborted = () => ctx.stopping;
 
   const client = await connectCassandra(cassandra, ctx.log, ctx.registry, aborted);
@@ -40,7 +45,7 @@ export async function run(ctx: ServiceContext): Promise<void> {
       onWaiting: (r) => ctx.setReady(true, r),
       setReady: ctx.setReady,
     },
-    settings,
+    predict,
   );
   if (!predictor) return; // shut down while waiting
   ctx.onShutdown(() => predictor.stop());

@@ -7,6 +7,7 @@
 // day (year, month, day are in the partition key, hour and minute cluster it), so no partition grows past
 // 1,440 rows whatever the run's length; every time-series table expires its rows (default_time_to_live)
 // and compacts by time window (TimeWindowCompactionStrategy), so whole SSTables are dropped once expired.
+import { VARIABLES } from '../contract/variables';
 
 export function keyspaceStatement(
   keyspace: string,
@@ -143,9 +144,11 @@ export interface RetentionSettings {
   aggregateDays: number;
 }
 
-export const DEFAULT_RETENTION: RetentionSettings = { rawDays: 7, aggregateDays: 7 };
-/** Cassandra's largest TTL is 20 years; a day is the unit users think in. */
-export const MAX_RETENTION_DAYS = 7300;
+/** The declared defaults (contract/variables.ts; at most 7300 days: Cassandra's largest TTL is 20 years). */
+export const DEFAULT_RETENTION: RetentionSettings = {
+  rawDays: VARIABLES.RAW_RETENTION_DAYS.default,
+  aggregateDays: VARIABLES.AGGREGATE_RETENTION_DAYS.default,
+};
 
 /** What migrate converges on a time-series table; read back from system_schema.tables to compare. */
 export interface TimeSeriesOptions {

@@ -1,8 +1,9 @@
 // The stream job's settings, read from the environment and validated (the shared NATS_* and CASSANDRA_*
 // variables are read by lib/nats.ts and lib/cassandra.ts). Variables are documented in roles/stream.ts.
 import { hostname } from 'node:os';
-import { ConfigError, EnvReader } from '../lib/config';
-import { RAW_STREAM, rawStreamSettings } from '../lib/jetstream';
+import { VARIABLES } from '../contract/variables';
+import { EnvReader } from '../lib/config';
+import { rawStreamSettings } from '../lib/jetstream';
 import { OutageRules } from './outages';
 import { WindowRules } from './windows';
 
@@ -33,15 +34,7 @@ export interface StreamSettings extends WindowRules, OutageRules {
   instanceId: string;
 }
 
-const TOKEN = /^[A-Za-z0-9_-]+$/;
-
-function token(env: EnvReader, name: string, fallback: string): string {
-  const value = env.string(name, fallback);
-  if (!TOKEN.test(value)) throw new ConfigError(`${name} must match ${TOKEN}, got "${value}"`);
-  return value;
-}
-
-export const OUTAGE_STREAM = 'SMARTMETER_OUTAGES';
+export const OUTAGE_STREAM = VARIABLES.STREAM_OUTAGE_STREAM.default;
 
 /** The KV buckets of the lease (who is active) and of the checkpoint. */
 export const stateBuckets = (s: StreamSettings) => ({
@@ -55,39 +48,30 @@ export function jetStreamStreamsOf(s: StreamSettings): string[] {
   return [s.stream, s.outageStream, `KV_${lease}`, `KV_${checkpoint}`];
 }
 
-function transformerShare(env: EnvReader): number {
-  const share = env.number('STREAM_TRANSFORMER_OUTAGE_SHARE', 0.5, { min: 0, max: 1 });
-  if (share === 0) throw new ConfigError('STREAM_TRANSFORMER_OUTAGE_SHARE must be > 0 and <= 1, got 0');
-  return share;
-}
-
 export function streamSettings(env: EnvReader): StreamSettings {
   const rawStream = rawStreamSettings(env);
   return {
-    stream: token(env, 'STREAM_RAW_STREAM', RAW_STREAM),
+    stream: env.get('STREAM_RAW_STREAM'),
     streamMaxAgeSeconds: rawStream.maxAgeSeconds,
     streamMaxBytes: rawStream.maxBytes,
     replicas: rawStream.replicas,
     streamDuplicateWindowSeconds: rawStream.duplicateWindowSeconds,
-    outageStream: token(env, 'STREAM_OUTAGE_STREAM', OUTAGE_STREAM),
-    subjectRoot: token(env, 'STREAM_SUBJECT_ROOT', 'smartmeter'),
-    statePrefix: token(env, 'STREAM_STATE_PREFIX', 'smartmeter-stream'),
-    allowedLatenessS: env.integer('STREAM_ALLOWED_LATENESS_S', 900, { min: 0 }),
+    outageStream: env.get('STREAM_OUTAGE_STREAM'),
+    subjectRoot: env.get('STREAM_SUBJECT_ROOT'),
+    statePrefix: env.get('STREAM_STATE_PREFIX'),
+    allowedLatenessS: env.get('STREAM_ALLOWED_LATENESS_S'),
     // 4 simulated hours: 16 cycles at the default 15 simulated minutes (16 real s at 900×). At least one
     // simulated minute (the shortest cycle), at most a year; a larger jump needs two readings to agree.
-    maxAheadS: env.integer('STREAM_MAX_AHEAD_S', 14_400, { min: 60, max: 366 * 86_400 }),
-    flushIntervalMs: env.integer('STREAM_FLUSH_INTERVAL_MS', 1000, { min: 50, max: 60_000 }),
-    idleTimeoutMs: env.integer('STREAM_IDLE_TIMEOUT_MS', 5000, { min: 100 }),
-    leaseTtlMs: env.integer('STREAM_LEASE_TTL_MS', 10_000, { min: 1000, max: 120_000 }),
-    instanceId: token(
-      env,
-      'STREAM_INSTANCE_ID',
-      `${hostname()}-${process.pid}`.replace(/[^A-Za-z0-9_-]/g, '_'),
-    ),
-    alertThresholdV: env.number('ALERT_THRESHOLD_V', 120, { min: 0 }),
-    alertMinCount: env.integer('ALERT_MIN_COUNT', 2, { min: 1 }),
-    alertWindowS: env.integer('ALERT_WINDOW_S', 0, { min: 0 }),
-    outageIntervals: env.number('STREAM_OUTAGE_INTERVALS', 3, { min: 1, max: 1000 }),
-    transformerOutageShare: transformerShare(env),
+    maxAheadS: env.get('STREAM_MAX_AHEAD_S'),
+    flushIntervalMs: env.get('STREAM_FLUSH_INTERVAL_MS'),
+    idleTimeoutMs: env.get('STREAM_IDLE_TIMEOUT_MS'),
+    leaseTtlMs: env.get('STREAM_LEASE_TTL_MS'),
+    instanceId:
+      env.get('STREAM_INSTANCE_ID') ?? `${hostname()}-${process.pid}`.replace(/[^A-Za-z0-9_-]/g, '_'),
+    alertThresholdV: env.get('ALERT_THRESHOLD_V'),
+    alertMinCount: env.get('ALERT_MIN_COUNT'),
+    alertWindowS: env.get('ALERT_WINDOW_S'),
+    outageIntervals: env.get('STREAM_OUTAGE_INTERVALS'),
+    transformerOutageShare: env.get('STREAM_TRANSFORMER_OUTAGE_SHARE'),
   };
 }

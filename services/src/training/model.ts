@@ -9,6 +9,7 @@
 // share of the training range (never the held-out one) calibrates the band (split conformal).
 // Training is deterministic under a seed: seeded initialisers, and one seeded shuffle of the training rows
 // instead of tfjs's Math.random shuffling, on the deterministic CPU backend.
+import { VARIABLES } from '../contract/variables';
 import type { LayersModel, SymbolicTensor, Tensor2D, io } from '@tensorflow/tfjs';
 import {
   CALENDAR_FEATURE_COUNT,
@@ -44,8 +45,8 @@ export interface TrainingSpec {
 export const DEFAULT_SPEC: TrainingSpec = {
   calendarLayers: [16, 12],
   temperatureLayers: [8],
-  seed: 1234,
-  epochs: 60,
+  seed: VARIABLES.TRAIN_SEED.default,
+  epochs: VARIABLES.TRAIN_EPOCHS.default,
   batchSize: 64,
   learningRate: 0.01,
   calibrationFraction: 0.2,

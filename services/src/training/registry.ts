@@ -1,11 +1,12 @@
 // Versioned models in the Cassandra `models` table (name, version DESC): the newest version is the one
 // served. Versions are claimed with a lightweight transaction, so two trainers can never write the same
 // version; only models that passed evaluation are written, so "newest" always means "accepted".
+import { VARIABLES } from '../contract/variables';
 import { Client } from 'cassandra-driver';
 import { ModelEvaluation } from './evaluation';
 import { TrainingSpec } from './model';
 
-export const DEFAULT_MODEL_NAME = 'overvoltage';
+export const DEFAULT_MODEL_NAME: string = VARIABLES.MODEL_NAME.default;
 
 /** The `metrics` column (JSON): the held-out evaluation and how the model was trained. */
 export interface ModelMetrics extends ModelEvaluation {

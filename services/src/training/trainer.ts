@@ -3,6 +3,7 @@
 // the same held-out rows, and publish the new model only if it does no worse on either question: the
 // alert's accuracy and the band's pinball loss. Progress (epochs, loss) goes to the logs and to metrics a
 // Grafana panel can show.
+import { VARIABLES } from '../contract/variables';
 import { Client } from 'cassandra-driver';
 import { NatsConnection } from 'nats';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
@@ -40,13 +41,13 @@ export interface TrainSettings {
 }
 
 export const DEFAULT_TRAIN_SETTINGS: TrainSettings = {
-  keyspace: 'smartmeter',
+  keyspace: VARIABLES.CASSANDRA_KEYSPACE.default,
   modelName: DEFAULT_MODEL_NAME,
-  thresholdV: 116,
-  heldOutFraction: 0.2,
-  minRows: 500,
-  minNewRows: 96,
-  intervalS: 300,
+  thresholdV: VARIABLES.TRAIN_THRESHOLD_V.default,
+  heldOutFraction: VARIABLES.TRAIN_HELDOUT_FRACTION.default,
+  minRows: VARIABLES.TRAIN_MIN_ROWS.default,
+  minNewRows: VARIABLES.TRAIN_MIN_NEW_ROWS.default,
+  intervalS: VARIABLES.TRAIN_INTERVAL_S.default,
   spec: DEFAULT_SPEC,
   modelUpdatedSubject: SUBJECTS.modelUpdated,
   logEveryEpochs: 10,

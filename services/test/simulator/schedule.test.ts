@@ -163,16 +163,16 @@ describe('pacer', () => {
 describe('injector configuration', () => {
   const config = (env: Record<string, string>) => injectConfig(new EnvReader(env), NOW);
 
-  test('defaults: 500/s, topology from the rate, slot 1, clock anchored now, 900×, over-voltage off', () => {
+  test("defaults: 50/s (the stack's), topology from the rate, slot 1, clock anchored now, 900×, over-voltage off", () => {
     const c = config({});
     expect(c.simulator).toMatchObject({
       seed: 1,
       slot: 1,
-      topology: { lines: 1, transformers: 7, usagePoints: 71 },
+      topology: { lines: 1, transformers: 3, usagePoints: 16 },
     });
     expect(c.simulator.overVoltage).toEqual({ perDay: 0, minutes: 45 });
     expect(c.injector).toMatchObject({
-      rate: 500,
+      rate: 50,
       start: NOW,
       anchor: NOW,
       acceleration: 900,

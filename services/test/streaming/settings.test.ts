@@ -19,7 +19,7 @@ test('outage detection: 3 intervals, half a transformer, stream SMARTMETER_OUTAG
 test('a bad outage variable stops the role, naming it', () => {
   expect(() => settings({ STREAM_OUTAGE_INTERVALS: '0' })).toThrow(/STREAM_OUTAGE_INTERVALS/);
   expect(() => settings({ STREAM_TRANSFORMER_OUTAGE_SHARE: '0' })).toThrow(
-    /STREAM_TRANSFORMER_OUTAGE_SHARE must be > 0 and <= 1/,
+    /STREAM_TRANSFORMER_OUTAGE_SHARE must be a number > 0 and <= 1/,
   );
   expect(() => settings({ STREAM_TRANSFORMER_OUTAGE_SHARE: '1.2' })).toThrow(
     /STREAM_TRANSFORMER_OUTAGE_SHARE/,
