@@ -35,11 +35,12 @@ beforeAll(async () => {
   await admin.connect();
 });
 
+// Each DROP is a schema change every node agrees on: several take longer than jest's 5 s on a busy machine.
 afterAll(async () => {
   for (const ks of keyspaces) await admin.execute(`DROP KEYSPACE IF EXISTS ${ks}`);
   await admin.execute(`DROP ROLE IF EXISTS ${appRole.name}`);
   await admin.shutdown();
-});
+}, 120_000);
 
 const tableNames = async (ks: string) =>
   (
