@@ -76,7 +76,8 @@ const consumerCalls = (stream: string, name: string) => [
   `${API}.CONSUMER.UNPIN.${stream}.${name}`,
 ];
 
-function permissions(role: NatsRole): NatsPermissions {
+/** What a role may do (the tests' table reads it too). */
+export function natsPermissions(role: NatsRole): NatsPermissions {
   const inbox = `${natsInbox(role)}.>`;
   const deadLetters = `${ROOT}.deadletter.>`;
   switch (role) {
@@ -158,11 +159,6 @@ function permissions(role: NatsRole): NatsPermissions {
         allowResponses: true,
       };
   }
-}
-
-/** What a role may do (the tests' table reads it too). */
-export function natsPermissions(role: NatsRole): NatsPermissions {
-  return permissions(role);
 }
 
 /** A NATS config string: quoted, with `"` and `\` escaped. */
