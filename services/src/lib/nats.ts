@@ -7,6 +7,7 @@ import { EnvReader } from './config';
 import { Logger } from './log';
 import { retryWithBackoff } from './retry';
 import { zeroed } from './metrics';
+import type { SetReady } from './consuming';
 
 export interface NatsSettings {
   servers: string[];
@@ -29,11 +30,11 @@ export function natsSettings(env: EnvReader, name: string): NatsSettings {
 export function createNatsConnectionMetrics(registry: Registry): Counter<'event'> {
   const events = new Counter({
     name: 'smartmeter_nats_connection_events_total',
-    help: 'NATS connection status changes (connect retries, disconnects, reconnects) seen by this process',
+    help: 'NATS connection status changes (connect retries, disconnects, reconnects, closes) seen by this process',
     labelNames: ['event'],
     registers: [registry],
   });
-  return zeroed(events, { event: ['connect_retry', 'disconnect', 'reconnect'] });
+  return zeroed(events, { event: ['connect_retry', 'disconnect', 'reconnect', 'closed'] });
 }
 
 /**
@@ -56,11 +57,18 @@ export function natsConnectionOptions(settings: NatsSettings): ConnectionOptions
   };
 }
 
+/**
+ * Connects, retrying until the server answers. A connection that closes while the role is not stopping
+ * (`aborted` false) cannot come back (nats.js only reconnects an open one): the close is counted, logged as
+ * an error and, with `setReady`, turns /healthz not ready, so the orchestrator replaces the process instead
+ * of leaving it up and green while it publishes nothing.
+ */
 export async function connectNats(
   settings: NatsSettings,
   log: Logger,
   registry: Registry,
   aborted: () => boolean = () => false,
+  setReady?: SetReady,
 ): Promise<NatsConnection> {
   const events = createNatsConnectionMetrics(registry);
   const options = natsConnectionOptions(settings);
@@ -74,6 +82,13 @@ export async function connectNats(
     },
   });
   log.info('connected to NATS', { server: nc.getServer() });
+  void nc.closed().then((err) => {
+    if (aborted()) return; // this role's own shutdown closed it
+    events.inc({ event: 'closed' });
+    const reason = `NATS connection closed${err ? `: ${err.message}` : ''}`;
+    log.error(reason, { err });
+    setReady?.(false, reason);
+  });
   (async () => {
     for await (const status of nc.status()) {
       if (status.type === 'pingTimer') continue;

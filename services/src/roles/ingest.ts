@@ -24,7 +24,7 @@ export async function run(ctx: ServiceContext): Promise<void> {
 
   const cassandra = await connectCassandra(cassandraConfig, ctx.log, ctx.registry, aborted);
   ctx.onShutdown(() => cassandra.shutdown());
-  const nc = await connectNats(nats, ctx.log, ctx.registry, aborted);
+  const nc = await connectNats(nats, ctx.log, ctx.registry, aborted, ctx.setReady);
   ctx.onShutdown(() => nc.drain()); // flushes the last acks
   const ingest = await startIngest(
     {

@@ -60,7 +60,7 @@ export async function run(ctx: ServiceContext): Promise<void> {
   const { source: given, delivery, nats } = settings(ctx.env);
   const source = sourceOf(ctx, given);
   const metrics = createInjectorMetrics(ctx.registry);
-  const nc = await connectNats(nats, ctx.log, ctx.registry, () => ctx.stopping);
+  const nc = await connectNats(nats, ctx.log, ctx.registry, () => ctx.stopping, ctx.setReady);
   let ledger: Ledger | undefined;
   if (delivery.ledgerDir) {
     mkdirSync(delivery.ledgerDir, { recursive: true });

@@ -31,7 +31,7 @@ export async function run(ctx: ServiceContext): Promise<void> {
 
   const client = await connectCassandra(cassandra, ctx.log, ctx.registry, aborted);
   ctx.onShutdown(() => client.shutdown());
-  const nc = await connectNats(nats, ctx.log, ctx.registry, aborted);
+  const nc = await connectNats(nats, ctx.log, ctx.registry, aborted, ctx.setReady);
   ctx.onShutdown(() => nc.drain());
   ctx.setReady(true, 'waiting for a model');
   const predictor = await startPredictor(

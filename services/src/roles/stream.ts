@@ -25,7 +25,7 @@ export function settings(env: EnvReader) {
 
 export async function run(ctx: ServiceContext): Promise<void> {
   const { stream, cassandra, nats } = settings(ctx.env);
-  const nc = await connectNats(nats, ctx.log, ctx.registry, () => ctx.stopping);
+  const nc = await connectNats(nats, ctx.log, ctx.registry, () => ctx.stopping, ctx.setReady);
   ctx.onShutdown(() => nc.drain());
   const client = await connectCassandra(cassandra, ctx.log, ctx.registry, () => ctx.stopping);
   ctx.onShutdown(() => client.shutdown());

@@ -27,7 +27,7 @@ export async function run(ctx: ServiceContext): Promise<void> {
   const metrics = new TrainMetrics(ctx.registry);
   const client = await connectCassandra(cassandra, ctx.log, ctx.registry, () => ctx.stopping);
   ctx.onShutdown(() => client.shutdown());
-  const nc = await connectNats(nats, ctx.log, ctx.registry, () => ctx.stopping);
+  const nc = await connectNats(nats, ctx.log, ctx.registry, () => ctx.stopping, ctx.setReady);
   ctx.onShutdown(() => nc.drain());
   const deps = { client, nc, log: ctx.log, metrics };
 
