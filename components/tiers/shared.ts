@@ -39,17 +39,25 @@ export interface NatsConnection {
   readonly jetStreamReplicas: number;
 }
 
+/** The services with a Cassandra role of their own (services/src/storage/roles.ts SERVICES). */
+export const CASSANDRA_SERVICES = ['ingest', 'stream', 'train', 'predict'] as const;
+export type CassandraService = (typeof CASSANDRA_SERVICES)[number];
+
+export interface CassandraCredentials {
+  readonly user: string;
+  readonly password: pulumi.Output<string>;
+}
+
 export interface CassandraConnection {
   /** Comma-separated `host:port` inside the network. */
   readonly contactPoints: string;
   readonly localDc: string;
   readonly keyspace: string;
-  /** The least-privilege role (SELECT and MODIFY on the keyspace) the services log in with. */
-  readonly user: string;
-  readonly password: pulumi.Output<string>;
+  /** One role per service, with that service's table grants only (created by migrate). */
+  readonly roles: { readonly [S in CassandraService]: CassandraCredentials };
   /** Whether a write is routed to a replica of its partition: only useful with more nodes than copies. */
   readonly tokenAware: boolean;
-  /** Finished once the keyspace, tables and role exist: what the services wait for. */
+  /** Finished once the keyspace, tables and roles exist: what the services wait for. */
   readonly ready: DeployedService;
 }
 
@@ -70,16 +78,18 @@ export function natsClient(nats: NatsConnection, role: NatsRole): ClientSettings
   };
 }
 
-export function cassandraClient(cassandra: CassandraConnection): ClientSettings {
+/** A service's Cassandra settings: its own role, and only its password. */
+export function cassandraClient(cassandra: CassandraConnection, service: CassandraService): ClientSettings {
+  const { user, password } = cassandra.roles[service];
   return {
     env: {
       CASSANDRA_CONTACT_POINTS: cassandra.contactPoints,
       CASSANDRA_LOCAL_DC: cassandra.localDc,
       CASSANDRA_KEYSPACE: cassandra.keyspace,
-      CASSANDRA_USERNAME: cassandra.user,
+      CASSANDRA_USERNAME: user,
       CASSANDRA_TOKEN_AWARE: String(cassandra.tokenAware),
     },
-    secrets: [{ name: 'cassandra_password', value: cassandra.password, fileEnv: 'CASSANDRA_PASSWORD_FILE' }],
+    secrets: [{ name: 'cassandra_password', value: password, fileEnv: 'CASSANDRA_PASSWORD_FILE' }],
     dependsOn: [cassandra.ready],
   };
 }

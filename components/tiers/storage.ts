@@ -1,13 +1,14 @@
 // Storage tier: Cassandra with PasswordAuthenticator and a data volume. The default `cassandra`
 // superuser is replaced by a generated admin role (job `cassandra-auth`, cqlsh from the Cassandra
-// image); then `migrate` (services image, as admin) creates the keyspace, the tables and the
-// least-privilege application role the services log in with.
+// image); then `migrate` (services image, as admin) creates the keyspace, the tables and one role per
+// service with that service's table grants only (services/src/storage/roles.ts), and drops the shared
+// application role of earlier versions. The admin role is for migrate and the user's cqlsh only.
 import * as pulumi from '@pulumi/pulumi';
 import * as random from '@pulumi/random';
 
 import type { Durability, StackConfig } from '../config';
 import type { DeployedService, Platform } from '../spec';
-import type { CassandraConnection } from './shared';
+import { CASSANDRA_SERVICES, type CassandraConnection, type CassandraService } from './shared';
 
 export interface StorageTierArgs {
   readonly platform: Platform;
@@ -15,7 +16,10 @@ export interface StorageTierArgs {
 }
 
 export const ADMIN_ROLE = 'smartmeter_admin';
-export const APP_ROLE = 'smartmeter_app';
+/** Service roles are `<prefix>_<service>` (migrate's CASSANDRA_ROLE_PREFIX). */
+export const ROLE_PREFIX = 'smartmeter';
+/** The one role every service shared before: migrate drops it (its CASSANDRA_RETIRED_ROLES default). */
+export const RETIRED_ROLE = 'smartmeter_app';
 export const KEYSPACE = 'smartmeter';
 const LOCAL_DC = 'datacenter1';
 const AUTH_SCRIPT = '/opt/smartmeter/cassandra-auth.sh';
@@ -25,7 +29,7 @@ export class StorageTier extends pulumi.ComponentResource {
   public readonly cassandra: DeployedService;
   public readonly auth: DeployedService;
   public readonly migrate: DeployedService;
-  /** The admin role's password (for cqlsh; the services use the app role). */
+  /** The admin role's password (for migrate and the user's cqlsh; each service has its own role). */
   public readonly adminPassword: pulumi.Output<string>;
 
   constructor(name: string, args: StorageTierArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -42,7 +46,9 @@ export class StorageTier extends pulumi.ComponentResource {
         { parent: this },
       ).result;
     const adminPassword = password('cassandra-admin');
-    const appPassword = password('cassandra-app');
+    const servicePasswords = Object.fromEntries(
+      CASSANDRA_SERVICES.map((s) => [s, password(`cassandra-${s}`)]),
+    ) as Record<CassandraService, pulumi.Output<string>>;
     const lockPassword = password('cassandra-default');
     this.adminPassword = adminPassword;
 
@@ -122,14 +128,20 @@ export class StorageTier extends pulumi.ComponentResource {
           CASSANDRA_KEYSPACE: KEYSPACE,
           CASSANDRA_USERNAME: ADMIN_ROLE,
           CASSANDRA_REPLICATION_FACTOR: String(config.cassandraReplicationFactor),
-          CASSANDRA_APP_USERNAME: APP_ROLE,
+          CASSANDRA_ROLE_PREFIX: ROLE_PREFIX,
+          CASSANDRA_RETIRED_ROLES: RETIRED_ROLE,
           // A changed key re-runs migrate, which ALTERs the tables' TTL (rows written before keep theirs).
           RAW_RETENTION_DAYS: String(config.retention.rawDays),
           AGGREGATE_RETENTION_DAYS: String(config.retention.aggregateDays),
         },
         secrets: [
           { name: 'cassandra_password', value: adminPassword, fileEnv: 'CASSANDRA_PASSWORD_FILE' },
-          { name: 'cassandra_app_password', value: appPassword, fileEnv: 'CASSANDRA_APP_PASSWORD_FILE' },
+          // Every service role's password, to create or converge the roles: as files, never in env.
+          ...CASSANDRA_SERVICES.map((s) => ({
+            name: `cassandra_${s}_password`,
+            value: servicePasswords[s],
+            fileEnv: `CASSANDRA_${s.toUpperCase()}_PASSWORD_FILE`,
+          })),
         ],
         dependsOn: [this.auth],
       },
@@ -140,8 +152,9 @@ export class StorageTier extends pulumi.ComponentResource {
       contactPoints,
       localDc: LOCAL_DC,
       keyspace: KEYSPACE,
-      user: APP_ROLE,
-      password: appPassword,
+      roles: Object.fromEntries(
+        CASSANDRA_SERVICES.map((s) => [s, { user: `${ROLE_PREFIX}_${s}`, password: servicePasswords[s] }]),
+      ) as CassandraConnection['roles'],
       // With nodes ≤ replication factor every node holds every partition (the local and aws stacks).
       tokenAware: config.cassandraNodes > config.cassandraReplicationFactor,
       ready: this.migrate,

@@ -69,7 +69,6 @@ export class StreamingTier extends pulumi.ComponentResource {
   constructor(name: string, args: StreamingTierArgs, opts?: pulumi.ComponentResourceOptions) {
     super('smartmeter:streaming:Streaming', name, {}, opts);
     const { platform, config } = args;
-    const cassandra = cassandraClient(args.cassandra);
     const clock = stackClock(config, INJECT_ACCELERATION, { parent: this });
     const iso = (seconds: string) => new Date(Number(seconds) * 1000).toISOString().replace('.000Z', 'Z');
     this.clock = pulumi.all([clock.INJECT_CLOCK_ANCHOR, clock.INJECT_START]).apply(([anchor, start]) => ({
@@ -109,21 +108,31 @@ export class StreamingTier extends pulumi.ComponentResource {
         { parent: this },
       ),
       platform.deploy(
-        roleService('ingest', config, [natsClient(args.nats, 'ingest'), cassandra], {
-          replicas: config.ingestReplicas,
-          env: rawStreamEnv(config, args.nats),
-        }),
+        roleService(
+          'ingest',
+          config,
+          [natsClient(args.nats, 'ingest'), cassandraClient(args.cassandra, 'ingest')],
+          {
+            replicas: config.ingestReplicas,
+            env: rawStreamEnv(config, args.nats),
+          },
+        ),
         { parent: this },
       ),
       platform.deploy(
-        roleService('stream', config, [natsClient(args.nats, 'stream'), cassandra], {
-          env: {
-            ALERT_THRESHOLD_V: String(config.alertThreshold),
-            STREAM_OUTAGE_INTERVALS: String(config.outages.intervals),
-            STREAM_TRANSFORMER_OUTAGE_SHARE: String(config.outages.transformerShare),
-            ...rawStreamEnv(config, args.nats),
+        roleService(
+          'stream',
+          config,
+          [natsClient(args.nats, 'stream'), cassandraClient(args.cassandra, 'stream')],
+          {
+            env: {
+              ALERT_THRESHOLD_V: String(config.alertThreshold),
+              STREAM_OUTAGE_INTERVALS: String(config.outages.intervals),
+              STREAM_TRANSFORMER_OUTAGE_SHARE: String(config.outages.transformerShare),
+              ...rawStreamEnv(config, args.nats),
+            },
           },
-        }),
+        ),
         { parent: this },
       ),
     ];

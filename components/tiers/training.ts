@@ -19,10 +19,12 @@ export class TrainingTier extends pulumi.ComponentResource {
   constructor(name: string, args: TrainingTierArgs, opts?: pulumi.ComponentResourceOptions) {
     super('smartmeter:training:Training', name, {}, opts);
     const { platform, config } = args;
-    const cassandra = cassandraClient(args.cassandra);
     // train labels its examples with its own TRAIN_THRESHOLD_V (116 V, as the original): left at its default.
     this.services = (['train', 'predict'] as const).map((role) =>
-      platform.deploy(roleService(role, config, [natsClient(args.nats, role), cassandra]), { parent: this }),
+      platform.deploy(
+        roleService(role, config, [natsClient(args.nats, role), cassandraClient(args.cassandra, role)]),
+        { parent: this },
+      ),
     );
     this.registerOutputs({ services: this.services.map((s) => s.spec.name) });
   }

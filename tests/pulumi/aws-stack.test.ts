@@ -276,8 +276,11 @@ describe('aws stack with the defaults of Pulumi.aws.yaml', () => {
         'messaging-nats-train-password',
         'metrics-grafana-admin-password',
         'storage-cassandra-admin-password',
-        'storage-cassandra-app-password',
         'storage-cassandra-default-password',
+        'storage-cassandra-ingest-password',
+        'storage-cassandra-predict-password',
+        'storage-cassandra-stream-password',
+        'storage-cassandra-train-password',
       ]);
     });
 

@@ -134,7 +134,7 @@ describe('local stack (mocks)', () => {
     expect(envOf(byName.get('ingest-0')!)).toEqual(
       expect.arrayContaining([
         'CASSANDRA_CONTACT_POINTS=cassandra-0:9042',
-        'CASSANDRA_USERNAME=smartmeter_app',
+        'CASSANDRA_USERNAME=smartmeter_ingest',
         'CASSANDRA_PASSWORD_FILE=/run/secrets/cassandra_password',
       ]),
     );
@@ -144,7 +144,9 @@ describe('local stack (mocks)', () => {
     expect(envOf(migrate)).toEqual(
       expect.arrayContaining([
         'CASSANDRA_USERNAME=smartmeter_admin',
-        'CASSANDRA_APP_USERNAME=smartmeter_app',
+        'CASSANDRA_ROLE_PREFIX=smartmeter',
+        'CASSANDRA_RETIRED_ROLES=smartmeter_app',
+        'CASSANDRA_INGEST_PASSWORD_FILE=/run/secrets/cassandra_ingest_password',
       ]),
     );
   });
@@ -248,7 +250,7 @@ describe('local stack (mocks)', () => {
     const generated = run.resources
       .filter((r) => r.type === 'random:index/randomPassword:RandomPassword')
       .map((r) => `Gen3rated${r.name.replace(/[^A-Za-z0-9]/g, '')}Pw`);
-    expect(generated).toHaveLength(10); // NATS admin and 5 roles, Cassandra admin/app/default, Grafana
+    expect(generated).toHaveLength(13); // NATS admin and 5 roles, Cassandra admin/default and 4 services, Grafana
     for (const c of containers(run)) {
       const visible = JSON.stringify([envOf(c), c.inputs.command, c.inputs.entrypoints, c.inputs.labels]);
       for (const secret of generated) expect(visible).not.toContain(secret);

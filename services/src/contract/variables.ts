@@ -135,16 +135,36 @@ export const VARIABLES = {
     max: 9,
     doc: 'keyspace replication (3 on a cluster)',
   }),
-  CASSANDRA_APP_USERNAME: string({
+  CASSANDRA_ROLE_PREFIX: string({
     roles: ['migrate'],
-    defaultDoc: 'none',
-    pattern: CQL_IDENTIFIER,
-    doc: 'least-privilege role (SELECT and MODIFY on the keyspace) created or updated for the other roles',
+    default: 'smartmeter',
+    pattern: { test: /^[a-z][a-z0-9_]{0,38}$/, says: 'a lower-case CQL identifier of at most 39 characters' },
+    doc: 'the service roles are `<prefix>_ingest`, `_stream`, `_train`, `_predict`, each with its own table grants only (storage/roles.ts)',
   }),
-  CASSANDRA_APP_PASSWORD: secret({
+  CASSANDRA_INGEST_PASSWORD: secret({
     roles: ['migrate'],
     defaultDoc: 'none',
-    doc: 'its password, with `CASSANDRA_APP_USERNAME`',
+    doc: 'password of the `ingest` role (`<prefix>_ingest`: MODIFY on raw_data, temperature); with the other three, migrate creates the service roles',
+  }),
+  CASSANDRA_STREAM_PASSWORD: secret({
+    roles: ['migrate'],
+    defaultDoc: 'none',
+    doc: 'password of the `stream` role (`<prefix>_stream`: SELECT, MODIFY on the aggregates; MODIFY on the outage tables); with the other three, migrate creates the service roles',
+  }),
+  CASSANDRA_TRAIN_PASSWORD: secret({
+    roles: ['migrate'],
+    defaultDoc: 'none',
+    doc: 'password of the `train` role (`<prefix>_train`: SELECT on max_voltage, temperature; SELECT, MODIFY on models); with the other three, migrate creates the service roles',
+  }),
+  CASSANDRA_PREDICT_PASSWORD: secret({
+    roles: ['migrate'],
+    defaultDoc: 'none',
+    doc: 'password of the `predict` role (`<prefix>_predict`: SELECT on models); with the other three, migrate creates the service roles',
+  }),
+  CASSANDRA_RETIRED_ROLES: list({
+    roles: ['migrate'],
+    default: 'smartmeter_app',
+    doc: 'roles of earlier versions (the shared application role) fenced during a raw_data move and dropped once the service roles exist',
   }),
   RAW_RETENTION_DAYS: integer({
     roles: ['migrate'],
@@ -615,7 +635,17 @@ export type VariableName = keyof Variables;
  * CASSANDRA_JMX_PORT from scripts/backing-services.sh); the contract test checks what the program sets.
  */
 export const OWN_PREFIXES: Readonly<Record<RoleName, readonly string[]>> = {
-  migrate: ['RAW_RETENTION_', 'AGGREGATE_RETENTION_', 'CASSANDRA_APP_', 'CASSANDRA_REPLICATION_'],
+  migrate: [
+    'RAW_RETENTION_',
+    'AGGREGATE_RETENTION_',
+    'CASSANDRA_REPLICATION_',
+    'CASSANDRA_ROLE_',
+    'CASSANDRA_RETIRED_',
+    'CASSANDRA_INGEST_',
+    'CASSANDRA_STREAM_',
+    'CASSANDRA_TRAIN_',
+    'CASSANDRA_PREDICT_',
+  ],
   inject: ['INJECT_', 'RAW_STREAM_'],
   ingest: ['INGEST_', 'RAW_STREAM_', 'JETSTREAM_'],
   stream: ['STREAM_', 'ALERT_', 'RAW_STREAM_', 'JETSTREAM_'],

@@ -1,11 +1,13 @@
 // Brings a keyspace to the schema of storage/schema.ts: creates what is missing, converges the
 // replication factor, moves a raw_data of an earlier version to the day-bucketed key (rekey.ts), converges
-// every time-series table's TTL and compaction to the retention, and (optionally) creates the application
-// role with only SELECT and MODIFY. Each run converges: on an up-to-date keyspace it changes nothing.
+// every time-series table's TTL and compaction to the retention, and (optionally) creates a role per service
+// with its own table grants only, dropping the shared role of earlier versions (roles.ts). Each run
+// converges: on an up-to-date keyspace it changes nothing.
 import { Client } from 'cassandra-driver';
-import { CassandraSettings, createCassandraClient } from '../lib/cassandra';
+import { CassandraSettings } from '../lib/cassandra';
 import { Logger } from '../lib/log';
 import { rekeyRawData } from './rekey';
+import { ensureServiceRoles, RAW_DATA_WRITERS, roleName, ServiceRolesOptions } from './roles';
 import {
   ADDED_COLUMNS,
   AGGREGATE_TABLES,
@@ -20,8 +22,8 @@ import {
 
 export interface MigrateOptions {
   replicationFactor: number;
-  /** A least-privilege login for the other roles, created or updated here when given. */
-  appRole?: { name: string; password: string };
+  /** A least-privilege login per service, created or converged here when given (roles.ts). */
+  serviceRoles?: ServiceRolesOptions;
   /** Real days rows live (default 7 for raw_data and for the aggregates). */
   retention?: RetentionSettings;
   /** How long a raw_data write fence waits for permission caches (default 5 s; rekey.ts). */
@@ -55,7 +57,8 @@ export async function migrate(
     client,
     keyspace,
     rawTtlSeconds: timeSeriesOptions(retention.rawDays).defaultTimeToLive,
-    appRole: opts.appRole?.name,
+    writerRoles: opts.serviceRoles && RAW_DATA_WRITERS.map((s) => roleName(opts.serviceRoles!.prefix, s)),
+    legacyRoles: opts.serviceRoles?.retired,
     fenceSettleMs: opts.fenceSettleMs ?? 5000,
     log,
   });
@@ -64,7 +67,7 @@ export async function migrate(
     await convergeTimeSeries(client, keyspace, table, timeSeriesOptions(retention.aggregateDays), log);
   }
 
-  if (opts.appRole) await ensureAppRole(client, settings, opts.appRole, log);
+  if (opts.serviceRoles) await ensureServiceRoles(client, settings, opts.serviceRoles, log);
   await client.metadata.refreshKeyspace(keyspace);
   log.info('schema ready', { keyspace, replicationFactor, dataCenter, retention });
 }
@@ -113,41 +116,4 @@ async function convergeTimeSeries(
     to: { ttl: wanted.defaultTimeToLive, compaction: wanted.compaction },
   });
   await client.execute(alterTimeSeriesStatement(keyspace, table, wanted));
-}
-
-/** Creates the role, or resets its password only when it no longer works (Cassandra rate-limits changes). */
-async function ensureAppRole(
-  client: Client,
-  settings: CassandraSettings,
-  role: { name: string; password: string },
-  log: Logger,
-) {
-  const { name, password } = role;
-  const { keyspace } = settings;
-  if (!/^[a-z][a-z0-9_]{0,47}$/.test(name)) throw new Error(`invalid application role name "${name}"`);
-  // Role DDL takes no bind markers: the password is quoted CQL-style, and never logged.
-  const quoted = password.replace(/'/g, "''");
-  const exists = await client.execute('SELECT role FROM system_auth.roles WHERE role = ?', [name], {
-    prepare: true,
-  });
-  if (!exists.rowLength) {
-    await client.execute(`CREATE ROLE IF NOT EXISTS ${name} WITH PASSWORD = '${quoted}' AND LOGIN = true`);
-  } else if (!(await canLogIn({ ...settings, username: name, password }))) {
-    await client.execute(`ALTER ROLE ${name} WITH PASSWORD = '${quoted}' AND LOGIN = true`);
-  }
-  await client.execute(`GRANT SELECT ON KEYSPACE ${keyspace} TO ${name}`);
-  await client.execute(`GRANT MODIFY ON KEYSPACE ${keyspace} TO ${name}`);
-  log.info('application role ready', { role: name, keyspace });
-}
-
-async function canLogIn(settings: CassandraSettings): Promise<boolean> {
-  const probe = createCassandraClient(settings);
-  try {
-    await probe.connect();
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await probe.shutdown().catch(() => undefined);
-  }
 }

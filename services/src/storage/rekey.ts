@@ -9,11 +9,12 @@
 // right after a complete copy in the same run. A crash anywhere and a re-run finish the job exactly.
 //
 // No accepted reading is lost to old ingest replicas still writing during an upgrade: before the first
-// copy the application role loses MODIFY on raw_data only (keyspace-wide MODIFY becomes per-table MODIFY
-// on the other tables), so their raw_data writes fail and are retried with backoff, their messages stay
-// unacknowledged in JetStream, and they land in the new raw_data once the role's MODIFY comes back at the
-// end. Without an application role (development, as the superuser) writers cannot be fenced: stop ingest
-// first (`npm run dev` runs migrate before the roles, so it never overlaps).
+// copy every role that writes raw_data loses MODIFY on it (ingest's role its table grant; the shared role of
+// earlier versions its keyspace-wide MODIFY, which becomes per-table MODIFY on the other tables), so their
+// raw_data writes fail and are retried with backoff, their messages stay unacknowledged in JetStream, and
+// they land in the new raw_data once MODIFY comes back at the end (or, for a retired role, once the new
+// ingest takes them over). Without such roles (development, as the superuser) writers cannot be fenced:
+// stop ingest first (`npm run dev` runs migrate before the roles, so it never overlaps).
 import { Client, types } from 'cassandra-driver';
 import { Logger } from '../lib/log';
 import { sleep } from '../lib/retry';
@@ -24,6 +25,7 @@ import {
   rawDataStatement,
   TABLES,
 } from './schema';
+import { roleExists } from './roles';
 
 export const STAGING_TABLE = 'raw_data_rekey';
 
@@ -37,8 +39,10 @@ export interface RekeyContext {
   keyspace: string;
   /** TTL of the rows copied back: the raw retention, minus the age of each row (its write time). */
   rawTtlSeconds: number;
-  /** The application role whose raw_data writes are fenced during the move. */
-  appRole?: string;
+  /** Roles with MODIFY on raw_data itself (ingest's): fenced by revoking that grant. */
+  writerRoles?: readonly string[];
+  /** Roles of earlier versions with MODIFY on the whole keyspace: fenced down to the other tables. */
+  legacyRoles?: readonly string[];
   /** How long permission caches may still let a fenced write through (permissions_validity: 2 s). */
   fenceSettleMs: number;
   log: Logger;
@@ -76,11 +80,10 @@ export async function rawDataState(client: Client, keyspace: string): Promise<Ra
 
 const OTHER_TABLES = TABLES.filter((t) => t !== 'raw_data');
 
-async function roleExists(client: Client, role: string): Promise<boolean> {
-  const rs = await client.execute('SELECT role FROM system_auth.roles WHERE role = ?', [role], {
-    prepare: true,
-  });
-  return rs.rowLength > 0;
+async function existing(client: Client, roles: readonly string[] = []): Promise<string[]> {
+  const found: string[] = [];
+  for (const role of roles) if (await roleExists(client, role)) found.push(role);
+  return found;
 }
 
 /**
@@ -142,16 +145,21 @@ interface Step {
 export const REKEY_STEPS: readonly Step[] = [
   {
     name: 'fence raw_data writes',
-    async run({ client, keyspace, appRole, fenceSettleMs, log }) {
-      if (!appRole || !(await roleExists(client, appRole))) {
-        log.warn('no application role to fence: make sure nothing writes raw_data during the move', {
-          keyspace,
-        });
+    async run({ client, keyspace, fenceSettleMs, log, ...ctx }) {
+      const writers = await existing(client, ctx.writerRoles);
+      const legacy = await existing(client, ctx.legacyRoles);
+      if (!writers.length && !legacy.length) {
+        log.warn('no role to fence: make sure nothing writes raw_data during the move', { keyspace });
         return;
       }
-      for (const t of OTHER_TABLES)
-        await client.execute(`GRANT MODIFY ON TABLE ${keyspace}.${t} TO ${appRole}`);
-      await client.execute(`REVOKE MODIFY ON KEYSPACE ${keyspace} FROM ${appRole}`);
+      for (const role of writers)
+        await client.execute(`REVOKE MODIFY ON TABLE ${keyspace}.raw_data FROM ${role}`);
+      for (const role of legacy) {
+        for (const t of OTHER_TABLES)
+          await client.execute(`GRANT MODIFY ON TABLE ${keyspace}.${t} TO ${role}`);
+        await client.execute(`REVOKE MODIFY ON KEYSPACE ${keyspace} FROM ${role}`);
+      }
+      log.info('raw_data writes fenced', { roles: [...writers, ...legacy] });
       await sleep(fenceSettleMs);
     },
   },
@@ -172,11 +180,14 @@ export const REKEY_STEPS: readonly Step[] = [
   },
   {
     name: 'unfence',
-    async run({ client, keyspace, appRole }) {
-      if (!appRole || !(await roleExists(client, appRole))) return;
-      await client.execute(`GRANT MODIFY ON KEYSPACE ${keyspace} TO ${appRole}`);
-      for (const t of OTHER_TABLES)
-        await client.execute(`REVOKE MODIFY ON TABLE ${keyspace}.${t} FROM ${appRole}`);
+    async run({ client, keyspace, ...ctx }) {
+      for (const role of await existing(client, ctx.writerRoles))
+        await client.execute(`GRANT MODIFY ON TABLE ${keyspace}.raw_data TO ${role}`);
+      for (const role of await existing(client, ctx.legacyRoles)) {
+        await client.execute(`GRANT MODIFY ON KEYSPACE ${keyspace} TO ${role}`);
+        for (const t of OTHER_TABLES)
+          await client.execute(`REVOKE MODIFY ON TABLE ${keyspace}.${t} FROM ${role}`);
+      }
     },
   },
 ];

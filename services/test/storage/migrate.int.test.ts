@@ -1,7 +1,8 @@
 // migrate against the real Cassandra: idempotent, converges replication and retention, moves a raw_data of an
-// earlier version to the day-bucketed key (also after a crash at any step), and the application role can
-// read and write the keyspace but not change its schema.
-import { auth, Client, concurrent } from 'cassandra-driver';
+// earlier version to the day-bucketed key (also after a crash at any step), fencing raw_data's writers (the
+// shared role of earlier versions and ingest's), and retires that shared role. What each service role may
+// do: tests/integration/cassandra-roles.int.test.ts.
+import { Client, concurrent } from 'cassandra-driver';
 import { createCassandraClient } from '../../src/lib/cassandra';
 import { migrate, MigrateOptions } from '../../src/storage/migrate';
 import { copyRows, REKEY_STEPS, RekeyContext, STAGING_TABLE } from '../../src/storage/rekey';
@@ -21,10 +22,19 @@ import {
   requireService,
   uniqueName,
 } from '../support/backing';
+import {
+  createLegacyAppRole,
+  dropTestRoles,
+  loginClient,
+  logsIn,
+  serviceClient,
+  testRoles,
+} from '../support/roles';
+import { SERVICES } from '../../src/storage/roles';
 
 const env = backingEnv();
 const keyspace = uniqueName('migrate_');
-const appRole = { name: uniqueName('app_'), password: 'app-pw-' + Math.random().toString(36).slice(2) };
+const serviceRoles = testRoles('mig');
 let admin: Client;
 const settings = cassandraSettingsFor(env, keyspace);
 const keyspaces = [keyspace];
@@ -38,7 +48,7 @@ beforeAll(async () => {
 // Each DROP is a schema change every node agrees on: several take longer than jest's 5 s on a busy machine.
 afterAll(async () => {
   for (const ks of keyspaces) await admin.execute(`DROP KEYSPACE IF EXISTS ${ks}`);
-  await admin.execute(`DROP ROLE IF EXISTS ${appRole.name}`);
+  await dropTestRoles(admin, serviceRoles);
   await admin.shutdown();
 }, 120_000);
 
@@ -68,18 +78,20 @@ async function schemaOf(ks: string): Promise<string> {
   const columns = await admin.execute('SELECT * FROM system_schema.columns WHERE keyspace_name = ?', [ks], {
     prepare: true,
   });
-  const perms = await admin.execute(
-    'SELECT * FROM system_auth.role_permissions WHERE role = ?',
-    [appRole.name],
-    {
-      prepare: true,
-    },
-  );
-  return JSON.stringify([tables.rows, columns.rows, perms.rows]);
+  const perms = [];
+  for (const service of SERVICES) {
+    const rs = await admin.execute(
+      'SELECT * FROM system_auth.role_permissions WHERE role = ?',
+      [serviceRoles.user(service)],
+      { prepare: true },
+    );
+    perms.push(rs.rows);
+  }
+  return JSON.stringify([tables.rows, columns.rows, perms]);
 }
 
 test('creates every table, twice without error, and converges the replication factor', async () => {
-  const opts = { replicationFactor: 1, appRole };
+  const opts = { replicationFactor: 1, serviceRoles };
   await migrate(admin, settings, opts, log);
   await migrate(admin, settings, opts, log);
   expect(await tableNames(keyspace)).toEqual([...TABLES].sort());
@@ -182,7 +194,7 @@ test('a keyspace of the version before amended windows gains their columns, its 
 
 test('a re-run on an up-to-date keyspace changes nothing', async () => {
   const before = await schemaOf(keyspace);
-  await migrate(admin, settings, { replicationFactor: 1, appRole }, log);
+  await migrate(admin, settings, { replicationFactor: 1, serviceRoles }, log);
   expect(await schemaOf(keyspace)).toBe(before);
 }, 60_000);
 
@@ -196,7 +208,7 @@ test('a new retention applies to new writes; rows already written keep their TTL
   await migrate(
     admin,
     settings,
-    { replicationFactor: 1, appRole, retention: { rawDays: 2, aggregateDays: 30 } },
+    { replicationFactor: 1, serviceRoles, retention: { rawDays: 2, aggregateDays: 30 } },
     log,
   );
   await admin.execute(insert, rawDataParams(meter, reading(Date.UTC(2030, 0, 1, 0, 1) / 1000)), {
@@ -215,11 +227,11 @@ test('a new retention applies to new writes; rows already written keep their TTL
   expect(byMinute.get(0)).toBeGreaterThan(2 * 86400); // written under 7 days
   expect(byMinute.get(1)).toBeLessThanOrEqual(2 * 86400);
   expect(byMinute.get(1)).toBeGreaterThan(2 * 86400 - 600);
-  await migrate(admin, settings, { replicationFactor: 1, appRole }, log); // back to the defaults
+  await migrate(admin, settings, { replicationFactor: 1, serviceRoles }, log); // back to the defaults
 }, 60_000);
 
-test('the application role reads and writes but cannot alter the schema', async () => {
-  const app = appClient();
+test("stream's role reads and writes its tables but cannot alter the schema", async () => {
+  const app = serviceClient(env, serviceRoles, 'stream');
   await app.connect();
   try {
     await app.execute(`INSERT INTO ${keyspace}.max_voltage (epoch, voltage) VALUES (?, ?)`, [1, 117.5], {
@@ -237,12 +249,7 @@ test('the application role reads and writes but cannot alter the schema', async 
 
 // A keyspace of an earlier version ----------------------------------------------------------------------
 
-const appClient = () =>
-  new Client({
-    contactPoints: env.cassandraContactPoints,
-    localDataCenter: env.cassandraLocalDc,
-    authProvider: new auth.PlainTextAuthProvider(appRole.name, appRole.password),
-  });
+const loginClientOf = (user: string, password: string) => loginClient(env, user, password);
 
 const ROW_COLUMNS =
   'line, transformer, usagepoint, year, month, day, hour, minute, day_of_week, demand, ' +
@@ -366,14 +373,22 @@ describe('a keyspace made by an earlier version', () => {
     120_000,
   );
 
-  test('old ingest replicas cannot write raw_data while it moves, and can afterwards', async () => {
-    await migrate(admin, settings, { replicationFactor: 1, appRole }, log); // the role exists
-    await admin.execute(`GRANT SELECT ON KEYSPACE ${old} TO ${appRole.name}`);
-    await admin.execute(`GRANT MODIFY ON KEYSPACE ${old} TO ${appRole.name}`);
+  test('raw_data writers (the shared role, ingest) are fenced during the move; then ingest writes, the shared role is gone', async () => {
+    const { legacy } = serviceRoles;
+    await migrate(admin, oldSettings, { replicationFactor: 1, serviceRoles }, log); // the roles exist
+    await createLegacyAppRole(admin, old, legacy); // as the earlier version left it
     await writeLegacyRows(old);
-    await REKEY_STEPS[0].run({ ...ctx(), appRole: appRole.name, fenceSettleMs: 2500 });
-    const app = appClient();
+    const ingestRole = serviceRoles.user('ingest');
+    await REKEY_STEPS[0].run({
+      ...ctx(),
+      writerRoles: [ingestRole],
+      legacyRoles: [legacy.name],
+      fenceSettleMs: 2500,
+    });
+    const app = loginClientOf(legacy.name, legacy.password);
+    const ingest = serviceClient(env, serviceRoles, 'ingest');
     await app.connect();
+    await ingest.connect();
     const meter = { line: 50, transformer: 1, usagePoint: 1 };
     const row = rawDataParams(meter, {
       epoch: Date.UTC(2031, 3, 1) / 1000,
@@ -383,18 +398,19 @@ describe('a keyspace made by an earlier version', () => {
     });
     try {
       await expect(app.execute(rawDataInsert(old), row, { prepare: true })).rejects.toThrow(/permission/i);
+      await expect(ingest.execute(rawDataInsert(old), row, { prepare: true })).rejects.toThrow(/permission/i);
       await app.execute(`INSERT INTO ${old}.temperature (epoch, temperature) VALUES (1, 20)`);
-      await migrate(admin, oldSettings, { replicationFactor: 1, appRole, fenceSettleMs: 2500 }, log);
+      await migrate(admin, oldSettings, { replicationFactor: 1, serviceRoles, fenceSettleMs: 2500 }, log);
       expect(await rawRows(old)).toEqual(expected);
       await new Promise((r) => setTimeout(r, 2500)); // the permission cache
-      await app.execute(rawDataInsert(old), row, { prepare: true }); // the retried write of the old replica
+      await ingest.execute(rawDataInsert(old), row, { prepare: true }); // the new ingest's retried write
       expect(await rawRows(old)).toHaveLength(expected.length + 1);
-      const grants = await admin.execute('SELECT resource FROM system_auth.role_permissions WHERE role = ?', [
-        appRole.name,
-      ]);
-      expect(grants.rows.map((r) => r.resource)).not.toContain(`data/${old}/temperature`);
+      expect(await logsIn(env, legacy.name, legacy.password)).toBe(false);
+      const gone = await admin.execute('SELECT role FROM system_auth.roles WHERE role = ?', [legacy.name]);
+      expect(gone.rowLength).toBe(0);
     } finally {
       await app.shutdown();
+      await ingest.shutdown();
     }
   }, 120_000);
 
