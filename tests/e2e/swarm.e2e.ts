@@ -402,16 +402,21 @@ test(
     // Plain HTTP gets no page: the server speaks TLS only (Go answers such a request with a 400).
     const plain = await fetch(`http://127.0.0.1:${PORTS.prometheus}/-/ready`).then((r) => r.status);
     expect(plain).toBe(400);
-    // Inside the swarm, by a swarm name with the CA, as Grafana's data source calls it.
-    const inside = await execIn('prometheus-0', [
-      'wget',
-      '-q',
-      '-O',
-      '-',
-      '--ca-certificate=/etc/prometheus/ca.pem',
-      'https://prometheus-0:9090/-/ready',
-    ]);
+    // Inside the swarm, by a swarm name with the CA, as Grafana's data source calls it: promtool, in the
+    // official image as in the stand-in, with an HTTP client configuration (on its stdin) that trusts the
+    // stack's CA. The image's wget is BusyBox's, which cannot be given a CA nor verify a certificate.
+    const readyInside = (httpConfig: string) =>
+      execIn('prometheus-0', [
+        'sh',
+        '-c',
+        `printf '${httpConfig}' | promtool check ready --http.config.file=/dev/stdin --url=https://prometheus-0:9090`,
+      ]);
+    const inside = await readyInside('tls_config:\\n  ca_file: /etc/prometheus/ca.pem\\n');
     expect(inside).toMatchObject({ code: 0 });
+    // Without the CA (the system's roots) the same check fails: the one above did verify.
+    const untrusted = await readyInside('{}\\n');
+    expect(untrusted.code).not.toBe(0);
+    expect(untrusted.output).toMatch(/certificate/i);
     const up = await eventually('up{job="prometheus"} == 1', 120, async () => {
       const result = await query('up{job="prometheus"}');
       return result[0]?.value[1] === '1' ? result : undefined;
