@@ -286,6 +286,15 @@ test('the stores sync before they acknowledge: read back from nats-0 and cassand
     nats: true,
     cassandra: { mode: 'batch', period: '0ms' },
   });
+  // What the program sets over the image's cassandra.yaml (the stand-in ships 5.0's defaults, as the
+  // official image does): no 4.x compatibility (TTLs past 2038), and auto_snapshot left as shipped.
+  const settings = await cql.execute(
+    "SELECT name, value FROM system_views.settings WHERE name IN ('storage_compatibility_mode', 'auto_snapshot')",
+  );
+  expect(Object.fromEntries(settings.rows.map((r) => [r.name as string, r.value as string]))).toEqual({
+    storage_compatibility_mode: 'NONE',
+    auto_snapshot: 'true',
+  });
 });
 
 /** Runs `cmd` in a container; resolves with its exit code and output. */
