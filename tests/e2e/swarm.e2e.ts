@@ -33,7 +33,7 @@ import {
 } from './pipeline-checks';
 import { Declared, ProgramRun, runProgram } from './program';
 import { engine, eventually, localImages, report, sleep } from './support';
-import { SWARM_NODE_IMAGE, SwarmCluster, SwarmNode, WORKER_LEDGER_DIR } from './swarm-nodes';
+import { SWARM_NODE_IMAGE, LocalSwarm, SwarmNode, WORKER_LEDGER_DIR } from './swarm-nodes';
 import { NATS_CLUSTER } from '../../dashboards/nats';
 import { CASSANDRA_NODES } from '../../dashboards/services';
 import { SUBJECTS } from '../../services/src/wire/subjects';
@@ -65,7 +65,7 @@ const PORTS = { nats: 24222, natsMonitoring: 28222, cassandra: 29042, prometheus
 
 const aws = awsMocks([]);
 let host: Docker;
-let cluster: SwarmCluster;
+let cluster: LocalSwarm;
 let run: ProgramRun;
 let stack: Deployment;
 let forwarder: Docker.Container | undefined;
@@ -106,7 +106,7 @@ async function ipsecError(): Promise<string | undefined> {
 beforeAll(async () => {
   host = await engine();
   const t0 = Date.now();
-  cluster = await SwarmCluster.up(host, WORKERS, report);
+  cluster = await LocalSwarm.up(host, WORKERS, report);
   run = await declareAws(CONFIG);
   report(
     `program (stack aws) declared ${run.resources.length} resources, ${services().length} swarm services`,
