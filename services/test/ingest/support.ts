@@ -80,7 +80,7 @@ export async function countRows(client: Client, keyspace: string, table = 'raw_d
 }
 
 /** Polls until `done()` or the deadline; returns the last value so the assertion shows it. */
-export async function waitFor<T>(
+export async function pollUntil<T>(
   probe: () => Promise<T>,
   done: (v: T) => boolean,
   timeoutMs: number,
