@@ -10,6 +10,12 @@ module.exports = {
   // suites most) until the OOM killer ended a CI run at 22 GiB (2026-12-02); a byte limit does not help,
   // as jest compares it with the heap, and what grew was outside it (3 GB resident, never recycled at 2GB).
   workerIdleMemoryLimit: 0,
+  // The replacement comes after the last file too: jest-worker kills the child that ran it and starts a
+  // fresh one, and that fresh child (which runs no test) is the one told to end. It ends once it has
+  // loaded jest's test worker, 60-170 ms on an idle machine and over jest's default 500 ms on a loaded one
+  // (2 cores shared), which jest then reports as "A worker process has failed to exit gracefully" though
+  // no test left anything behind (--detectOpenHandles finds nothing): give it the time to load.
+  workerGracefulExitTimeout: 10_000,
   projects: [
     {
       ...common,

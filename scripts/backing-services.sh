@@ -189,9 +189,12 @@ start_cassandra() {
   mkdir -p "$dir/logs" "$dir/tmp"
   local opts commitlog=()
   mapfile -t opts <"$HERE/cassandra/jvm17.options"
-  # As the stack edits the official image's file (components/tiers/storage.ts commitLogEdit).
+  # As the stack edits the official image's file (components/tiers/storage.ts: commitLogEdit, and
+  # storage_compatibility_mode NONE); no snapshot on DROP here, where tests drop keyspaces all the time.
   [[ $DURABILITY == synced ]] && commitlog=(-e 's/^commitlog_sync: periodic/commitlog_sync: batch/' -e '/^commitlog_sync_period:/d')
   sed -e "s/@NATIVE_PORT@/$CASSANDRA_PORT/g" -e "s/@STORAGE_PORT@/$CASSANDRA_STORAGE_PORT/g" "${commitlog[@]}" \
+    -e 's/^storage_compatibility_mode: CASSANDRA_4/storage_compatibility_mode: NONE/' \
+    -e 's/^auto_snapshot: true/auto_snapshot: false/' \
     "$HERE/cassandra/cassandra.yaml" >"$dir/cassandra.yaml"
   launch cassandra "$dir/logs/launcher.log" java "-Xms$CASSANDRA_HEAP" "-Xmx$CASSANDRA_HEAP" "${opts[@]}" \
     -javaagent:"$CASSANDRA_LIB/jamm-0.4.0.jar" \

@@ -113,10 +113,19 @@ writeFileSync(
   JSON.stringify(roles.map((role, i) => ({ targets: [`127.0.0.1:${FIRST_PORT + i}`], labels: { role } }))),
 );
 
+// The Prometheus built here (scripts/prometheus.sh) has no web UI (/graph and /query answer 500): its HTTP
+// API, and promtool for a readable answer.
+const EXAMPLE_QUERY = 'sum by (outcome) (rate(smartmeter_ingest_messages_total[1m]))';
+const promtool = join(
+  spawnSync('bash', ['scripts/prometheus.sh'], { cwd: root, encoding: 'utf8' }).stdout.trim(),
+  'promtool',
+);
 console.log(`
 [dev] running: ${roles.join(', ')}
 [dev]   metrics:    ${roles.map((r, i) => `${r} http://127.0.0.1:${FIRST_PORT + i}/metrics`).join('  ')}
-[dev]   Prometheus: ${backing.PROMETHEUS_URL}/graph?g0.expr=rate(smartmeter_ingest_messages_total[10s])
+[dev]   Prometheus: no web UI in this build; the API: ${backing.PROMETHEUS_URL}/api/v1/query?query=${encodeURIComponent(EXAMPLE_QUERY)}
+[dev]               scrape targets: ${backing.PROMETHEUS_URL}/api/v1/targets?state=active
+[dev]               readable: ${promtool} query instant ${backing.PROMETHEUS_URL} '${EXAMPLE_QUERY}'
 [dev]   NATS:       ${backing.NATS_MONITOR_URL}/jsz?streams=true
 [dev]   cqlsh:      eval "$(bash scripts/backing-services.sh env)"; ~/.cache/smartmeter/cqlsh-6.2.2/bin/cqlsh -u "$CASSANDRA_USERNAME" -p "$CASSANDRA_PASSWORD"
 [dev] Ctrl-C stops the roles (the backing services keep running; npm run services:down stops them).

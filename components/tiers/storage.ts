@@ -57,10 +57,13 @@ export class StorageTier extends pulumi.ComponentResource {
         name: 'cassandra',
         image: { kind: 'external', name: config.images.cassandra },
         // The image has no variable for authentication nor for the commit log: switch them in cassandra.yaml,
-        // then start as usual.
+        // then start as usual. storage_compatibility_mode NONE: 5.0 ships CASSANDRA_4, which refuses any TTL
+        // expiring after 2038-01-19 (a retention over ~11 years, within the 7300 days allowed); this cluster
+        // never had a 4.x node.
         entrypoint: ['bash', '-c'],
         args: [
           'sed -i -e s/AllowAllAuthenticator/PasswordAuthenticator/ -e s/AllowAllAuthorizer/CassandraAuthorizer/ ' +
+            "-e 's/^storage_compatibility_mode: CASSANDRA_4/storage_compatibility_mode: NONE/' " +
             `${commitLogEdit(config.durability)}"$CASSANDRA_CONF/cassandra.yaml" && exec docker-entrypoint.sh cassandra -f`,
         ],
         replicas: config.cassandraNodes,

@@ -6,7 +6,7 @@
 # SecureStrings that Pulumi created with a placeholder value, and the other nodes read them with their
 # instance role. Nothing here prints a token (no `set -x`).
 #
-# components/platforms/aws/userData.ts replaces the parameter block below with the node's values;
+# components/platforms/aws/user-data.ts replaces the parameter block below with the node's values;
 # the defaults only make the file a complete script for `bash -n` and shellcheck.
 set -euo pipefail
 

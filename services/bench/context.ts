@@ -76,7 +76,7 @@ export class Bench {
   }
 
   /** A fresh keyspace with the smartmeter schema, dropped at the end. */
-  async freshKeyspace(name: string): Promise<string> {
+  async createKeyspace(name: string): Promise<string> {
     this.keyspaces.push(name);
     await migrate(this.cassandra, cassandraSettingsFor(this.env, name), { replicationFactor: 1 }, log);
     return name;
@@ -89,7 +89,7 @@ export class Bench {
 
   /** A fresh subject root with its stream and its keyspace (both named after it), removed at the end. */
   async freshRoot(tag: string): Promise<{ root: string; stream: string }> {
-    const root = await this.freshKeyspace(`bench_${RUN_ID}_${tag}`);
+    const root = await this.createKeyspace(`bench_${RUN_ID}_${tag}`);
     const stream = root.toUpperCase();
     this.streams.push(stream);
     await ensureRawStream(this.jsm, {

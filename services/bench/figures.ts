@@ -88,9 +88,9 @@ export interface BenchFigures {
   };
 }
 
-/** Where the bench writes its figures and the planner reads them (next to the compiled bench). */
+/** Where the bench writes its figures and the planner reads them: next to the compiled bench (services/dist/bench). */
 export function defaultFiguresPath(): string {
-  return resolve(__dirname, '..', 'last.json');
+  return resolve(__dirname, 'last.json');
 }
 
 export function writeFigures(figures: BenchFigures, path = defaultFiguresPath()): string {

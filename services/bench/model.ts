@@ -8,7 +8,6 @@
 //
 // Standalone: npm run bench:model --workspace services   (needs the backing services running)
 // From the main bench: import { runModelBench } from './model'.
-import { connect } from 'nats';
 import { Registry } from 'prom-client';
 import { createCassandraClient } from '../src/lib/cassandra';
 import { createLogger } from '../src/lib/log';
@@ -20,7 +19,7 @@ import { startPredictor } from '../src/training/predictor';
 import { simulatedObservations, writeObservations } from '../harness/simulated-observations';
 import { modelSubjects } from '../src/training/subjects';
 import { DEFAULT_TRAIN_SETTINGS, trainOnce } from '../src/training/trainer';
-import { backingEnv, cassandraSettingsFor } from '../harness/backing';
+import { backingEnv, cassandraSettingsFor, natsConnect } from '../harness/backing';
 
 export interface ModelBenchOptions {
   /**
@@ -128,8 +127,8 @@ export async function runModelBench(opts: ModelBenchOptions = {}): Promise<Model
 
   const client = createCassandraClient(settings);
   await client.connect();
-  const nc = await connect({ servers: env.natsUrl, user: env.natsUser, pass: env.natsPassword });
-  const caller = await connect({ servers: env.natsUrl, user: env.natsUser, pass: env.natsPassword });
+  const nc = await natsConnect(env, 'bench-model');
+  const caller = await natsConnect(env, 'bench-model-caller');
   try {
     await migrate(client, settings, { replicationFactor: 1 }, log);
     await writeObservations(client, keyspace, rows);

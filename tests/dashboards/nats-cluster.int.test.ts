@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { AckPolicy, connect, StringCodec } from 'nats';
 
 import { natsCluster } from '../../components/tiers/nats-auth';
+import { pollUntil } from '../../services/test/ingest/support';
 import { backingEnv, freePort, requireService } from '../../services/test/support/backing';
 import { type Exporter, missingFromExposition, parseExposition, startExporter } from './nats-exporter';
 import { panelQueries } from './panels';
@@ -62,17 +63,6 @@ async function stop(m: Member, signal: NodeJS.Signals): Promise<void> {
   const exited = new Promise((r) => child.once('exit', r));
   child.kill(signal);
   await exited;
-}
-
-/** Polls until `done(value)` or the deadline; returns the last value so the assertion shows it. */
-async function waitFor<T>(probe: () => Promise<T>, done: (v: T) => boolean, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let value = await probe();
-  while (!done(value) && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 500));
-    value = await probe();
-  }
-  return value;
 }
 
 const healthy = (m: Member) =>
@@ -160,7 +150,7 @@ ${natsCluster(
     start(m, binary);
   }
   // /healthz is ok once the member has JetStream and the cluster a meta leader.
-  const ready = await waitFor(
+  const ready = await pollUntil(
     () => Promise.all(members.map(healthy)),
     (h) => h.every(Boolean),
     60_000,
@@ -198,7 +188,7 @@ afterAll(async () => {
 });
 
 test('all three up: the exporter has every metric the dashboards use, each server 2 route peers, 3 replicas', async () => {
-  const text = await waitFor(
+  const text = await pollUntil(
     () => exporter!.scrape().catch(() => ''),
     (t) => t.includes(`stream_name="${STREAM}"`) && t.includes('consumer_name="ingest"'),
     30_000,
@@ -208,7 +198,7 @@ test('all three up: the exporter has every metric the dashboards use, each serve
   const routes = [...text.matchAll(/^gnatsd_routez_num_routes\{server_id="([^"]+)"\} (\d+)$/gm)];
   expect(routes.map((r) => r[2])).toEqual(['8', '8', '8']);
 
-  expect(await waitFor(dashboardView, (v) => JSON.stringify(v) === JSON.stringify(allUp), 60_000)).toEqual(
+  expect(await pollUntil(dashboardView, (v) => JSON.stringify(v) === JSON.stringify(allUp), 60_000)).toEqual(
     allUp,
   );
 });
@@ -222,12 +212,12 @@ test('a member killed shows: survivors 1 route peer, 2 replicas answering, the m
     streamReplicas: '2',
     health: { m0: 'ok 1', m1: 'ok 1', m2: 'unreachable 0' },
   };
-  expect(await waitFor(dashboardView, (v) => JSON.stringify(v) === JSON.stringify(down), 60_000)).toEqual(
+  expect(await pollUntil(dashboardView, (v) => JSON.stringify(v) === JSON.stringify(down), 60_000)).toEqual(
     down,
   );
 
   start(victim, natsServer());
-  expect(await waitFor(dashboardView, (v) => JSON.stringify(v) === JSON.stringify(allUp), 90_000)).toEqual(
+  expect(await pollUntil(dashboardView, (v) => JSON.stringify(v) === JSON.stringify(allUp), 90_000)).toEqual(
     allUp,
   );
 });

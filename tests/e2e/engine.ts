@@ -24,7 +24,7 @@ export interface Created {
   readonly name: string;
 }
 
-export interface DeployOptions {
+export interface DeploymentOptions {
   /** Resources to leave out (e.g. Grafana, whose image cannot be built here), by declared name. */
   readonly exclude?: (r: Declared) => boolean;
   /**
@@ -197,7 +197,7 @@ export class Deployment {
   private readonly log: (line: string) => void;
   excluded: Declared[];
   readonly timings: { name: string; seconds: number }[] = [];
-  /** Network name → the driver options left out (DeployOptions.unsupportedNetworkOptions). */
+  /** Network name → the driver options left out (DeploymentOptions.unsupportedNetworkOptions). */
   readonly droppedOptions = new Map<string, Record<string, string>>();
   /** Set once the deployment is being torn down: no resource is created after that. */
   private aborted = false;
@@ -208,7 +208,7 @@ export class Deployment {
     readonly docker: Docker,
     /** What the stack holds: the declarations last applied (the state `pulumi up` compares with). */
     public declared: readonly Declared[],
-    private readonly opts: DeployOptions = {},
+    private readonly opts: DeploymentOptions = {},
   ) {
     this.byUrn = new Map(declared.map((r) => [r.urn, r]));
     this.log = opts.log ?? (() => undefined);

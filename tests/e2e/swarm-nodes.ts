@@ -54,7 +54,7 @@ export interface SwarmNode {
 
 type Log = (line: string) => void;
 
-export class SwarmCluster {
+export class LocalSwarm {
   private constructor(
     readonly manager: Docker,
     readonly workers: readonly SwarmNode[],
@@ -66,7 +66,7 @@ export class SwarmCluster {
    * them. Leftovers of an earlier run (its node containers and their volumes) are removed first; a swarm
    * this engine is in that is not one of these is refused, not left.
    */
-  static async up(manager: Docker, workers: number, log: Log): Promise<SwarmCluster> {
+  static async up(manager: Docker, workers: number, log: Log): Promise<LocalSwarm> {
     await removeLeftovers(manager, log);
     // A fixed subnet (fixed node addresses need one): the top of Docker's last default bridge pool, and not
     // 10.0.0.0/8, where Swarm's overlays get theirs.
@@ -126,7 +126,7 @@ export class SwarmCluster {
         JoinToken: token,
       });
     }
-    const cluster = new SwarmCluster(manager, nodes, log);
+    const cluster = new LocalSwarm(manager, nodes, log);
     await cluster.waitReady(nodes, 120);
     log(
       `swarm: this engine manages ${workers} worker nodes (${nodes.map((n) => n.ip).join(', ')}), manager at ${gateway}`,

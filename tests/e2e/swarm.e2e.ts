@@ -33,7 +33,7 @@ import {
 } from './pipeline-checks';
 import { Declared, ProgramRun, runProgram } from './program';
 import { engine, eventually, localImages, report, sleep } from './support';
-import { SWARM_NODE_IMAGE, SwarmCluster, SwarmNode, WORKER_LEDGER_DIR } from './swarm-nodes';
+import { SWARM_NODE_IMAGE, LocalSwarm, SwarmNode, WORKER_LEDGER_DIR } from './swarm-nodes';
 import { NATS_CLUSTER } from '../../dashboards/nats';
 import { CASSANDRA_NODES } from '../../dashboards/services';
 import { SUBJECTS } from '../../services/src/wire/subjects';
@@ -65,7 +65,7 @@ const PORTS = { nats: 24222, natsMonitoring: 28222, cassandra: 29042, prometheus
 
 const aws = awsMocks([]);
 let host: Docker;
-let cluster: SwarmCluster;
+let cluster: LocalSwarm;
 let run: ProgramRun;
 let stack: Deployment;
 let forwarder: Docker.Container | undefined;
@@ -106,7 +106,7 @@ async function ipsecError(): Promise<string | undefined> {
 beforeAll(async () => {
   host = await engine();
   const t0 = Date.now();
-  cluster = await SwarmCluster.up(host, WORKERS, report);
+  cluster = await LocalSwarm.up(host, WORKERS, report);
   run = await declareAws(CONFIG);
   report(
     `program (stack aws) declared ${run.resources.length} resources, ${services().length} swarm services`,
@@ -286,6 +286,15 @@ test('the stores sync before they acknowledge: read back from nats-0 and cassand
     nats: true,
     cassandra: { mode: 'batch', period: '0ms' },
   });
+  // What the program sets over the image's cassandra.yaml (the stand-in ships 5.0's defaults, as the
+  // official image does): no 4.x compatibility (TTLs past 2038), and auto_snapshot left as shipped.
+  const settings = await cql.execute(
+    "SELECT name, value FROM system_views.settings WHERE name IN ('storage_compatibility_mode', 'auto_snapshot')",
+  );
+  expect(Object.fromEntries(settings.rows.map((r) => [r.name as string, r.value as string]))).toEqual({
+    storage_compatibility_mode: 'NONE',
+    auto_snapshot: 'true',
+  });
 });
 
 /** Runs `cmd` in a container; resolves with its exit code and output. */
@@ -402,16 +411,21 @@ test(
     // Plain HTTP gets no page: the server speaks TLS only (Go answers such a request with a 400).
     const plain = await fetch(`http://127.0.0.1:${PORTS.prometheus}/-/ready`).then((r) => r.status);
     expect(plain).toBe(400);
-    // Inside the swarm, by a swarm name with the CA, as Grafana's data source calls it.
-    const inside = await execIn('prometheus-0', [
-      'wget',
-      '-q',
-      '-O',
-      '-',
-      '--ca-certificate=/etc/prometheus/ca.pem',
-      'https://prometheus-0:9090/-/ready',
-    ]);
+    // Inside the swarm, by a swarm name with the CA, as Grafana's data source calls it: promtool, in the
+    // official image as in the stand-in, with an HTTP client configuration (on its stdin) that trusts the
+    // stack's CA. The image's wget is BusyBox's, which cannot be given a CA nor verify a certificate.
+    const readyInside = (httpConfig: string) =>
+      execIn('prometheus-0', [
+        'sh',
+        '-c',
+        `printf '${httpConfig}' | promtool check ready --http.config.file=/dev/stdin --url=https://prometheus-0:9090`,
+      ]);
+    const inside = await readyInside('tls_config:\\n  ca_file: /etc/prometheus/ca.pem\\n');
     expect(inside).toMatchObject({ code: 0 });
+    // Without the CA (the system's roots) the same check fails: the one above did verify.
+    const untrusted = await readyInside('{}\\n');
+    expect(untrusted.code).not.toBe(0);
+    expect(untrusted.output).toMatch(/certificate/i);
     const up = await eventually('up{job="prometheus"} == 1', 120, async () => {
       const result = await query('up{job="prometheus"}');
       return result[0]?.value[1] === '1' ? result : undefined;

@@ -4,7 +4,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { renderSwarmNodeUserData, shellQuote, SwarmRole } from '../../components/platforms/aws/userData';
+import { renderSwarmNodeUserData, shellQuote, SwarmRole } from '../../components/platforms/aws/user-data';
 
 const DIR = path.join(__dirname, '..', '..', 'scripts', 'user-data');
 const scripts = fs.readdirSync(DIR).filter((f) => f.endsWith('.sh'));

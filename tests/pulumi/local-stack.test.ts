@@ -371,6 +371,13 @@ describe('durability (smartmeter:durability, rawStreamDuplicateWindow, injectBuf
     );
   });
 
+  it("starts Cassandra without 5.0's CASSANDRA_4 compatibility (TTLs past 2038), whatever the durability", async () => {
+    for (const durability of ['synced', 'relaxed'])
+      expect(cassandraStart(await runLocalProgram({ durability }))).toContain(
+        "-e 's/^storage_compatibility_mode: CASSANDRA_4/storage_compatibility_mode: NONE/' ",
+      );
+  });
+
   it.each([
     [{ durability: 'fast' }, /smartmeter:durability must be one of synced, relaxed, got "fast"/],
     [

@@ -4,7 +4,7 @@
 // with tokens read from SSM Parameter Store (scripts/user-data/swarm-node.sh).
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
-import { renderSwarmNodeUserData, SwarmRole } from './userData';
+import { renderSwarmNodeUserData, SwarmRole } from './user-data';
 import { zoneOfSlot } from './zones';
 
 export interface SwarmClusterArgs {

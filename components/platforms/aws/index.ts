@@ -4,7 +4,7 @@
 //   cluster.ts   managers and workers; join tokens through SSM Parameter Store
 //   zones.ts     the zone of each worker and member; no zone may hold a NATS or Cassandra quorum
 //   registry.ts  ECR repository and the services image pushed to it
-//   swarmReady.ts waits over SSH until every node has joined
+//   swarm-ready.ts waits over SSH until every node has joined
 //   tls.ts       a CA and the certificates of the published services (the stack publishes TLS only)
 //   swarm.ts     ServiceSpec -> docker.Service / Secret / ServiceConfig on an encrypted overlay
 import * as aws from '@pulumi/aws';
@@ -27,7 +27,7 @@ import { SwarmNetwork } from './network';
 import { awsProviderArgs, awsStackKeys } from './provider';
 import { ServicesRegistry } from './registry';
 import { SwarmServices } from './swarm';
-import { SwarmReady } from './swarmReady';
+import { SwarmReady } from './swarm-ready';
 import { ClusterTls } from './tls';
 import { checkZoneLayout, zoneOfMember } from './zones';
 

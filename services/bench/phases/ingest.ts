@@ -2,10 +2,10 @@
 // ingest`, as deployed); rows/s from the first acknowledged row to the last (the ack floor is polled, so
 // the measurement adds no per-row work), rows checked against the backlog. Also the replica runs.
 import { ChildProcess } from 'node:child_process';
-import { Client } from 'cassandra-driver';
 import { JetStreamManager } from 'nats';
 import { sleep } from '../../src/lib/retry';
 import { BackingEnv } from '../../harness/backing';
+import { countRows } from '../../harness/rows';
 import { Backlog, Bench } from '../context';
 import { startRole, stopAll } from '../roles';
 import { BACKLOG, DRAIN_POLL_MS, INGEST_WARMUP, now, STREAM_MAX_BYTES } from '../settings';
@@ -50,22 +50,6 @@ async function timeIngestDrain(
       throw new Error(`not drained in ${timeoutS} s: ack floor ${floor} of ${backlog.count}`);
     await sleep(DRAIN_POLL_MS);
   }
-}
-
-/** Counts rows by paging through the keys: COUNT(*) over a few 100,000 rows can time out. */
-async function countRows(client: Client, keyspace: string): Promise<number> {
-  let n = 0;
-  let pageState: string | undefined;
-  do {
-    const rs = await client.execute(`SELECT line FROM ${keyspace}.raw_data`, [], {
-      fetchSize: 10_000,
-      pageState,
-      readTimeout: 60_000,
-    });
-    n += rs.rowLength;
-    pageState = rs.pageState ?? undefined;
-  } while (pageState);
-  return n;
 }
 
 /** Fresh ingest processes drain a fresh backlog, warm-up first; the rows are counted against it. */

@@ -30,7 +30,7 @@ export async function interleaved(bench: Bench, tag: string, withFetchAck: boole
   const cRuns: (Drain & { backlog: Backlog })[] = [];
   const params = ceilingParams(bench.sim, CEILING_ROWS, 0); // the backlog's readings, as rows
   for (let round = 0; round <= ROUNDS; round++) {
-    const target = await bench.freshKeyspace(`bench_${RUN_ID}_${tag}b${round + 1}`);
+    const target = await bench.createKeyspace(`bench_${RUN_ID}_${tag}b${round + 1}`);
     const b = await ceilingRun(bench.cassandra, target, params, best.level, bench.cassandraPid);
     bRuns.push(b);
     console.log(

@@ -23,7 +23,7 @@ import {
   testIngestSettings,
   uniqueName,
   voltageMessage,
-  waitFor,
+  pollUntil,
 } from './support';
 
 const SCRIPT = join(__dirname, '../../../scripts/backing-services.sh');
@@ -79,7 +79,7 @@ test('Cassandra stopped for 20 s mid-run: retries show, nothing is lost, exactly
 
   const registry = new Registry();
   ingest = await startIngest({ nc, cassandra, keyspace, log: quietLog, registry }, testIngestSettings(root));
-  const before = await waitFor(
+  const before = await pollUntil(
     () => countRows(cassandra!, keyspace),
     (c) => c >= 2000,
     120_000,
@@ -99,7 +99,7 @@ test('Cassandra stopped for 20 s mid-run: retries show, nothing is lost, exactly
   await backing('up', 'cassandra');
 
   const jsm = await nc.jetstreamManager();
-  const info = await waitFor(
+  const info = await pollUntil(
     () => jsm.consumers.info(root.toUpperCase(), 'ingest'),
     (i) => i.num_pending === 0 && i.num_ack_pending === 0,
     300_000,

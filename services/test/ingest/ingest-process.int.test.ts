@@ -16,7 +16,7 @@ import {
   STREAM_MAX_BYTES,
   uniqueName,
   voltageMessage,
-  waitFor,
+  pollUntil,
 } from './support';
 
 const MAIN = join(__dirname, '../../dist/main.js');
@@ -94,7 +94,7 @@ async function scenario(signal: 'SIGKILL' | 'SIGTERM') {
     );
     const first = startIngestProcess(keyspace, root);
     // Interrupt it mid-run: some rows written, most not yet.
-    const before = await waitFor(
+    const before = await pollUntil(
       () => countRows(cassandra, keyspace),
       (c) => c >= 2000,
       120_000,
@@ -113,7 +113,7 @@ async function scenario(signal: 'SIGKILL' | 'SIGTERM') {
     }
 
     startIngestProcess(keyspace, root);
-    const info = await waitFor(
+    const info = await pollUntil(
       () => consumerInfo(root),
       (i) => i.num_pending === 0 && i.num_ack_pending === 0,
       180_000,

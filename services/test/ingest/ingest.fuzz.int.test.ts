@@ -20,7 +20,7 @@ import {
   testIngestSettings,
   uniqueName,
   voltageMessage,
-  waitFor,
+  pollUntil,
 } from './support';
 
 const env = backingEnv();
@@ -90,14 +90,14 @@ test('a message of max_payload bytes is dead-lettered cut to fit and terminated;
   const after = Array.from({ length: 50 }, (_, k) => voltageMessage(root, 50 + k));
   await publishToStream(nc, [...before, huge, ...after], 1); // in this order
 
-  const stored = await waitFor(
+  const stored = await pollUntil(
     () => metricValue(registry, 'smartmeter_ingest_messages_total', { outcome: 'stored' }),
     (n) => n === 100,
     20_000,
     100,
   );
   expect(stored).toBe(100);
-  await waitFor(
+  await pollUntil(
     async () => letters.length,
     (n) => n === 1,
     5_000,
@@ -114,7 +114,7 @@ test('a message of max_payload bytes is dead-lettered cut to fit and terminated;
   expect(await metricValue(registry, 'smartmeter_ingest_deadletter_failures_total')).toBe(0);
   expect(await inFlight(registry)).toBe(0);
   // Terminated: nothing pending or waiting for an acknowledgement, nothing redelivered.
-  const info = await waitFor(
+  const info = await pollUntil(
     () => nc.jetstreamManager().then((jsm) => jsm.consumers.info(root.toUpperCase(), 'ingest')),
     (i) => i.num_ack_pending === 0 && i.num_pending === 0,
     5_000,
@@ -127,7 +127,7 @@ test('a message of max_payload bytes is dead-lettered cut to fit and terminated;
 test('ingest whose consumer was deleted from under it says it stopped consuming: not ready, in a metric', async () => {
   const { root, registry, health } = await startOne('ingdel');
   await publishToStream(nc, [voltageMessage(root, 0)]);
-  await waitFor(
+  await pollUntil(
     () => handled(registry),
     (n) => n === 1,
     10_000,
@@ -135,7 +135,7 @@ test('ingest whose consumer was deleted from under it says it stopped consuming:
   );
   expect(await metricValue(registry, 'smartmeter_consumer_stopped')).toBe(0);
   await (await nc.jetstreamManager()).consumers.delete(root.toUpperCase(), 'ingest');
-  const reasons = await waitFor(
+  const reasons = await pollUntil(
     async () => health,
     (h) => h.length > 0,
     15_000,
@@ -175,7 +175,7 @@ test(
     // Ingest's last acks are publishes on its own connection: the server may count them a moment later.
     // A leaked message would stay pending (and come back after ack_wait, redelivered).
     const jsm = await nc.jetstreamManager();
-    const info = await waitFor(
+    const info = await pollUntil(
       () => jsm.consumers.info(root.toUpperCase(), 'ingest'),
       (i) => i.num_ack_pending === 0,
       10_000,

@@ -19,7 +19,7 @@ import {
   testIngestSettings,
   uniqueName,
   voltageMessage,
-  waitFor,
+  pollUntil,
 } from './support';
 
 const env = backingEnv();
@@ -92,7 +92,7 @@ test('N readings published → exactly N rows in raw_data; temperatures stored, 
       metricValue(registry, 'smartmeter_ingest_messages_total', { outcome: 'stored' }),
       metricValue(registry, 'smartmeter_ingest_messages_total', { outcome: 'ignored' }),
     ]);
-  const [stored, ignored] = await waitFor(handled, ([s, i]) => s === n + 550 && i === 51, 120_000);
+  const [stored, ignored] = await pollUntil(handled, ([s, i]) => s === n + 550 && i === 51, 120_000);
   expect([stored, ignored]).toEqual([n + 550, 51]);
   expect(await metricValue(registry, 'smartmeter_ingest_messages_total', { outcome: 'deadlettered' })).toBe(
     0,
@@ -163,13 +163,13 @@ test('1,000 malformed messages among good ones: all dead-lettered with original 
   expect(messages).toHaveLength(good + 1000);
   await publishToStream(nc, messages);
 
-  const stored = await waitFor(
+  const stored = await pollUntil(
     () => metricValue(registry, 'smartmeter_ingest_messages_total', { outcome: 'stored' }),
     (v) => v === good,
     120_000,
   );
   expect(stored).toBe(good);
-  await waitFor(
+  await pollUntil(
     async () => received.size,
     (v) => v === 1000,
     30_000,
@@ -196,7 +196,7 @@ test('1,000 malformed messages among good ones: all dead-lettered with original 
   expect(await byReason('epoch')).toBe(200);
   // Terminated, not redelivered: nothing is left for the consumer.
   const jsm = await nc.jetstreamManager();
-  const info = await waitFor(
+  const info = await pollUntil(
     () => jsm.consumers.info(root.toUpperCase(), 'ingest'),
     (i) => i.num_ack_pending === 0 && i.num_pending === 0,
     10_000,
@@ -230,7 +230,7 @@ test('three replicas share one durable consumer: the work is split and no readin
       Promise.all(
         replicas.map((r) => metricValue(r, 'smartmeter_ingest_messages_total', { outcome: 'stored' })),
       );
-    const counts = await waitFor(storedBy, (c) => c.reduce((a, b) => a + b, 0) >= n, 120_000);
+    const counts = await pollUntil(storedBy, (c) => c.reduce((a, b) => a + b, 0) >= n, 120_000);
     expect(counts.reduce((a, b) => a + b, 0)).toBe(n); // each message stored by exactly one replica
     expect(counts.filter((c) => c > 0).length).toBeGreaterThanOrEqual(2);
     expect(await countRows(own, ks2)).toBe(n);
@@ -254,7 +254,7 @@ test('a reading encoded by the codec round-trips through raw_data with float32 p
   await publishToStream(nc, [{ subject: `${root}.raw.voltage.data.42.3.17`, data }]);
   const query = `SELECT * FROM ${keyspace}.raw_data
     WHERE line = 42 AND transformer = 3 AND usagepoint = 17 AND year = 2031 AND month = 7 AND day = 4`;
-  const rs = await waitFor(
+  const rs = await pollUntil(
     () => cassandra.execute(query),
     (r) => r.rowLength === 1,
     30_000,

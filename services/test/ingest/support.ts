@@ -1,7 +1,6 @@
 // Shared pieces of the ingest integration tests: a fresh keyspace and unique stream/subjects per test
 // file (others use the same NATS and Cassandra), readings made with the codec, publishing through
 // JetStream (so "accepted by the stream" is known exactly) and row counts by CQL.
-import { Client } from 'cassandra-driver';
 import { NatsConnection } from 'nats';
 import { Registry } from 'prom-client';
 import { sleep } from '../../src/lib/retry';
@@ -10,6 +9,7 @@ import { encodeTemperature, encodeVoltage, voltageSubject } from '../../src/wire
 import { underRoot } from '../../src/wire/subjects';
 
 export { cassandraSettingsFor, freshKeyspace, natsConnect, quietLog, uniqueName } from '../support/backing';
+export { countRows } from '../../harness/rows';
 
 /** Test streams are small: the shared server's JetStream disk budget is shared by everyone. */
 export const STREAM_MAX_BYTES = 64 * 1024 ** 2;
@@ -72,15 +72,8 @@ export async function publishToStream(nc: NatsConnection, messages: RawMessage[]
   }
 }
 
-export async function countRows(client: Client, keyspace: string, table = 'raw_data'): Promise<number> {
-  const rs = await client.execute(`SELECT COUNT(*) AS n FROM ${keyspace}.${table}`, [], {
-    readTimeout: 60_000,
-  });
-  return Number(rs.first().n);
-}
-
 /** Polls until `done()` or the deadline; returns the last value so the assertion shows it. */
-export async function waitFor<T>(
+export async function pollUntil<T>(
   probe: () => Promise<T>,
   done: (v: T) => boolean,
   timeoutMs: number,

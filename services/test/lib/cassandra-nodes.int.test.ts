@@ -23,7 +23,7 @@ import {
   shutdownAfterRestart,
   uniqueName,
 } from '../support/backing';
-import { metricValue, STREAM_MAX_BYTES, waitFor } from '../ingest/support';
+import { metricValue, STREAM_MAX_BYTES, pollUntil } from '../ingest/support';
 
 jest.setTimeout(120_000);
 
@@ -100,7 +100,7 @@ test('a node the client has lost every connection to is down, and up again once 
     expect(await nodes(registry)).toEqual({ up: 1, down: 0 });
 
     await relay.cut();
-    const lost = await waitFor(
+    const lost = await pollUntil(
       () => nodes(registry),
       (n) => n.down === 1,
       30_000,
@@ -109,7 +109,7 @@ test('a node the client has lost every connection to is down, and up again once 
     expect(lost).toEqual({ up: 0, down: 1 });
 
     await relay.open(); // same port: the driver reconnects to the node it knows (500 ms … 10 s backoff)
-    const back = await waitFor(
+    const back = await pollUntil(
       () => nodes(registry),
       (n) => n.up === 1,
       60_000,
@@ -148,7 +148,7 @@ test('the ingest role exports it on /metrics', async () => {
         .catch(() => '');
     // Before it has connected the gauge says up 0: wait for the connected view.
     const up = /^smartmeter_cassandra_nodes\{state="up",role="ingest"\} 1$/m;
-    const text = await waitFor(scrape, (t) => up.test(t), 60_000);
+    const text = await pollUntil(scrape, (t) => up.test(t), 60_000);
     expect(text).toMatch(up);
     expect(text).toMatch(/^smartmeter_cassandra_nodes\{state="down",role="ingest"\} 0$/m);
   } finally {

@@ -24,7 +24,7 @@ import {
   quietLog,
   testIngestSettings,
   uniqueName,
-  waitFor,
+  pollUntil,
 } from '../ingest/support';
 
 jest.setTimeout(120_000);
@@ -151,7 +151,7 @@ test('recorded households reach raw_data as meters, voltage mapped to 120 V, mis
   expect(stats.published.voltage).toBe((5 + 3) * 2);
   expect(await metricValue(registry, 'smartmeter_inject_readings_total', { kind: 'voltage' })).toBe(16);
 
-  const rows = await waitFor(
+  const rows = await pollUntil(
     () => countRows(cassandra, keyspace),
     (n) => n >= 16,
     60_000,
@@ -197,7 +197,7 @@ test('recorded households reach raw_data as meters, voltage mapped to 120 V, mis
         prepare: true,
       })
     ).first()?.voltage as number | undefined;
-  await waitFor(
+  await pollUntil(
     () => maxVoltage(Math.max(...epochs)),
     (v) => v !== undefined,
     60_000,

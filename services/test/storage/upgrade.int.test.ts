@@ -23,7 +23,7 @@ import {
   testIngestSettings,
   uniqueName,
   voltageMessage,
-  waitFor,
+  pollUntil,
 } from '../ingest/support';
 import { backingEnv, requireService } from '../support/backing';
 import {
@@ -98,7 +98,7 @@ test('ingest running through the move of raw_data: retried while fenced, every a
   };
   await publish(3000);
   expect(
-    await waitFor(
+    await pollUntil(
       () => countRows(admin, keyspace),
       (n) => n === 3000,
       60_000,
@@ -131,7 +131,7 @@ test('ingest running through the move of raw_data: retried while fenced, every a
   );
   await publish(500);
 
-  const stored = await waitFor(
+  const stored = await pollUntil(
     () => countRows(admin, keyspace),
     (n) => n >= published,
     120_000,
@@ -155,7 +155,7 @@ test('ingest running through the move of raw_data: retried while fenced, every a
     (await metricValue(nextRegistry, 'smartmeter_ingest_messages_total', { outcome: o }));
   expect(await outcome('stored')).toBeGreaterThanOrEqual(published);
   expect(await outcome('deadlettered')).toBe(0);
-  const info = await waitFor(
+  const info = await pollUntil(
     () => nc.jetstreamManager().then((jsm) => jsm.consumers.info(root.toUpperCase(), 'ingest')),
     (i) => i.num_pending === 0 && i.num_ack_pending === 0,
     30_000,
