@@ -1,9 +1,9 @@
 // The exporter metrics the dashboards query are really exported: the real prometheus-nats-exporter
 // (scripts/nats-exporter.sh), run with the messaging tier's flags against the dev NATS server, with a
 // stream and a consumer of our own so that the JetStream metrics exist, scraped on a loopback port.
-import { AckPolicy, connect, NatsConnection, StringCodec } from 'nats';
+import { AckPolicy, NatsConnection, StringCodec } from 'nats';
 
-import { backingEnv, requireService } from '../../services/test/support/backing';
+import { backingEnv, natsConnect, requireService } from '../../services/test/support/backing';
 import {
   type Exporter,
   exporterQueries,
@@ -44,7 +44,7 @@ let text: string;
 
 beforeAll(async () => {
   await requireService('nats', env.natsUrl);
-  nc = await connect({ servers: env.natsUrl, user: env.natsUser, pass: env.natsPassword });
+  nc = await natsConnect(env, 'nats-exporter-test');
   const jsm = await nc.jetstreamManager();
   await jsm.streams.add({ name: stream, subjects: [`${run}.>`] });
   await jsm.consumers.add(stream, { durable_name: consumer, ack_policy: AckPolicy.Explicit });

@@ -1,7 +1,7 @@
 // Foundation check: the real NATS server from scripts/backing-services.sh runs JetStream with file
 // storage and requires the generated credentials.
 import { AckPolicy, connect, NatsConnection, RetentionPolicy, StorageType, StringCodec } from 'nats';
-import { backingEnv, requireService } from '../../services/test/support/backing';
+import { backingEnv, natsConnect, requireService } from '../../services/test/support/backing';
 
 const env = backingEnv();
 const sc = StringCodec();
@@ -12,7 +12,7 @@ let nc: NatsConnection;
 
 beforeAll(async () => {
   await requireService('nats', env.natsUrl);
-  nc = await connect({ servers: env.natsUrl, user: env.natsUser, pass: env.natsPassword });
+  nc = await natsConnect(env, 'nats-jetstream-test');
 });
 
 afterAll(async () => {

@@ -9,11 +9,11 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { connect, JsMsg, NatsConnection } from 'nats';
+import { JsMsg, NatsConnection } from 'nats';
 import { ensureRawStream } from '../../src/lib/jetstream';
 import { decodeRetire, decodeTemperature, decodeVoltage, parseVoltageSubject } from '../../src/wire/codec';
 import { SUBJECTS } from '../../src/wire/subjects';
-import { backingEnv, requireService, roleProcessEnv, streamContents } from '../support/backing';
+import { backingEnv, natsConnect, requireService, roleProcessEnv, streamContents } from '../support/backing';
 
 jest.setTimeout(60_000);
 
@@ -24,7 +24,7 @@ let nc: NatsConnection;
 beforeAll(async () => {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build --workspace services\``);
   await requireService('nats', env.natsUrl);
-  nc = await connect({ servers: env.natsUrl, user: env.natsUser, pass: env.natsPassword });
+  nc = await natsConnect(env, 'inject-process-test');
 });
 
 const streams: string[] = [];
