@@ -106,7 +106,7 @@ export const VARIABLES = {
   CASSANDRA_USERNAME: string({
     roles: CASSANDRA_CLIENTS,
     defaultDoc: 'none',
-    doc: 'Cassandra role to log in as (none: no credentials)',
+    doc: "Cassandra role to log in as (none: no credentials); on a stack the service's own, `smartmeter_<service>` (root README), and for migrate the admin role",
   }),
   CASSANDRA_PASSWORD: secret({
     roles: CASSANDRA_CLIENTS,

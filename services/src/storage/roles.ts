@@ -113,12 +113,12 @@ export async function ensureServiceRoles(
     const name = roleName(opts.prefix, service);
     await ensureLogin(client, settings, name, opts.passwords[service]);
     await convergeGrants(client, name, wantedPermissions(settings.keyspace, service), log);
-    log.info('service role ready', { role: name, grants: GRANTS[service] });
+    log.info('service role ready', { cassandraRole: name, grants: GRANTS[service] });
   }
   for (const name of opts.retired) {
     if (!(await roleExists(client, name))) continue;
     await client.execute(`DROP ROLE IF EXISTS ${name}`);
-    log.info('retired role dropped', { role: name });
+    log.info('retired role dropped', { cassandraRole: name });
   }
 }
 
@@ -171,7 +171,7 @@ async function convergeGrants(client: Client, role: string, wanted: Map<string, 
     const on = resourceCql(resource);
     if (!on)
       throw new Error(`role ${role} holds ${extra.join(', ')} on ${resource}, which migrate cannot revoke`);
-    log.warn('revoking a permission beyond the role', { role, resource, permissions: extra });
+    log.warn('revoking a permission beyond the role', { cassandraRole: role, resource, permissions: extra });
     for (const p of extra) await client.execute(`REVOKE ${p} ON ${on} FROM ${role}`);
   }
   for (const [resource, perms] of wanted) {
