@@ -52,12 +52,15 @@ const MONITOR_ADDRESS_FILE = '/tmp/nats-monitor-address';
 
 /**
  * The member's start on aws: its address on the monitoring network (by the fixed subnet's prefix) becomes
- * `NATS_MONITOR_LISTEN`, which the config reads, and is kept in a file for the health check.
+ * `NATS_MONITOR_LISTEN`, which the config reads, and is kept in a file for the health check. The addresses
+ * come from `hostname -I` (Debian) or, where that option is missing (BusyBox: the nats:*-alpine images),
+ * from `ip -o -4 addr`.
  */
 export function natsMonitoredStart(subnet: string): string {
   const prefix = subnet.split('.').slice(0, 3).join('\\.') + '\\.';
   return [
-    `addr=$(hostname -I | tr ' ' '\\n' | grep -m1 '^${prefix}')`,
+    `addrs=$(hostname -I 2>/dev/null || ip -o -4 addr show 2>/dev/null | sed 's#.* inet \\([0-9.]*\\)/.*#\\1#')`,
+    `addr=$(echo "$addrs" | tr ' ' '\\n' | grep -m1 '^${prefix}')`,
     `[ -n "$addr" ] || { echo "no address on the monitoring network ${subnet}" >&2; exit 1; }`,
     `echo "$addr" > ${MONITOR_ADDRESS_FILE}`,
     `export NATS_MONITOR_LISTEN="$addr:${MONITORING_PORT}"`,
