@@ -6,7 +6,7 @@ import { loadConfig } from './components/config';
 import { createPlatform } from './components/platforms';
 import type { DeployedService } from './components/spec';
 import { MessagingTier } from './components/tiers/messaging';
-import { MetricsTier } from './components/tiers/metrics';
+import { MetricsTier, PROMETHEUS_USER } from './components/tiers/metrics';
 import { StorageTier, ADMIN_ROLE } from './components/tiers/storage';
 import { StreamingTier } from './components/tiers/streaming';
 import { TrainingTier } from './components/tiers/training';
@@ -58,6 +58,9 @@ const outputs: Record<string, unknown> = {
   grafanaAdminPassword: metrics && pulumi.secret(metrics.grafanaAdminPassword),
   prometheusUrl:
     metrics && published(config.ports.prometheus, (h) => `${web}://${h}:${config.ports.prometheus}`),
+  // Where Prometheus asks for a login (aws): basic auth with this user and password (secret).
+  prometheusUser: metrics?.prometheusPassword && PROMETHEUS_USER,
+  prometheusPassword: metrics?.prometheusPassword && pulumi.secret(metrics.prometheusPassword),
   // What the user's browser or `curl --cacert` trusts for those URLs (not a secret).
   caCertificate: metrics && platform.tls?.caCertificate,
   /** The injectors' simulated clock: sim = simulatedAtAnchor + (now − anchor)·acceleration. */

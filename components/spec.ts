@@ -142,6 +142,25 @@ export interface ServiceSpec {
   readonly scrape?: ScrapeSpec;
   /** Run as this user (`uid[:gid]` or a name known to the image). */
   readonly user?: string;
+  /**
+   * Private networks the service joins besides the stack's network: only the services that declare the
+   * same network reach each other there, each member as `privateHost(network, replicaHost)`. Used to keep
+   * NATS's monitoring port (which nats-server cannot authenticate) away from everything but its exporter.
+   * Only platforms with `tls` (Swarm) support them.
+   */
+  readonly networks?: readonly PrivateNetworkSpec[];
+}
+
+export interface PrivateNetworkSpec {
+  /** Lower-case letters and digits. */
+  readonly name: string;
+  /** Its fixed IPv4 subnet (CIDR), so a member can find its own address on it at start. */
+  readonly subnet: string;
+}
+
+/** The name by which a member (`host`, a replicaHost) is reached on a private network. */
+export function privateHost(network: string, host: string): string {
+  return `${network}-${host}`;
 }
 
 export interface HostFileSpec {
@@ -209,8 +228,15 @@ export interface ServerCertificate {
 export interface PlatformTls {
   /** The CA certificate (PEM, not secret) that clients trust: the user, and services calling each other. */
   readonly caCertificate: pulumi.Output<string>;
-  /** A certificate for `service`, valid for its names inside the network, loopback and the public host. */
-  serverCertificate(service: string): ServerCertificate;
+  /**
+   * A certificate for `service`, valid for its names inside the network, loopback and the public host,
+   * and for `names` besides (the members of a cluster). With `clientAuth` it is also a client certificate
+   * (server_auth and client_auth uses), for members that authenticate to each other (NATS routes).
+   */
+  serverCertificate(
+    service: string,
+    options?: { readonly names?: readonly string[]; readonly clientAuth?: boolean },
+  ): ServerCertificate;
 }
 
 /** The path at which a secret file appears in the container. */
@@ -253,4 +279,8 @@ export function assertValidSpec(spec: ServiceSpec): void {
   // A replica of a service without volumes may run anywhere: it has no zone of its own.
   const zoned = Object.entries(spec.env ?? {}).find(([, v]) => isReplicaZone(v));
   if (zoned && !(spec.volumes ?? []).length) fail(`env ${zoned[0]}: a replica zone needs volumes`);
+  for (const n of spec.networks ?? []) {
+    if (!/^[a-z0-9]{1,20}$/.test(n.name)) fail(`network "${n.name}" must be lower-case letters and digits`);
+    if (!/^\d+\.\d+\.\d+\.\d+\/\d+$/.test(n.subnet)) fail(`network ${n.name}: subnet must be an IPv4 CIDR`);
+  }
 }

@@ -80,6 +80,9 @@ export class LocalPlatform extends pulumi.ComponentResource implements Platform 
 
   deploy(spec: ServiceSpec, opts: DeployOptions): DeployedService {
     assertValidSpec(spec);
+    // Locally every port is bound to 127.0.0.1 and nothing else shares the bridge: no private networks.
+    if (spec.networks?.length)
+      throw new Error(`service "${spec.name}": private networks need a TLS platform`);
     if (this.deployed.has(spec.name)) throw new Error(`service "${spec.name}" is declared twice`);
     const image = this.imageFor(spec);
     const job = spec.lifecycle === 'job';

@@ -5,6 +5,10 @@
 // On a platform that publishes over TLS only (aws), both serve HTTPS with a certificate from the
 // platform's CA, and everything that calls them (health checks, Grafana's data source, Prometheus's
 // self-scrape) speaks HTTPS and trusts that CA; locally (127.0.0.1) both stay on plain HTTP.
+// There Prometheus also asks for a login (basic auth, user PROMETHEUS_USER, a generated password: the
+// stack's `prometheusPassword` output, secret): its web config holds only the password's bcrypt hash;
+// the password itself reaches, as a file, Prometheus (its self-scrape and health check) and Grafana (its
+// data source, `$__file{…}`) and nothing else.
 import * as pulumi from '@pulumi/pulumi';
 import * as random from '@pulumi/random';
 import { stringify } from 'yaml';
@@ -29,6 +33,10 @@ export interface MetricsTierArgs {
 }
 
 export const GRAFANA_ADMIN = 'admin';
+/** Prometheus's one user where it asks for a login (aws). */
+export const PROMETHEUS_USER = 'smartmeter';
+const PROMETHEUS_PASSWORD_SECRET = 'prometheus_password';
+const PROMETHEUS_PASSWORD_PATH = `/run/secrets/${PROMETHEUS_PASSWORD_SECRET}`;
 const PROMETHEUS_PORT = 9090;
 const GRAFANA_PORT = 3000;
 const DASHBOARDS_DIR = '/etc/grafana/dashboards';
@@ -59,10 +67,30 @@ function httpCheck(port: number, path: string, tls: boolean, startPeriodSeconds:
   };
 }
 
+/**
+ * Prometheus's health check where it asks for a login: wget with the password read from its secret file
+ * (in the URL: BusyBox's and GNU wget both take it there; it never sits in the service's definition).
+ */
+export function prometheusAuthCheck(port: number, path: string): HealthCheckSpec {
+  return {
+    command: [
+      'sh',
+      '-c',
+      `wget -q --no-check-certificate -O /dev/null "https://${PROMETHEUS_USER}:$(cat ${PROMETHEUS_PASSWORD_PATH})@127.0.0.1:${port}${path}"`,
+    ],
+    intervalSeconds: 10,
+    timeoutSeconds: 5,
+    retries: 6,
+    startPeriodSeconds: 10,
+  };
+}
+
 export class MetricsTier extends pulumi.ComponentResource {
   public readonly prometheus: DeployedService;
   public readonly grafana: DeployedService;
   public readonly grafanaAdminPassword: pulumi.Output<string>;
+  /** Prometheus's login where it asks for one (aws): the password, secret. */
+  public readonly prometheusPassword?: pulumi.Output<string>;
 
   constructor(name: string, args: MetricsTierArgs, opts?: pulumi.ComponentResourceOptions) {
     super('smartmeter:metrics:Metrics', name, {}, opts);
@@ -71,6 +99,19 @@ export class MetricsTier extends pulumi.ComponentResource {
     const scheme = tls ? 'https' : 'http';
 
     const prometheusTls = tls && serverTls(tls, 'prometheus', '/etc/prometheus');
+    // Letters and digits: it sits in a URL (the health check) and a YAML file unquoted.
+    const prometheusLogin = tls
+      ? new random.RandomPassword(
+          `${name}-prometheus-password`,
+          { length: 32, special: false },
+          { parent: this },
+        )
+      : undefined;
+    this.prometheusPassword = prometheusLogin && pulumi.secret(prometheusLogin.result);
+    const passwordSecret: SecretSpec | undefined = this.prometheusPassword && {
+      name: PROMETHEUS_PASSWORD_SECRET,
+      value: this.prometheusPassword,
+    };
     this.prometheus = platform.deploy(
       {
         name: 'prometheus',
@@ -85,28 +126,36 @@ export class MetricsTier extends pulumi.ComponentResource {
         files: [
           {
             path: '/etc/prometheus/prometheus.yml',
-            content: prometheusYaml(platform.scrapeConfigs(args.targets), tls ? PROMETHEUS_CA : undefined),
+            content: prometheusYaml(
+              platform.scrapeConfigs(args.targets),
+              tls ? PROMETHEUS_CA : undefined,
+              passwordSecret ? PROMETHEUS_PASSWORD_PATH : undefined,
+            ),
           },
           ...(prometheusTls && tls
-            ? [
-                prometheusTls.certFile,
-                { path: PROMETHEUS_CA, content: tls.caCertificate },
-                {
-                  path: PROMETHEUS_WEB_CONFIG,
-                  content: stringify({
-                    tls_server_config: {
-                      cert_file: prometheusTls.certFile.path,
-                      key_file: prometheusTls.keyPath,
-                    },
-                  }),
-                },
-              ]
+            ? [prometheusTls.certFile, { path: PROMETHEUS_CA, content: tls.caCertificate }]
             : []),
         ],
-        secrets: prometheusTls ? [prometheusTls.keySecret] : undefined,
+        secrets: prometheusTls
+          ? [
+              prometheusTls.keySecret,
+              // The web config holds the password's hash: a secret too.
+              {
+                name: 'prometheus_web_config',
+                path: PROMETHEUS_WEB_CONFIG,
+                value: prometheusWebConfig(
+                  { certFile: prometheusTls.certFile.path, keyFile: prometheusTls.keyPath },
+                  prometheusLogin ? pulumi.secret(prometheusLogin.bcryptHash) : undefined,
+                ),
+              },
+              ...(passwordSecret ? [passwordSecret] : []),
+            ]
+          : undefined,
         ports: [{ name: scheme, port: PROMETHEUS_PORT, publish: config.ports.prometheus, tls: !!tls }],
         volumes: [{ name: 'data', path: '/prometheus' }],
-        healthCheck: httpCheck(PROMETHEUS_PORT, '/-/ready', !!tls, 10),
+        healthCheck: passwordSecret
+          ? prometheusAuthCheck(PROMETHEUS_PORT, '/-/ready')
+          : httpCheck(PROMETHEUS_PORT, '/-/ready', !!tls, 10),
       },
       { parent: this },
     );
@@ -144,6 +193,8 @@ export class MetricsTier extends pulumi.ComponentResource {
             fileEnv: 'GF_SECURITY_ADMIN_PASSWORD__FILE',
           },
           ...(grafanaTls ? [grafanaTls.keySecret] : []),
+          // Its data source logs in to Prometheus with it (read from the file, `$__file{…}`).
+          ...(passwordSecret ? [passwordSecret] : []),
         ],
         files: [
           ...grafanaProvisioning(
@@ -153,6 +204,7 @@ export class MetricsTier extends pulumi.ComponentResource {
               cassandraNodes: config.cassandraNodes,
             },
             tls?.caCertificate,
+            passwordSecret ? { user: PROMETHEUS_USER, passwordFile: PROMETHEUS_PASSWORD_PATH } : undefined,
           ),
           ...(grafanaTls ? [grafanaTls.certFile] : []),
         ],
@@ -164,16 +216,42 @@ export class MetricsTier extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    this.registerOutputs({ grafanaAdminPassword: this.grafanaAdminPassword });
+    this.registerOutputs({
+      grafanaAdminPassword: this.grafanaAdminPassword,
+      prometheusPassword: this.prometheusPassword,
+    });
   }
+}
+
+/**
+ * Prometheus's web config: TLS, and with `bcryptHash` basic auth for PROMETHEUS_USER (the hash only).
+ */
+export function prometheusWebConfig(
+  tls: { readonly certFile: string; readonly keyFile: string },
+  bcryptHash?: pulumi.Input<string>,
+): pulumi.Output<string> {
+  return pulumi.output(bcryptHash).apply((hash) =>
+    stringify({
+      tls_server_config: { cert_file: tls.certFile, key_file: tls.keyFile },
+      ...(hash ? { basic_auth_users: { [PROMETHEUS_USER]: hash } } : {}),
+    }),
+  );
 }
 
 /**
  * prometheus.yml: Prometheus itself plus the platform's scrape configs for the deployed services. With
  * `caFile`, Prometheus serves TLS and scrapes itself over HTTPS, trusting that CA.
  */
-export function prometheusYaml(scrapeConfigs: readonly ScrapeConfig[], caFile?: string): string {
-  const self = caFile ? { scheme: 'https', tls_config: { ca_file: caFile } } : {};
+export function prometheusYaml(
+  scrapeConfigs: readonly ScrapeConfig[],
+  caFile?: string,
+  /** Where Prometheus asks for a login: the file of its password, for its self-scrape. */
+  passwordFile?: string,
+): string {
+  const self = {
+    ...(caFile ? { scheme: 'https', tls_config: { ca_file: caFile } } : {}),
+    ...(passwordFile ? { basic_auth: { username: PROMETHEUS_USER, password_file: passwordFile } } : {}),
+  };
   return stringify({
     global: { scrape_interval: '10s', evaluation_interval: '10s' },
     scrape_configs: [
@@ -190,6 +268,8 @@ export function prometheusYaml(scrapeConfigs: readonly ScrapeConfig[], caFile?: 
 export function grafanaProvisioning(
   dashboards: DashboardOptions = {},
   prometheusCa?: pulumi.Input<string>,
+  /** Prometheus's login, the password as a file Grafana reads (`$__file{…}`): no secret in this file. */
+  prometheusLogin?: { readonly user: string; readonly passwordFile: string },
 ): FileSpec[] {
   const datasource = (ca?: string) => ({
     apiVersion: 1,
@@ -202,7 +282,16 @@ export function grafanaProvisioning(
         url: `${ca ? 'https' : 'http'}://prometheus:${PROMETHEUS_PORT}`,
         isDefault: true,
         editable: false,
-        ...(ca ? { jsonData: { tlsAuthWithCACert: true }, secureJsonData: { tlsCACert: ca } } : {}),
+        ...(prometheusLogin ? { basicAuth: true, basicAuthUser: prometheusLogin.user } : {}),
+        ...(ca || prometheusLogin
+          ? {
+              jsonData: ca ? { tlsAuthWithCACert: true } : {},
+              secureJsonData: {
+                ...(ca ? { tlsCACert: ca } : {}),
+                ...(prometheusLogin ? { basicAuthPassword: `$__file{${prometheusLogin.passwordFile}}` } : {}),
+              },
+            }
+          : {}),
       },
     ],
   });

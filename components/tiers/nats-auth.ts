@@ -199,15 +199,50 @@ export const NATS_ROUTE_USER = 'route';
  * The `cluster` block of a member: its route port asks for the route user's password, and its routes to
  * the members (`host:port`, itself included, as NATS allows) give it. A route without it is refused.
  */
-export function natsCluster(listen: string, members: readonly string[], routePassword: string): string {
+export function natsCluster(
+  listen: string,
+  members: readonly string[],
+  routePassword: string,
+  /**
+   * Mutual TLS on routes: each member presents this certificate (server and client uses) when it dials and
+   * when it is dialled, and verifies the other's against the CA (`verify`); the password still applies.
+   * The member also stops advertising its client URLs (overlay addresses the certificate does not name):
+   * clients keep the names they were given.
+   */
+  tls?: NatsTlsFiles,
+): string {
   const login = `${NATS_ROUTE_USER}:${routePassword}`;
   return `cluster {
   name: smartmeter
   listen: ${quote(listen)}
   authorization { user: ${quote(NATS_ROUTE_USER)}, password: ${quote(routePassword)} }
-  routes: [
+${tls ? `${natsTlsBlock(tls, true, '  ')}\n  no_advertise: true\n` : ''}  routes: [
 ${members.map((m) => `    ${quote(`nats://${login}@${m}`)}`).join('\n')}
   ]
 }
 `;
+}
+
+/** TLS settings of the NATS config: where the member's certificate, key and CA are. */
+export interface NatsTlsFiles {
+  readonly certFile: string;
+  readonly keyFile: string;
+  readonly caFile: string;
+}
+
+/**
+ * A NATS `tls { }` block. Clients (`verify` false) need no certificate: they log in with their password;
+ * routes (`verify` true) must present one signed by the CA. `timeout`: seconds for the handshake.
+ */
+export function natsTlsBlock(files: NatsTlsFiles, verify: boolean, indent = ''): string {
+  const q = (s: string) => JSON.stringify(s);
+  return [
+    `${indent}tls {`,
+    `${indent}  cert_file: ${q(files.certFile)}`,
+    `${indent}  key_file: ${q(files.keyFile)}`,
+    `${indent}  ca_file: ${q(files.caFile)}`,
+    ...(verify ? [`${indent}  verify: true`] : []),
+    `${indent}  timeout: 5`,
+    `${indent}}`,
+  ].join('\n');
 }

@@ -3,7 +3,7 @@
 import * as pulumi from '@pulumi/pulumi';
 
 import type { StackConfig } from '../config';
-import type { DeployedService, EnvValue, HealthCheckSpec, SecretSpec, ServiceSpec } from '../spec';
+import type { DeployedService, EnvValue, FileSpec, HealthCheckSpec, SecretSpec, ServiceSpec } from '../spec';
 import type { NatsRole } from './nats-auth';
 
 /** Every role serves /metrics and /healthz here (services/README.md). */
@@ -37,6 +37,8 @@ export interface NatsConnection {
   readonly service: DeployedService;
   /** Copies of each JetStream stream and bucket: the cluster size, at most 3. */
   readonly jetStreamReplicas: number;
+  /** Set when NATS requires TLS on its client port (aws): the CA (PEM) its certificate is signed by. */
+  readonly caCertificate?: pulumi.Output<string>;
 }
 
 /** The services with a Cassandra role of their own (services/src/storage/roles.ts SERVICES). */
@@ -47,6 +49,9 @@ export interface CassandraCredentials {
   readonly user: string;
   readonly password: pulumi.Output<string>;
 }
+
+/** Where a services container finds the CA it trusts for NATS's TLS (NATS_TLS_CA_PATH). */
+export const NATS_CA_PATH = '/etc/smartmeter/nats-ca.pem';
 
 export interface CassandraConnection {
   /** Comma-separated `host:port` inside the network. */
@@ -66,15 +71,23 @@ export interface ClientSettings {
   readonly env: Record<string, EnvValue>;
   readonly secrets: SecretSpec[];
   readonly dependsOn: DeployedService[];
+  /** Non-secret files (a CA certificate). */
+  readonly files?: FileSpec[];
 }
 
 /** A role's NATS settings: its own user, and only its password. */
 export function natsClient(nats: NatsConnection, role: NatsRole): ClientSettings {
   const { user, password } = nats.roles[role];
   return {
-    env: { NATS_URL: nats.url, NATS_USER: user },
+    env: {
+      NATS_URL: nats.url,
+      NATS_USER: user,
+      // The client speaks TLS and trusts only the stack's CA (the CA is public: a file, not a secret).
+      ...(nats.caCertificate ? { NATS_TLS_CA_PATH: NATS_CA_PATH } : {}),
+    },
     secrets: [{ name: 'nats_password', value: password, fileEnv: 'NATS_PASSWORD_FILE' }],
     dependsOn: [nats.service],
+    files: nats.caCertificate ? [{ path: NATS_CA_PATH, content: nats.caCertificate }] : undefined,
   };
 }
 
@@ -128,6 +141,7 @@ export function roleService(
       ...extra.env,
     },
     secrets: clients.flatMap((c) => c.secrets),
+    files: clients.some((c) => c.files?.length) ? clients.flatMap((c) => c.files ?? []) : undefined,
     dependsOn: clients.flatMap((c) => c.dependsOn),
     ports: [{ name: 'metrics', port: METRICS_PORT }],
     healthCheck: SERVICES_HEALTH_CHECK,

@@ -4,8 +4,12 @@
 import { Client } from 'cassandra-driver';
 
 /** JetStream's sync settings as the server runs them: always, or every `intervalSeconds`. */
-export async function natsSync(monitorUrl: string): Promise<{ always: boolean; intervalSeconds: number }> {
-  const varz = (await (await fetch(`${monitorUrl}/varz`)).json()) as {
+export async function natsSync(
+  monitorUrl: string,
+  /** Reads /varz another way (the swarm suite: from inside a member, its monitoring being private). */
+  read: () => Promise<unknown> | unknown = async () => (await fetch(`${monitorUrl}/varz`)).json(),
+): Promise<{ always: boolean; intervalSeconds: number }> {
+  const varz = (await read()) as {
     jetstream?: { config?: { sync_always?: boolean; sync_interval?: number } };
   };
   const config = varz.jetstream?.config;

@@ -664,7 +664,16 @@ export class Deployment {
   }
 
   private async createNetwork(r: Declared) {
-    onlyKnown(r, r.inputs, ['name', 'driver', 'attachable', 'internal', 'options', 'labels', 'ipv6']);
+    onlyKnown(r, r.inputs, [
+      'name',
+      'driver',
+      'attachable',
+      'internal',
+      'options',
+      'labels',
+      'ipv6',
+      'ipamConfigs',
+    ]);
     const i = r.inputs;
     const options = { ...((i.options as Record<string, string>) ?? {}) };
     const dropped = Object.fromEntries(
@@ -679,6 +688,17 @@ export class Deployment {
       Internal: Boolean(i.internal),
       EnableIPv6: Boolean(i.ipv6),
       Options: options,
+      ...(i.ipamConfigs
+        ? {
+            IPAM: {
+              Driver: 'default',
+              Config: list<{ subnet?: string; gateway?: string }>(i.ipamConfigs).map((c) => ({
+                Subnet: c.subnet,
+                Gateway: c.gateway,
+              })),
+            },
+          }
+        : {}),
       Labels: Object.fromEntries(
         list<{ label: string; value: string }>(i.labels).map((l) => [l.label, l.value]),
       ),

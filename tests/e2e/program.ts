@@ -8,6 +8,7 @@
 // engine can run), a container's exit code is 0 (the harness checks the real one before dependents start).
 // The stack's simulation clock is kept across runs of a stack, as the engine keeps it in the state.
 import { randomBytes } from 'node:crypto';
+import { hashSync } from 'bcryptjs';
 import { isDeepStrictEqual } from 'node:util';
 import type * as pulumiType from '@pulumi/pulumi';
 
@@ -66,8 +67,11 @@ export type StateFor = (
 
 const dockerState: StateFor = (type, name, inputs) => {
   switch (type) {
-    case 'random:index/randomPassword:RandomPassword':
-      return { result: password(Number(inputs.length ?? 32)) };
+    case 'random:index/randomPassword:RandomPassword': {
+      const result = password(Number(inputs.length ?? 32));
+      // The provider's bcrypt hash of it (Prometheus's basic auth checks the password against it).
+      return { result, bcryptHash: hashSync(result, 10) };
+    }
     case 'docker:index/image:Image':
       return { repoDigest: inputs.imageName, imageName: inputs.imageName };
     case 'docker:index/remoteImage:RemoteImage':

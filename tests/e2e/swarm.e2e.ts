@@ -8,6 +8,8 @@
 // worker) and every accepted reading is stored (at least once, a row each, once in the stream, no stray
 // row); then train → predict; then day two.
 import * as https from 'node:https';
+import * as net from 'node:net';
+import * as tlsSocket from 'node:tls';
 import type Docker from 'dockerode';
 import type { Client } from 'cassandra-driver';
 import { connect, NatsConnection } from 'nats';
@@ -61,7 +63,7 @@ const WORKERS = Number((CONFIG as Record<string, string>).workers); // Pulumi.aw
 const ledger = () => cluster.ledgerDirs().flatMap((dir) => readLedgers(dir));
 const INJECTORS = Number(CONFIG.injectors);
 // The suite's way in (tests/e2e/forwarder.ts): away from the ports the other suite and the backing use.
-const PORTS = { nats: 24222, natsMonitoring: 28222, cassandra: 29042, prometheus: 29090 };
+const PORTS = { nats: 24222, natsMonitoring: 28222, natsRoute: 26222, cassandra: 29042, prometheus: 29090 };
 
 const aws = awsMocks([]);
 let host: Docker;
@@ -137,7 +139,9 @@ beforeAll(async () => {
     network: 'smartmeter',
     routes: [
       { port: PORTS.nats, target: 'nats-0:4222' },
+      // Monitoring listens on the private network only: this route, on the stack's network, must fail.
       { port: PORTS.natsMonitoring, target: 'nats-0:8222' },
+      { port: PORTS.natsRoute, target: 'nats-0:6222' },
       { port: PORTS.cassandra, target: 'cassandra-0:9042' },
       { port: PORTS.prometheus, target: 'prometheus-0:9090' },
     ],
@@ -146,6 +150,8 @@ beforeAll(async () => {
     servers: `127.0.0.1:${PORTS.nats}`,
     user: String(run.outputs.natsUser),
     pass: String(run.outputs.natsPassword),
+    // TLS only, the stack's CA (the certificate names 127.0.0.1, the forwarder's address here).
+    tls: { ca: String(run.outputs.caCertificate) },
     // The servers' own addresses are inside the overlay: only the forwarder is reachable from here.
     ignoreClusterUpdates: true,
     waitOnFirstConnect: true,
@@ -277,7 +283,14 @@ test(
 );
 
 test('the stores sync before they acknowledge: read back from nats-0 and cassandra-0', async () => {
-  const nats = await natsSync(`http://127.0.0.1:${PORTS.natsMonitoring}`);
+  // nats-0's monitoring answers only on its private network: read /varz from inside the member.
+  const varz = await execIn('nats-0', [
+    'sh',
+    '-c',
+    'wget -q -O - "http://$(cat /tmp/nats-monitor-address):8222/varz"',
+  ]);
+  expect(varz.code).toBe(0);
+  const nats = await natsSync('data:', () => JSON.parse(varz.output.slice(varz.output.indexOf('{'))));
   const cassandra = await cassandraCommitLogSync(cql);
   report(
     `swarm durability: JetStream sync_always ${nats.always}; Cassandra commitlog_sync ${cassandra.mode}`,
@@ -353,14 +366,21 @@ test(
  * GET over HTTPS, trusting only `ca` and checking the certificate for `name` (one of its names);
  * resolves with the status and body.
  */
+/** The stack's Prometheus login (`prometheusUser`, `prometheusPassword`), as `user:password`. */
+const prometheusLogin = () =>
+  `${String(run.outputs.prometheusUser)}:${String(run.outputs.prometheusPassword)}`;
+
 function httpsGet(
   port: number,
   path: string,
   ca: string,
   name = 'localhost',
+  /** Basic auth `user:password`; null: none. */
+  auth: string | null = prometheusLogin(),
 ): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = https.get({ host: '127.0.0.1', port, path, ca, servername: name, timeout: 10_000 }, (res) => {
+    const options = { host: '127.0.0.1', port, path, ca, servername: name, timeout: 10_000 };
+    const req = https.get(auth === null ? options : { ...options, auth }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (chunk) => (body += chunk));
@@ -396,6 +416,17 @@ test(
       return r.status === 200 ? r : undefined;
     });
     expect(ready.status).toBe(200);
+    // Without the login (or with a wrong one), nothing: Prometheus asks for basic auth.
+    const anonymous = await httpsGet(PORTS.prometheus, '/-/ready', ca, 'localhost', null);
+    expect(anonymous.status).toBe(401);
+    const wrong = await httpsGet(
+      PORTS.prometheus,
+      '/api/v1/query?query=up',
+      ca,
+      'localhost',
+      'smartmeter:wrong',
+    );
+    expect(wrong.status).toBe(401);
     // Trusting another CA fails: the request above did verify the certificate.
     const { privateKeyPem } = tlsOutputs('tls:index/privateKey:PrivateKey', {
       algorithm: 'ECDSA',
@@ -411,19 +442,21 @@ test(
     // Plain HTTP gets no page: the server speaks TLS only (Go answers such a request with a 400).
     const plain = await fetch(`http://127.0.0.1:${PORTS.prometheus}/-/ready`).then((r) => r.status);
     expect(plain).toBe(400);
-    // Inside the swarm, by a swarm name with the CA, as Grafana's data source calls it: promtool, in the
-    // official image as in the stand-in, with an HTTP client configuration (on its stdin) that trusts the
-    // stack's CA. The image's wget is BusyBox's, which cannot be given a CA nor verify a certificate.
+    // Inside the swarm, by a swarm name with the CA and the login, as Grafana's data source calls it:
+    // promtool, in the official image as in the stand-in, with an HTTP client configuration (on its stdin)
+    // that trusts the stack's CA. The image's wget is BusyBox's, which cannot be given a CA nor verify a
+    // certificate.
     const readyInside = (httpConfig: string) =>
       execIn('prometheus-0', [
         'sh',
         '-c',
         `printf '${httpConfig}' | promtool check ready --http.config.file=/dev/stdin --url=https://prometheus-0:9090`,
       ]);
-    const inside = await readyInside('tls_config:\\n  ca_file: /etc/prometheus/ca.pem\\n');
+    const login = 'basic_auth:\\n  username: smartmeter\\n  password_file: /run/secrets/prometheus_password\\n';
+    const inside = await readyInside(`${login}tls_config:\\n  ca_file: /etc/prometheus/ca.pem\\n`);
     expect(inside).toMatchObject({ code: 0 });
     // Without the CA (the system's roots) the same check fails: the one above did verify.
-    const untrusted = await readyInside('{}\\n');
+    const untrusted = await readyInside(login);
     expect(untrusted.code).not.toBe(0);
     expect(untrusted.output).toMatch(/certificate/i);
     const up = await eventually('up{job="prometheus"} == 1', 120, async () => {
@@ -432,8 +465,147 @@ test(
     });
     expect(up).toHaveLength(1);
     report(
-      `swarm TLS: Prometheus answers https on its task port with the stack's CA (another CA refused, plain HTTP ${plain}), ` +
-        'in-swarm https with the CA ok, self-scrape over HTTPS up',
+      `swarm TLS: Prometheus answers https on its task port with the stack's CA and its login (${ready.status}; ` +
+        `no login ${anonymous.status}, a wrong one ${wrong.status}; another CA refused, plain HTTP ${plain}), ` +
+        'in-swarm https with the CA and login ok, self-scrape over HTTPS with the login up',
+    );
+  },
+  5 * 60_000,
+);
+
+/** What a NATS port says first: its INFO line (plain text, before any TLS), as JSON. */
+function natsInfo(socket: net.Socket): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const onData = (chunk: Buffer) => {
+      text += chunk.toString('utf8');
+      const end = text.indexOf('\r\n');
+      if (end < 0) return;
+      socket.off('data', onData);
+      resolve(JSON.parse(text.slice('INFO '.length, end)) as Record<string, unknown>);
+    };
+    socket.on('data', onData);
+    socket.once('error', reject);
+    setTimeout(() => reject(new Error(`no INFO: ${JSON.stringify(text)}`)), 10_000);
+  });
+}
+
+/**
+ * Connects to 127.0.0.1:`port`, reads INFO where the port sends one first (a client port; a TLS route port
+ * says nothing before the handshake), then sends `text` in plain; resolves with what came back.
+ */
+async function plainAfterInfo(
+  port: number,
+  text: string,
+  withInfo = true,
+): Promise<{ info: Record<string, unknown>; reply: string; closed: boolean }> {
+  const socket = net.connect(port, '127.0.0.1');
+  socket.on('error', () => undefined);
+  const info = withInfo ? await natsInfo(socket) : {};
+  let reply = '';
+  socket.on('data', (c: Buffer) => (reply += c.toString('utf8')));
+  socket.write(text);
+  const closed = await new Promise<boolean>((resolve) => {
+    socket.once('close', () => resolve(true));
+    setTimeout(() => resolve(false), 8000);
+  });
+  socket.destroy();
+  return { info, reply, closed };
+}
+
+/** A TLS handshake first (the CA, the member's name) with or without a client certificate. */
+async function tlsRoute(
+  port: number,
+  client?: { cert: string; key: string },
+): Promise<{ secured: boolean; error?: string }> {
+  return new Promise((resolve) => {
+    const secure = tlsSocket.connect({
+      host: '127.0.0.1',
+      port,
+      ca: String(run.outputs.caCertificate),
+      servername: 'nats-0',
+      ...(client ?? {}),
+    });
+    let secured = false;
+    secure.once('secureConnect', () => {
+      secured = true;
+      // TLS 1.3: the server judges the client's certificate after the client's handshake ends; a refusal
+      // arrives as an alert. Say something the route answers only once logged in, and wait.
+      secure.write('PING\r\n');
+    });
+    secure.once('error', (e) => {
+      secure.destroy();
+      resolve({ secured, error: e.message });
+    });
+    secure.once('data', () => {
+      secure.destroy();
+      resolve({ secured });
+    });
+    setTimeout(() => {
+      secure.destroy();
+      resolve({ secured });
+    }, 8000);
+  });
+}
+
+test(
+  'NATS: clients must speak TLS; routes want mutual TLS; monitoring is off the stack network',
+  async () => {
+    // The suite's own client (beforeAll) is connected over TLS with the stack's CA.
+    expect(nc.info?.tls_required).toBe(true);
+    // A client that does not start TLS: the server announces TLS and drops what comes in plain.
+    const login = `CONNECT {"user":${JSON.stringify(String(run.outputs.natsUser))},"pass":${JSON.stringify(String(run.outputs.natsPassword))},"verbose":false}\r\nPING\r\n`;
+    const client = await plainAfterInfo(PORTS.nats, login);
+    expect({ tls_required: client.info.tls_required, pong: client.reply.includes('PONG') }).toEqual({
+      tls_required: true,
+      pong: false,
+    });
+    expect(client.closed).toBe(true);
+    // The route port: TLS required and a client certificate verified; a plain route CONNECT is dropped.
+    // The route port: a TLS handshake first; plain text gets nothing back and the connection is closed.
+    const route = await plainAfterInfo(
+      PORTS.natsRoute,
+      'CONNECT {"user":"route","pass":"guess","verbose":false}\r\nPING\r\n',
+      false,
+    );
+    expect({ reply: route.reply, closed: route.closed }).toEqual({ reply: '', closed: true });
+    // TLS without a client certificate: refused; with the members' own certificate: the handshake holds.
+    const anonymous = await tlsRoute(PORTS.natsRoute);
+    expect(anonymous.error).toMatch(/certificate required|alert|socket hang up|ECONNRESET/i);
+    const secretOf = (name: string) =>
+      run.resources
+        .filter((r) => (r.type === T.secret || r.type === T.config) && r.name === name)
+        .map((r) => Buffer.from(String(r.inputs.data), 'base64').toString('utf8'))[0];
+    const key = secretOf('nats-nats_tls_key');
+    const cert = run.resources
+      .filter((r) => r.type === T.config && r.name.startsWith('nats-file-'))
+      .map((r) => Buffer.from(String(r.inputs.data), 'base64').toString('utf8'))
+      .find(
+        (pem) => pem.includes('BEGIN CERTIFICATE') && !pem.includes(String(run.outputs.caCertificate).trim()),
+      );
+    expect(key).toContain('PRIVATE KEY');
+    const member = await tlsRoute(PORTS.natsRoute, { cert: String(cert), key });
+    expect(member).toMatchObject({ secured: true });
+    expect(member.error).toBeUndefined();
+    // Monitoring: nats-0:8222 on the stack's network answers nothing (the forwarder cannot connect).
+    const monitoring = await fetch(`http://127.0.0.1:${PORTS.natsMonitoring}/varz`, {
+      signal: AbortSignal.timeout(10_000),
+    }).then(
+      (r) => `HTTP ${r.status}`,
+      (e: Error) => `refused (${e.message})`,
+    );
+    expect(monitoring).toMatch(/^refused/);
+    // … while the exporter, on the private network, reads every member.
+    const scraped = await eventually('the exporter reads the 3 members', 180, async () => {
+      const r = await query('count(gnatsd_varz_connections)');
+      return r[0]?.value[1] === '3' ? r : undefined;
+    });
+    expect(scraped).toHaveLength(1);
+    report(
+      `swarm NATS TLS: plain client dropped (INFO tls_required ${client.info.tls_required}, no PONG); route port: ` +
+        `plain route dropped (${JSON.stringify(route.reply)}), TLS without a client certificate refused ` +
+        `(${anonymous.error}), with the member certificate accepted; monitoring on the stack network ${monitoring}; ` +
+        'exporter reads 3 members',
     );
   },
   5 * 60_000,

@@ -6,6 +6,7 @@
 // provider would make them): the e2e suite serves HTTPS with them.
 import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { hashSync } from 'bcryptjs';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -20,6 +21,8 @@ export interface Recorded {
   readonly inputs: Record<string, unknown>;
   /** The provider reference (`<urn>::<id>`) the resource was registered with, if explicit. */
   readonly provider?: string;
+  /** What the mocks answered (inputs and outputs): the issued certificates' PEM, for instance. */
+  state?: Record<string, unknown>;
 }
 
 export const ECR_PASSWORD = 'ecr-password-from-mock';
@@ -92,8 +95,11 @@ function outputsFor(
     case 'docker:index/serviceConfig:ServiceConfig':
     case 'docker:index/network:Network':
       return { name: (inputs.name as string | undefined) ?? `${name}-${n}` };
-    case 'random:index/randomPassword:RandomPassword':
-      return { result: `generated-secret-${name}-${n}-Zq9` };
+    case 'random:index/randomPassword:RandomPassword': {
+      const result = `generated-secret-${name}-${n}-Zq9`;
+      // A real hash, as the provider's (cost 4: these are tests), so a check can verify it.
+      return { result, bcryptHash: hashSync(result, 4) };
+    }
     default:
       return {};
   }
@@ -104,11 +110,16 @@ export function awsMocks(recorded: Recorded[]): pulumi.runtime.Mocks {
   return {
     newResource(args) {
       const n = recorded.length + 1;
-      recorded.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider });
-      return {
-        id: `${args.name}-id`,
-        state: { ...args.inputs, ...outputsFor(args.type, args.name, args.inputs, n) },
+      const entry: Recorded = {
+        type: args.type,
+        name: args.name,
+        inputs: args.inputs,
+        provider: args.provider,
       };
+      recorded.push(entry);
+      const state = { ...args.inputs, ...outputsFor(args.type, args.name, args.inputs, n) };
+      entry.state = state;
+      return { id: `${args.name}-id`, state };
     },
     call(args) {
       const answer = CALLS[args.token];
@@ -339,7 +350,14 @@ export function tlsOutputs(type: string, inputs: Record<string, unknown>): Recor
       const ext = [
         'basicConstraints=CA:FALSE',
         ...(keyUsage.length ? [`keyUsage=critical,${keyUsage.join(',')}`] : []),
-        ...(uses.includes('server_auth') ? ['extendedKeyUsage=serverAuth'] : []),
+        ...(uses.some((u) => u === 'server_auth' || u === 'client_auth')
+          ? [
+              `extendedKeyUsage=${[
+                ...(uses.includes('server_auth') ? ['serverAuth'] : []),
+                ...(uses.includes('client_auth') ? ['clientAuth'] : []),
+              ].join(',')}`,
+            ]
+          : []),
       ].join('\n');
       const certPem = openssl(
         [

@@ -29,7 +29,9 @@ test('the aws stack exports what it has, and nothing undefined', async () => {
     'natsPassword',
     'natsUser',
     'platformName',
+    'prometheusPassword',
     'prometheusUrl',
+    'prometheusUser',
     'simulationClock',
   ]);
 }, 60_000);

@@ -171,13 +171,29 @@ describe('aws stack with the defaults of Pulumi.aws.yaml', () => {
     expect(cassandra.inputs.convergeConfig).toMatchObject({ delay: '10s' });
   });
 
-  test('all services share one encrypted overlay network', () => {
+  test('all services share one encrypted overlay network; only NATS and its exporter join the monitoring one', () => {
     const nets = ofType(run, 'docker:index/network:Network');
-    expect(nets).toHaveLength(1);
-    expect(nets[0].inputs).toMatchObject({ driver: 'overlay', options: { encrypted: 'true' } });
+    expect(nets.map((n) => n.name)).toEqual(['aws-overlay', 'smartmeter-natsmon']);
+    for (const n of nets)
+      expect(n.inputs).toMatchObject({ driver: 'overlay', options: { encrypted: 'true' } });
+    // NATS monitoring: internal, its fixed subnet, not attachable (no container of the user's joins it).
+    expect(nets[1].inputs).toMatchObject({
+      internal: true,
+      attachable: false,
+      ipamConfigs: [{ subnet: '10.231.254.0/24' }],
+    });
     for (const s of services(run)) {
+      const monitoring = /^nats-\d+$/.test(s.name) || s.name === 'nats-exporter';
       expect((s.inputs.taskSpec as { networksAdvanceds: { id: string }[] }).networksAdvanceds).toEqual([
         expect.objectContaining({ id: `${nets[0].name}-id` }),
+        ...(monitoring
+          ? [
+              expect.objectContaining({
+                id: `${nets[1].name}-id`,
+                aliases: s.name === 'nats-exporter' ? [] : [`natsmon-${s.name}`],
+              }),
+            ]
+          : []),
       ]);
     }
   });
@@ -275,6 +291,7 @@ describe('aws stack with the defaults of Pulumi.aws.yaml', () => {
         'messaging-nats-stream-password',
         'messaging-nats-train-password',
         'metrics-grafana-admin-password',
+        'metrics-prometheus-password',
         'storage-cassandra-admin-password',
         'storage-cassandra-default-password',
         'storage-cassandra-ingest-password',
@@ -297,6 +314,7 @@ describe('aws stack with the defaults of Pulumi.aws.yaml', () => {
       expect(grafana.secrets).toEqual([
         expect.objectContaining({ fileName: '/run/secrets/grafana_admin_password' }),
         expect.objectContaining({ fileName: '/run/secrets/grafana_tls_key' }),
+        expect.objectContaining({ fileName: '/run/secrets/prometheus_password' }),
       ]);
       for (const secret of ofType(run, 'docker:index/secret:Secret')) {
         expect(isSecretInput(secret.inputs.data)).toBe(true);
@@ -313,7 +331,12 @@ describe('aws stack with the defaults of Pulumi.aws.yaml', () => {
     });
 
     test('the password outputs are secret, and no plain output contains a secret', async () => {
-      for (const name of ['grafanaAdminPassword', 'natsPassword', 'cassandraAdminPassword']) {
+      for (const name of [
+        'grafanaAdminPassword',
+        'natsPassword',
+        'cassandraAdminPassword',
+        'prometheusPassword',
+      ]) {
         const out = await outputValue(run, name);
         expect(out.secret).toBe(true);
         expect(leaks(String(out.value))).toHaveLength(1);

@@ -133,25 +133,33 @@ describe('aws stack', () => {
       filesOf(run, grafana)['/etc/grafana/provisioning/datasources/smartmeter.yaml'].text,
     ).datasources as { url: string; jsonData: unknown; secureJsonData: { tlsCACert: string } }[];
     expect(datasources).toEqual([
-      expect.objectContaining({ url: 'https://prometheus:9090', jsonData: { tlsAuthWithCACert: true } }),
+      expect.objectContaining({
+        url: 'https://prometheus:9090',
+        jsonData: { tlsAuthWithCACert: true },
+        basicAuth: true,
+        basicAuthUser: 'smartmeter',
+      }),
     ]);
+    // The password is read from Grafana's secret file: the provisioning file holds none.
+    expect(datasources[0].secureJsonData).toMatchObject({
+      basicAuthPassword: '$__file{/run/secrets/prometheus_password}',
+    });
     expect(new X509Certificate(datasources[0].secureJsonData.tlsCACert).fingerprint256).toBe(
       ca.fingerprint256,
     );
 
-    for (const [s, url] of [
-      [prometheus, 'https://127.0.0.1:9090/-/ready'],
-      [grafana, 'https://127.0.0.1:3000/api/health'],
-    ] as const) {
-      expect(spec(s).healthcheck?.tests).toContain(url);
-    }
+    expect(spec(grafana).healthcheck?.tests).toContain('https://127.0.0.1:3000/api/health');
+    // Prometheus asks for a login: its check reads the password from its secret file.
+    expect(spec(prometheus).healthcheck?.tests?.join(' ')).toContain(
+      'https://smartmeter:$(cat /run/secrets/prometheus_password)@127.0.0.1:9090/-/ready',
+    );
   });
 
   test('no TLS private key is in an output, an environment, a config file or any plain input', async () => {
     const keys = ofType(run.resources, 'docker:index/secret:Secret')
       .filter((s) => s.name.endsWith('_tls_key'))
       .map((s) => decode(s.inputs.data).split('\n')[1]);
-    expect(keys).toHaveLength(2);
+    expect(keys).toHaveLength(3); // grafana, prometheus, nats
     const caKeys = ofType(run.resources, 'tls:index/selfSignedCert:SelfSignedCert').map(
       (c) => String(secretValue(c.inputs.privateKeyPem)).split('\n')[1],
     );

@@ -133,8 +133,12 @@ export class AwsPlatform extends pulumi.ComponentResource implements Platform {
     );
     this.tls = {
       caCertificate: certificates.caCertificate,
-      serverCertificate: (service) =>
-        certificates.serverCertificate(service, [service, this.replicaHost(service, 0)]),
+      serverCertificate: (service, options = {}) =>
+        certificates.serverCertificate(
+          service,
+          [...new Set([service, this.replicaHost(service, 0), ...(options.names ?? [])])],
+          { clientAuth: options.clientAuth },
+        ),
     };
 
     this.managerPublicIp = cluster.managerPublicIp;

@@ -23,6 +23,8 @@ import {
   isReplicaSlot,
   isReplicaZone,
   Platform,
+  privateHost,
+  PrivateNetworkSpec,
   replicasOf,
   ScrapeConfig,
   secretPath,
@@ -66,6 +68,8 @@ const base64 = (text: pulumi.Input<string>) =>
 export class SwarmServices implements Platform {
   public readonly publicHost: pulumi.Output<string>;
   private readonly deployed = new Set<string>();
+  /** Private networks (ServiceSpec.networks) by name, created with the first service that joins one. */
+  private readonly privateNetworks = new Map<string, { spec: PrivateNetworkSpec; network: docker.Network }>();
 
   constructor(private readonly args: SwarmServicesArgs) {
     this.publicHost = args.publicHost;
@@ -114,7 +118,8 @@ export class SwarmServices implements Platform {
       };
     });
 
-    const dependsOn = (spec.dependsOn ?? []).flatMap((d) => d.resources);
+    const networks = (spec.networks ?? []).map((n) => this.privateNetwork(n, opts));
+    const dependsOn = [...(spec.dependsOn ?? []).flatMap((d) => d.resources), ...networks];
     const replicas = replicasOf(spec);
     if (!isPinned(spec)) {
       const service = this.service(
@@ -134,6 +139,36 @@ export class SwarmServices implements Platform {
       );
     }
     return { spec, resources: members };
+  }
+
+  /**
+   * An encrypted, internal overlay with a fixed subnet that only its services join; created once. Its
+   * members are reached there as `privateHost(network, member)` (an alias on that network only, so the
+   * name never resolves to the member's address on the stack's network).
+   */
+  private privateNetwork(spec: PrivateNetworkSpec, opts: DeployOptions): docker.Network {
+    const known = this.privateNetworks.get(spec.name);
+    if (known) {
+      if (known.spec.subnet !== spec.subnet)
+        throw new Error(
+          `network ${spec.name} is declared with subnets ${known.spec.subnet} and ${spec.subnet}`,
+        );
+      return known.network;
+    }
+    const network = new docker.Network(
+      `smartmeter-${spec.name}`,
+      {
+        name: `smartmeter-${spec.name}`,
+        driver: 'overlay',
+        internal: true,
+        attachable: false,
+        options: { encrypted: 'true' },
+        ipamConfigs: [{ subnet: spec.subnet }],
+      },
+      { parent: opts.parent, provider: this.args.provider },
+    );
+    this.privateNetworks.set(spec.name, { spec, network });
+    return network;
   }
 
   /** Members of stateful services are services of their own, reached at `<service>-<index>`. */
@@ -208,7 +243,13 @@ export class SwarmServices implements Platform {
             user: spec.user,
             stopGracePeriod: '30s',
           },
-          networksAdvanceds: [{ id: this.args.networkId, aliases: pinned ? [spec.name] : [] }],
+          networksAdvanceds: [
+            { id: this.args.networkId, aliases: pinned ? [spec.name] : [] },
+            ...(spec.networks ?? []).map((n) => ({
+              id: (this.privateNetworks.get(n.name) as { network: docker.Network }).network.id,
+              aliases: pinned ? [privateHost(n.name, name)] : [],
+            })),
+          ],
           placement: { constraints: placement(member, this.args.workers) },
           // Set in full: the provider otherwise reports perpetual diffs on defaulted fields (pulumi-docker#1285).
           restartPolicy: job

@@ -49,8 +49,16 @@ export class ClusterTls extends pulumi.ComponentResource {
     this.registerOutputs({ caCertificate: this.caCertificate });
   }
 
-  /** A key and a certificate for `service`, valid for `names` (its names in the network) and the nodes. */
-  serverCertificate(service: string, names: readonly string[]): ServerCertificate {
+  /**
+   * A key and a certificate for `service`, valid for `names` (its names in the network) and the nodes.
+   * With `clientAuth` the certificate also authenticates its holder as a client: a NATS member dials the
+   * other members' route ports with it, and they verify it (mutual TLS).
+   */
+  serverCertificate(
+    service: string,
+    names: readonly string[],
+    options: { readonly clientAuth?: boolean } = {},
+  ): ServerCertificate {
     const key = new tls.PrivateKey(`${this.name}-${service}`, KEY, { parent: this });
     const request = new tls.CertRequest(
       `${this.name}-${service}`,
@@ -70,7 +78,12 @@ export class ClusterTls extends pulumi.ComponentResource {
         caCertPem: this.caCertificate,
         validityPeriodHours: SERVER_HOURS,
         earlyRenewalHours: SERVER_RENEWAL_HOURS,
-        allowedUses: ['digital_signature', 'key_encipherment', 'server_auth'],
+        allowedUses: [
+          'digital_signature',
+          'key_encipherment',
+          'server_auth',
+          ...(options.clientAuth ? ['client_auth'] : []),
+        ],
       },
       { parent: this },
     );

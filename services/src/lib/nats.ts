@@ -14,6 +14,8 @@ export interface NatsSettings {
   user?: string;
   pass?: string;
   name: string;
+  /** The CA to verify the servers against: TLS required when set (NATS_TLS_CA_PATH). */
+  tlsCaFile?: string;
 }
 
 export function natsSettings(env: EnvReader, name: string): NatsSettings {
@@ -23,6 +25,7 @@ export function natsSettings(env: EnvReader, name: string): NatsSettings {
     user,
     pass: user ? env.required('NATS_PASSWORD', 'with NATS_USER') : undefined,
     name,
+    tlsCaFile: env.get('NATS_TLS_CA_PATH'),
   };
 }
 
@@ -48,6 +51,8 @@ export function natsConnectionOptions(settings: NatsSettings): ConnectionOptions
     pass: settings.pass,
     name: settings.name,
     inboxPrefix: settings.user ? `_INBOX.${settings.user}` : undefined,
+    // TLS only, trusting the stack's CA alone; the server's name is checked against its certificate.
+    tls: settings.tlsCaFile ? { caFile: settings.tlsCaFile } : undefined,
     maxReconnectAttempts: -1,
     // Keep trying after the server refuses the password: during a rotation a member may still run the
     // old config (Swarm's rolling update) or this container may be the one still to be replaced.
