@@ -452,7 +452,8 @@ test(
         '-c',
         `printf '${httpConfig}' | promtool check ready --http.config.file=/dev/stdin --url=https://prometheus-0:9090`,
       ]);
-    const login = 'basic_auth:\\n  username: smartmeter\\n  password_file: /run/secrets/prometheus_password\\n';
+    const login =
+      'basic_auth:\\n  username: smartmeter\\n  password_file: /run/secrets/prometheus_password\\n';
     const inside = await readyInside(`${login}tls_config:\\n  ca_file: /etc/prometheus/ca.pem\\n`);
     expect(inside).toMatchObject({ code: 0 });
     // Without the CA (the system's roots) the same check fails: the one above did verify.
