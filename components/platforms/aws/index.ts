@@ -135,6 +135,11 @@ export class AwsPlatform extends pulumi.ComponentResource implements Platform {
       caCertificate: certificates.caCertificate,
       serverCertificate: (service) =>
         certificates.serverCertificate(service, [service, this.replicaHost(service, 0)]),
+      peerCertificate: (service, index) => {
+        const host = this.replicaHost(service, index);
+        return certificates.peerCertificate(host, [host, `tasks.${host}`, service]);
+      },
+      clientCertificate: (client) => certificates.clientCertificate(client),
     };
 
     this.managerPublicIp = cluster.managerPublicIp;
