@@ -339,7 +339,14 @@ export function tlsOutputs(type: string, inputs: Record<string, unknown>): Recor
       const ext = [
         'basicConstraints=CA:FALSE',
         ...(keyUsage.length ? [`keyUsage=critical,${keyUsage.join(',')}`] : []),
-        ...(uses.includes('server_auth') ? ['extendedKeyUsage=serverAuth'] : []),
+        ...(uses.some((u) => u === 'server_auth' || u === 'client_auth')
+          ? [
+              `extendedKeyUsage=${[
+                ...(uses.includes('server_auth') ? ['serverAuth'] : []),
+                ...(uses.includes('client_auth') ? ['clientAuth'] : []),
+              ].join(',')}`,
+            ]
+          : []),
       ].join('\n');
       const certPem = openssl(
         [
