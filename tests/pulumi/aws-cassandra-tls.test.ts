@@ -5,10 +5,15 @@
 // no other's; every Cassandra client (migrate, the services, the auth job's cqlsh) is given the CA, a
 // client certificate and its key as files; keys reach only the containers that need them. The local
 // stack stays plaintext on 127.0.0.1.
+import { spawnSync } from 'node:child_process';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type * as pulumi from '@pulumi/pulumi';
 
 import {
+  AUTH_SCRIPT_TEXT,
   CASSANDRA_CA_PATH,
   CASSANDRA_NODE_PEM_PATH,
   cassandraEncryptionYaml,
@@ -205,3 +210,18 @@ test('the local stack keeps Cassandra plaintext on 127.0.0.1: no TLS setting, fi
   }
   expect(local.outputs.cassandraClientCertificate).toBeUndefined();
 }, 60_000);
+
+test('the auth job script (cqlsh with or without TLS) passes bash -n and shellcheck', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cassandra-auth-'));
+  const file = join(dir, 'cassandra-auth.sh');
+  writeFileSync(file, AUTH_SCRIPT_TEXT);
+  try {
+    expect(spawnSync('bash', ['-n', file], { encoding: 'utf8' }).stderr).toBe('');
+    const lint = spawnSync('shellcheck', ['--shell=bash', '--severity=style', file], { encoding: 'utf8' });
+    if (lint.error) throw new Error(`shellcheck is not installed: ${lint.error.message}`);
+    expect(lint.stdout).toBe('');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  expect(AUTH_SCRIPT_TEXT).toContain('ssl=(--ssl --cqlshrc "$CQLSHRC")');
+});
