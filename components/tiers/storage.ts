@@ -298,13 +298,11 @@ export function cassandraEncryptionYaml(e: CassandraEncryption): string {
   ].join('\n');
 }
 
-/** cqlsh's TLS settings in the auth job: the node checked against the CA, its client certificate shown. */
-const AUTH_CQLSHRC_TEXT = `[ssl]
-certfile = ${CASSANDRA_CA_PATH}
-validate = true
-usercert = ${AUTH_CLIENT_CERT}
-userkey = ${AUTH_CLIENT_KEY}
-`;
+/** cqlsh's TLS settings (a cqlshrc): the node checked against the CA, the client certificate shown. */
+export function cqlshrcText(caFile: string, certFile: string, keyFile: string): string {
+  return `[ssl]\ncertfile = ${caFile}\nvalidate = true\nusercert = ${certFile}\nuserkey = ${keyFile}\n`;
+}
+const AUTH_CQLSHRC_TEXT = cqlshrcText(CASSANDRA_CA_PATH, AUTH_CLIENT_CERT, AUTH_CLIENT_KEY);
 
 /**
  * Replaces the default superuser: creates the admin role (logging in as cassandra/cassandra on first

@@ -11,7 +11,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from 'cassandra-driver';
 
-import { cassandraEncryptionEdit, cassandraEncryptionYaml, pemBundle } from '../../components/tiers/storage';
+import {
+  cassandraEncryptionEdit,
+  cassandraEncryptionYaml,
+  cqlshrcText,
+  pemBundle,
+} from '../../components/tiers/storage';
 import { CassandraSettings, createCassandraClient } from '../../services/src/lib/cassandra';
 
 jest.setTimeout(300_000);
@@ -115,7 +120,10 @@ beforeAll(async () => {
   );
   // The image runs as its own user.
   chmodSync(dir, 0o755);
-  for (const f of ['ca.crt', 'node.pem', 'encryption.yaml']) chmodSync(join(dir, f), 0o644);
+  // The auth job's cqlsh settings, for the cqlsh test below.
+  writeFileSync(join(dir, 'cqlshrc'), cqlshrcText('/tls/ca.crt', '/tls/client.crt', '/tls/client.key'));
+  for (const f of ['ca.crt', 'node.pem', 'encryption.yaml', 'cqlshrc', 'client.crt', 'client.key'])
+    chmodSync(join(dir, f), 0o644);
 
   execFileSync('docker', [
     'run',
@@ -211,4 +219,44 @@ test('a client certificate from another CA is refused', async () => {
   });
   await client?.shutdown();
   expect(refused).toMatch(/unknown ca|certificate|alert/i);
+});
+
+test("the auth job's cqlsh (--ssl, the stack's cqlshrc) connects with its client certificate, and not without TLS", () => {
+  const cqlsh = (args: string[]) => {
+    try {
+      const out = execFileSync(
+        'docker',
+        [
+          'exec',
+          name,
+          'cqlsh',
+          '127.0.0.1',
+          '9042',
+          ...args,
+          '-u',
+          'cassandra',
+          '-p',
+          'cassandra',
+          '--connect-timeout',
+          '10',
+          '-e',
+          'SELECT release_version FROM system.local;',
+        ],
+        { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      return { ok: true, out };
+    } catch (err) {
+      return {
+        ok: false,
+        out: String((err as { stderr?: string }).stderr ?? err)
+          .split('\n')
+          .slice(-3)
+          .join(' '),
+      };
+    }
+  };
+  const secure = cqlsh(['--ssl', '--cqlshrc', '/tls/cqlshrc']);
+  expect(secure).toMatchObject({ ok: true });
+  expect(secure.out).toContain('5.0.9');
+  expect(cqlsh([])).toMatchObject({ ok: false });
 });
