@@ -61,8 +61,9 @@ const outputs: Record<string, unknown> = {
   // Where Prometheus asks for a login (aws): basic auth with this user and password (secret).
   prometheusUser: metrics?.prometheusPassword && PROMETHEUS_USER,
   prometheusPassword: metrics?.prometheusPassword && pulumi.secret(metrics.prometheusPassword),
-  // What the user's browser or `curl --cacert` trusts for those URLs (not a secret).
-  caCertificate: metrics && platform.tls?.caCertificate,
+  // What the user's browser or `curl --cacert` trusts for those URLs, and a Cassandra client for the
+  // nodes (not a secret).
+  caCertificate: (metrics || storage) && platform.tls?.caCertificate,
   /** The injectors' simulated clock: sim = simulatedAtAnchor + (now − anchor)·acceleration. */
   simulationClock: streaming?.clock,
   natsEndpoint: messaging && published(config.ports.nats, (h) => `nats://${h}:${config.ports.nats}`),
@@ -74,6 +75,10 @@ const outputs: Record<string, unknown> = {
   cassandraEndpoint: storage && published(config.ports.cassandra, (h) => `${h}:${config.ports.cassandra}`),
   cassandraAdminUser: storage && ADMIN_ROLE,
   cassandraAdminPassword: storage && pulumi.secret(storage.adminPassword),
+  // With TLS (aws): a client certificate and its key (secret) for the user's own Cassandra clients, which
+  // the nodes require (mutual TLS); none that any container has.
+  cassandraClientCertificate: storage?.userTls?.certificate,
+  cassandraClientKey: storage?.userTls && pulumi.secret(storage.userTls.privateKey),
   // The password is read from the stack when the command runs: it is never printed here.
   cqlsh:
     storage &&

@@ -61,6 +61,11 @@ export interface SecretSpec {
   readonly path?: string;
   /** Environment variable that receives the file's path (the image's `X_FILE` convention), if any. */
   readonly fileEnv?: string;
+  /**
+   * Only member `member` (0-based) of a service with several replicas gets it (a member's own key);
+   * unset: every replica does.
+   */
+  readonly member?: number;
 }
 
 /** A port the service listens on inside the network. */
@@ -237,11 +242,24 @@ export interface PlatformTls {
     service: string,
     options?: { readonly names?: readonly string[]; readonly clientAuth?: boolean },
   ): ServerCertificate;
+  /**
+   * A certificate for member `index` of a pinned service (one with volumes, e.g. Cassandra), valid for
+   * that member's names inside the network and loopback, for both server and client use (mutual TLS
+   * between peers). Not valid for the public host: members are reached inside the network only.
+   */
+  peerCertificate(service: string, index: number): ServerCertificate;
+  /** A client certificate (client use only) named `client`, for mutual TLS to a service in the network. */
+  clientCertificate(client: string): ServerCertificate;
 }
 
 /** The path at which a secret file appears in the container. */
 export function secretPath(secret: SecretSpec): string {
   return secret.path ?? `/run/secrets/${secret.name}`;
+}
+
+/** The secrets replica `member` (0-based) gets: the shared ones and its own. */
+export function secretsOf(spec: ServiceSpec, member: number): SecretSpec[] {
+  return (spec.secrets ?? []).filter((s) => s.member === undefined || s.member === member);
 }
 
 /** Replica count of a declaration (default 1). */
@@ -272,9 +290,19 @@ export function assertValidSpec(spec: ServiceSpec): void {
   for (const s of spec.secrets ?? []) {
     if (!SECRET_NAME.test(s.name)) fail(`secret name "${s.name}" must be letters, digits, "_" or "-"`);
   }
-  const paths = [...(spec.files ?? []).map((f) => f.path), ...(spec.secrets ?? []).map(secretPath)];
-  if (paths.some((p) => !p.startsWith('/'))) fail('file and secret paths must be absolute');
-  if (new Set(paths).size !== paths.length) fail('file and secret paths must be distinct');
+  for (const s of spec.secrets ?? []) {
+    if (s.member === undefined) continue;
+    // Only a service with volumes has members of its own (a Swarm service each): others share one secret.
+    if (!(spec.volumes ?? []).length) fail(`secret "${s.name}": a member's own secret needs volumes`);
+    if (!Number.isInteger(s.member) || s.member < 0 || s.member >= replicas)
+      fail(`secret "${s.name}": member must be 0..${replicas - 1}`);
+  }
+  // Each replica sees the shared files and secrets and its own: those paths must be distinct.
+  for (let member = 0; member < Math.max(replicas, 1); member++) {
+    const paths = [...(spec.files ?? []).map((f) => f.path), ...secretsOf(spec, member).map(secretPath)];
+    if (paths.some((p) => !p.startsWith('/'))) fail('file and secret paths must be absolute');
+    if (new Set(paths).size !== paths.length) fail('file and secret paths must be distinct');
+  }
   if (spec.lifecycle === 'job' && spec.scrape) fail('a job is not scraped');
   // A replica of a service without volumes may run anywhere: it has no zone of its own.
   const zoned = Object.entries(spec.env ?? {}).find(([, v]) => isReplicaZone(v));

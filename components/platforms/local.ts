@@ -23,6 +23,7 @@ import {
   replicasOf,
   ScrapeConfig,
   secretPath,
+  secretsOf,
   ServiceSpec,
 } from '../spec';
 
@@ -109,7 +110,7 @@ export class LocalPlatform extends pulumi.ComponentResource implements Platform 
             uploads: [
               ...(spec.files ?? []).map((f) => ({ file: f.path, content: f.content })),
               // 0444 like Swarm secrets: images run as their own non-root users (grafana, cassandra, node).
-              ...(spec.secrets ?? []).map((s) => ({
+              ...secretsOf(spec, index).map((s) => ({
                 file: secretPath(s),
                 content: pulumi.secret(s.value),
                 permissions: '0444',
@@ -215,7 +216,7 @@ function envList(spec: ServiceSpec, index: number): pulumi.Output<string[]> {
         : value;
   const entries: [string, pulumi.Input<string>][] = [
     ...Object.entries(spec.env ?? {}).map(([k, v]): [string, pulumi.Input<string>] => [k, resolve(v)]),
-    ...(spec.secrets ?? [])
+    ...secretsOf(spec, index)
       .filter((s) => s.fileEnv !== undefined)
       .map((s): [string, pulumi.Input<string>] => [s.fileEnv as string, secretPath(s)]),
   ];

@@ -3,6 +3,7 @@
 import * as pulumi from '@pulumi/pulumi';
 
 import type { StackConfig } from '../config';
+import { secretPath } from '../spec';
 import type { DeployedService, EnvValue, FileSpec, HealthCheckSpec, SecretSpec, ServiceSpec } from '../spec';
 import type { NatsRole } from './nats-auth';
 
@@ -64,6 +65,36 @@ export interface CassandraConnection {
   readonly tokenAware: boolean;
   /** Finished once the keyspace, tables and roles exist: what the services wait for. */
   readonly ready: DeployedService;
+  /** Set on a platform with TLS (aws): the nodes accept TLS clients with a certificate only. */
+  readonly tls?: CassandraClientTls;
+}
+
+/** What a Cassandra client needs for mutual TLS: the CA (PEM) and its certificate and key. */
+export interface CassandraClientTls {
+  readonly caCertificate: pulumi.Input<string>;
+  readonly certificate: pulumi.Input<string>;
+  readonly privateKey: pulumi.Input<string>;
+}
+
+/**
+ * The CA, certificate and key as files: CASSANDRA_TLS_CA_FILE and CASSANDRA_TLS_CERT_FILE name the first
+ * two (paths, declared as such), the key is a secret read through CASSANDRA_TLS_KEY_FILE. None without TLS.
+ */
+export function cassandraTlsSettings(tls: CassandraClientTls | undefined): {
+  env: Record<string, string>;
+  secrets: SecretSpec[];
+} {
+  if (!tls) return { env: {}, secrets: [] };
+  const ca: SecretSpec = { name: 'cassandra_tls_ca', value: tls.caCertificate };
+  const cert: SecretSpec = { name: 'cassandra_tls_cert', value: tls.certificate };
+  return {
+    env: { CASSANDRA_TLS_CA_FILE: secretPath(ca), CASSANDRA_TLS_CERT_FILE: secretPath(cert) },
+    secrets: [
+      ca,
+      cert,
+      { name: 'cassandra_tls_key', value: tls.privateKey, fileEnv: 'CASSANDRA_TLS_KEY_FILE' },
+    ],
+  };
 }
 
 /** Client settings with the password as a file: `X_FILE` points at it (services/README.md). */
@@ -94,6 +125,7 @@ export function natsClient(nats: NatsConnection, role: NatsRole): ClientSettings
 /** A service's Cassandra settings: its own role, and only its password. */
 export function cassandraClient(cassandra: CassandraConnection, service: CassandraService): ClientSettings {
   const { user, password } = cassandra.roles[service];
+  const tls = cassandraTlsSettings(cassandra.tls);
   return {
     env: {
       CASSANDRA_CONTACT_POINTS: cassandra.contactPoints,
@@ -101,8 +133,12 @@ export function cassandraClient(cassandra: CassandraConnection, service: Cassand
       CASSANDRA_KEYSPACE: cassandra.keyspace,
       CASSANDRA_USERNAME: user,
       CASSANDRA_TOKEN_AWARE: String(cassandra.tokenAware),
+      ...tls.env,
     },
-    secrets: [{ name: 'cassandra_password', value: password, fileEnv: 'CASSANDRA_PASSWORD_FILE' }],
+    secrets: [
+      { name: 'cassandra_password', value: password, fileEnv: 'CASSANDRA_PASSWORD_FILE' },
+      ...tls.secrets,
+    ],
     dependsOn: [cassandra.ready],
   };
 }

@@ -1,6 +1,6 @@
 // How a role starts on a rendered environment, without connecting to anything: the role's own lifecycle
 // and settings parsers (each role module's `settings`), and what the program sets against what they read.
-import { VariableName, variablesOf } from '../../services/src/contract/variables';
+import { isVariableName, VariableName, variablesOf } from '../../services/src/contract/variables';
 import { EnvReader } from '../../services/src/lib/config';
 import { lifecycleSettings } from '../../services/src/lib/service';
 import { RoleName } from '../../services/src/role-args';
@@ -34,7 +34,8 @@ export function startProblems(rendered: Rendered): string[] {
     return [`${rendered.stack} ${rendered.name} (${role}): ${(err as Error).message}`];
   }
   const declared = variablesOf(role);
-  const set = Object.keys(rendered.declared).map((k) => k.replace(/_FILE$/, ''));
+  // `X_FILE` is the file form of secret X; a declared X_FILE (a path: CASSANDRA_TLS_CA_FILE) is itself.
+  const set = Object.keys(rendered.declared).map((k) => (isVariableName(k) ? k : k.replace(/_FILE$/, '')));
   return [
     ...set
       .filter((name) => !env.read.has(name as VariableName))

@@ -4,7 +4,7 @@
 // (services/test/support/reconcile.ts); whether ingest has acknowledged everything in the stream; the first
 // message on a subject. What a suite asserts of a figure or a message is a pure function here (…Problems,
 // rateProblem), unit-tested in pipeline-checks.test.ts with the inputs that must fail it.
-import { auth as cassandraAuth, Client, policies, types } from 'cassandra-driver';
+import { auth as cassandraAuth, Client, ClientOptions, policies, types } from 'cassandra-driver';
 import { JSONCodec, NatsConnection } from 'nats';
 import { parse as parseYaml } from 'yaml';
 
@@ -26,19 +26,49 @@ import {
  * The suite's Cassandra client on the stack, as its admin (the stack's outputs), through `contact` only:
  * `onlyContact` keeps it off the other members, whose addresses the suite cannot reach.
  */
+/**
+ * The driver's TLS options for a stack that requires client encryption (its outputs have a client
+ * certificate: aws): the stack CA, and the certificate and key unless `withoutCertificate` (to see the
+ * nodes refuse such a client). The node's name is not checked: the e2e reaches it through a forwarder.
+ */
+export function stackCassandraTls(
+  outputs: Record<string, unknown>,
+  opts: { withoutCertificate?: boolean } = {},
+): ClientOptions['sslOptions'] {
+  if (outputs.cassandraClientCertificate === undefined) return undefined;
+  return {
+    ca: [String(outputs.caCertificate)],
+    ...(!opts.withoutCertificate && {
+      cert: String(outputs.cassandraClientCertificate),
+      key: String(outputs.cassandraClientKey),
+    }),
+    rejectUnauthorized: true,
+    checkServerIdentity: () => undefined,
+  };
+}
+
 export function stackCassandra(
   contact: string,
   outputs: Record<string, unknown>,
-  opts: { onlyContact?: boolean } = {},
+  opts: {
+    onlyContact?: boolean;
+    tls?: 'client-certificate' | 'no-certificate' | 'plaintext';
+    readTimeoutMs?: number;
+  } = {},
 ): Client {
+  const tls = opts.tls ?? 'client-certificate';
   return new Client({
+    sslOptions:
+      tls === 'plaintext'
+        ? undefined
+        : stackCassandraTls(outputs, { withoutCertificate: tls === 'no-certificate' }),
     contactPoints: [contact],
     localDataCenter: 'datacenter1',
     authProvider: new cassandraAuth.PlainTextAuthProvider(
       String(outputs.cassandraAdminUser),
       String(outputs.cassandraAdminPassword),
     ),
-    socketOptions: { readTimeout: 60_000 },
+    socketOptions: { readTimeout: opts.readTimeoutMs ?? 60_000 },
     // Reads at LOCAL_QUORUM, the level the pipeline's writes are acknowledged at: at the driver's default
     // LOCAL_ONE, one replica still waiting for a hint of a row two others hold would read as a loss.
     queryOptions: { consistency: types.consistencies.localQuorum },

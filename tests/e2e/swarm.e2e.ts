@@ -310,6 +310,49 @@ test('the stores sync before they acknowledge: read back from nats-0 and cassand
   });
 });
 
+test('Cassandra speaks mutual TLS only: a plaintext client and a client without a certificate are refused; nodes talk TLS to each other', async () => {
+  // What the suite reads with (cql) shows the stack's client certificate; a client that does not is refused.
+  const refusal = async (tls: 'plaintext' | 'no-certificate') => {
+    const client = stackCassandra(`127.0.0.1:${PORTS.cassandra}`, run.outputs, {
+      onlyContact: true,
+      tls,
+      readTimeoutMs: 10_000,
+    });
+    try {
+      await client.connect();
+      return 'connected';
+    } catch (err) {
+      const inner = Object.values((err as { innerErrors?: Record<string, Error> }).innerErrors ?? {});
+      return inner.map((e) => e.message).join('; ') || (err as Error).message;
+    } finally {
+      await client.shutdown().catch(() => undefined);
+    }
+  };
+  const plaintext = await refusal('plaintext');
+  const noCertificate = await refusal('no-certificate');
+  report(`swarm Cassandra TLS: plaintext client: ${plaintext.split('\n')[0]}`);
+  report(`swarm Cassandra TLS: client without a certificate: ${noCertificate.split('\n')[0]}`);
+  expect(plaintext).toMatch(/did not reply before timeout|ECONNRESET|socket hang up|closed/i);
+  expect(noCertificate).toMatch(/certificate required|alert|ECONNRESET|socket hang up/i);
+  const rs = await cql.execute(
+    "SELECT name, value FROM system_views.settings WHERE name IN ('client_encryption_options.enabled', " +
+      "'client_encryption_options.optional', 'client_encryption_options.require_client_auth', " +
+      "'server_encryption_options.internode_encryption', 'server_encryption_options.optional', " +
+      "'server_encryption_options.require_client_auth')",
+  );
+  expect(Object.fromEntries(rs.rows.map((r) => [r.name, String(r.value)]))).toEqual({
+    'client_encryption_options.enabled': 'true',
+    'client_encryption_options.optional': 'false',
+    'client_encryption_options.require_client_auth': 'true',
+    'server_encryption_options.internode_encryption': 'all',
+    'server_encryption_options.optional': 'false',
+    'server_encryption_options.require_client_auth': 'true',
+  });
+  // Internode TLS works for real: cassandra-0 sees its two peers over it.
+  const peers = await cql.execute('SELECT peer FROM system.peers_v2');
+  expect(peers.rows).toHaveLength(2);
+});
+
 /** Runs `cmd` in a container; resolves with its exit code and output. */
 async function exec(container: Docker.Container, cmd: string[]): Promise<{ code: number; output: string }> {
   const execution = await container.exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });

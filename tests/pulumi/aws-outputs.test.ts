@@ -23,6 +23,8 @@ test('the aws stack exports what it has, and nothing undefined', async () => {
     'caCertificate',
     'cassandraAdminPassword',
     'cassandraAdminUser',
+    'cassandraClientCertificate',
+    'cassandraClientKey',
     'grafanaAdminPassword',
     'grafanaAdminUser',
     'grafanaUrl',

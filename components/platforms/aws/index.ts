@@ -139,6 +139,11 @@ export class AwsPlatform extends pulumi.ComponentResource implements Platform {
           [...new Set([service, this.replicaHost(service, 0), ...(options.names ?? [])])],
           { clientAuth: options.clientAuth },
         ),
+      peerCertificate: (service, index) => {
+        const host = this.replicaHost(service, index);
+        return certificates.peerCertificate(host, [host, `tasks.${host}`, service]);
+      },
+      clientCertificate: (client) => certificates.clientCertificate(client),
     };
 
     this.managerPublicIp = cluster.managerPublicIp;

@@ -28,6 +28,7 @@ import {
   replicasOf,
   ScrapeConfig,
   secretPath,
+  secretsOf,
   ServiceSpec,
 } from '../../spec';
 import { slotOfMember } from './zones';
@@ -134,8 +135,15 @@ export class SwarmServices implements Platform {
     const members: docker.Service[] = [];
     for (let k = 0; k < replicas; k++) {
       const after = [...dependsOn, ...members.slice(-1)];
+      // A member gets the shared secrets and its own (a member's key), never another member's.
+      const own = secrets.filter((_, i) => [undefined, k].includes(spec.secrets?.[i]?.member));
       members.push(
-        this.service(spec, k, { secrets, configs }, resOpts({ dependsOn: after, deleteBeforeReplace: true })),
+        this.service(
+          spec,
+          k,
+          { secrets: own, configs },
+          resOpts({ dependsOn: after, deleteBeforeReplace: true }),
+        ),
       );
     }
     return { spec, resources: members };
@@ -304,7 +312,8 @@ function environment(
   };
   const env: Record<string, pulumi.Input<string>> = {};
   for (const [k, v] of Object.entries(spec.env ?? {})) env[k] = resolve(v);
-  for (const s of spec.secrets ?? []) if (s.fileEnv) env[s.fileEnv] = secretPath(s);
+  for (const s of member === undefined ? (spec.secrets ?? []) : secretsOf(spec, member))
+    if (s.fileEnv) env[s.fileEnv] = secretPath(s);
   return env;
 }
 

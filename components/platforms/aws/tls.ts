@@ -15,7 +15,7 @@ export interface ClusterTlsArgs {
 
 const CA_HOURS = 5 * 365 * 24;
 const SERVER_HOURS = 365 * 24;
-// An `up` within the last 30 days of a server certificate's life issues a new one.
+// An `up` within the last 30 days of a certificate's life (server, peer or client) issues a new one.
 const SERVER_RENEWAL_HOURS = 30 * 24;
 const KEY = { algorithm: 'ECDSA', ecdsaCurve: 'P256' } as const;
 
@@ -59,31 +59,60 @@ export class ClusterTls extends pulumi.ComponentResource {
     names: readonly string[],
     options: { readonly clientAuth?: boolean } = {},
   ): ServerCertificate {
-    const key = new tls.PrivateKey(`${this.name}-${service}`, KEY, { parent: this });
+    return this.issue(service, service, {
+      dnsNames: this.publicDnsNames.apply((dns) => [...new Set([...names, 'localhost', ...dns])]),
+      ipAddresses: this.publicIps.apply((ips) => ['127.0.0.1', ...ips]),
+      uses: ['server_auth', ...(options.clientAuth ? ['client_auth'] : [])],
+    });
+  }
+
+  /**
+   * A certificate for one member of a cluster (`resource`, e.g. `cassandra-1`) that both serves and
+   * connects to its peers with mutual TLS: valid for `names` (its names in the overlay network) and
+   * loopback only, never the public names (a member is not published), with server and client uses.
+   */
+  peerCertificate(resource: string, names: readonly string[]): ServerCertificate {
+    return this.issue(resource, resource, {
+      dnsNames: [...new Set([...names, 'localhost'])],
+      ipAddresses: ['127.0.0.1'],
+      uses: ['server_auth', 'client_auth'],
+    });
+  }
+
+  /** A client certificate (client_auth only, no names) for `client`, e.g. the services' Cassandra sessions. */
+  clientCertificate(client: string): ServerCertificate {
+    return this.issue(`client-${client}`, client, { uses: ['client_auth'] });
+  }
+
+  private issue(
+    resource: string,
+    commonName: string,
+    what: {
+      dnsNames?: pulumi.Input<string[]>;
+      ipAddresses?: pulumi.Input<string[]>;
+      uses: string[];
+    },
+  ): ServerCertificate {
+    const key = new tls.PrivateKey(`${this.name}-${resource}`, KEY, { parent: this });
     const request = new tls.CertRequest(
-      `${this.name}-${service}`,
+      `${this.name}-${resource}`,
       {
         privateKeyPem: key.privateKeyPem,
-        subject: { commonName: service, organization: 'smart-meter' },
-        dnsNames: this.publicDnsNames.apply((dns) => [...new Set([...names, 'localhost', ...dns])]),
-        ipAddresses: this.publicIps.apply((ips) => ['127.0.0.1', ...ips]),
+        subject: { commonName, organization: 'smart-meter' },
+        dnsNames: what.dnsNames,
+        ipAddresses: what.ipAddresses,
       },
       { parent: this },
     );
     const cert = new tls.LocallySignedCert(
-      `${this.name}-${service}`,
+      `${this.name}-${resource}`,
       {
         certRequestPem: request.certRequestPem,
         caPrivateKeyPem: this.caKeyPem,
         caCertPem: this.caCertificate,
         validityPeriodHours: SERVER_HOURS,
         earlyRenewalHours: SERVER_RENEWAL_HOURS,
-        allowedUses: [
-          'digital_signature',
-          'key_encipherment',
-          'server_auth',
-          ...(options.clientAuth ? ['client_auth'] : []),
-        ],
+        allowedUses: ['digital_signature', 'key_encipherment', ...what.uses],
       },
       { parent: this },
     );

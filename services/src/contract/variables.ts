@@ -131,6 +131,23 @@ export const VARIABLES = {
       'route each request to a replica of its partition; the stack sets `false` when nodes ≤ replication ' +
       'factor, where every node is one and hashing each key is pure cost',
   }),
+  CASSANDRA_TLS_CA_FILE: string({
+    roles: CASSANDRA_CLIENTS,
+    defaultDoc: 'none',
+    doc:
+      "PEM file of the CA the nodes' certificates are checked against; set: connect over TLS only (the " +
+      'aws stack), none: plaintext (the local stack, on 127.0.0.1)',
+  }),
+  CASSANDRA_TLS_CERT_FILE: string({
+    roles: CASSANDRA_CLIENTS,
+    defaultDoc: 'none',
+    doc: 'PEM file of the client certificate shown to nodes that require one (the aws stack), with `CASSANDRA_TLS_KEY`',
+  }),
+  CASSANDRA_TLS_KEY: secret({
+    roles: CASSANDRA_CLIENTS,
+    defaultDoc: 'none',
+    doc: 'its private key (PEM), with `CASSANDRA_TLS_CERT_FILE`',
+  }),
 
   // --- migrate (roles/migrate.ts) ---
   CASSANDRA_REPLICATION_FACTOR: integer({

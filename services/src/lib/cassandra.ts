@@ -2,9 +2,10 @@
 // connection is retried with backoff (the node may still be starting), later outages are handled by the
 // driver's reconnection policy and by the callers' write retries; the nodes the client sees up and down
 // are a metric, so a lost node shows on the dashboards.
+import { readFileSync } from 'node:fs';
 import { auth, Client, policies, types } from 'cassandra-driver';
 import { Counter, Gauge, Registry } from 'prom-client';
-import { EnvReader } from './config';
+import { ConfigError, EnvReader } from './config';
 import { Logger } from './log';
 import { retryWithBackoff } from './retry';
 
@@ -20,6 +21,15 @@ export interface CassandraSettings {
    * request's partition key (murmur3, a fifth of ingest's allocations) buys nothing. The stack sets it.
    */
   tokenAware: boolean;
+  /** Set: TLS only, nodes checked against `ca` (PEM), and the client certificate shown when present. */
+  tls?: CassandraTls;
+}
+
+/** PEM texts (not paths): the key never leaves the process. */
+export interface CassandraTls {
+  ca: string;
+  cert?: string;
+  key?: string;
 }
 
 export function cassandraSettings(env: EnvReader): CassandraSettings {
@@ -31,6 +41,29 @@ export function cassandraSettings(env: EnvReader): CassandraSettings {
     password: username ? env.required('CASSANDRA_PASSWORD', 'with CASSANDRA_USERNAME') : undefined,
     keyspace: env.get('CASSANDRA_KEYSPACE'),
     tokenAware: env.get('CASSANDRA_TOKEN_AWARE'),
+    tls: cassandraTls(env),
+  };
+}
+
+function cassandraTls(env: EnvReader): CassandraTls | undefined {
+  const caFile = env.get('CASSANDRA_TLS_CA_FILE');
+  const certFile = env.get('CASSANDRA_TLS_CERT_FILE');
+  const key = certFile ? env.required('CASSANDRA_TLS_KEY', 'with CASSANDRA_TLS_CERT_FILE') : undefined;
+  if (!caFile) {
+    if (certFile) throw new ConfigError('CASSANDRA_TLS_CERT_FILE needs CASSANDRA_TLS_CA_FILE');
+    return undefined;
+  }
+  const read = (name: string, file: string) => {
+    try {
+      return readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`${name}: cannot read ${file}: ${(err as Error).message}`);
+    }
+  };
+  return {
+    ca: read('CASSANDRA_TLS_CA_FILE', caFile),
+    cert: certFile ? read('CASSANDRA_TLS_CERT_FILE', certFile) : undefined,
+    key,
   };
 }
 
@@ -50,6 +83,18 @@ export function createCassandraClient(settings: CassandraSettings): Client {
     },
     queryOptions: { consistency: types.consistencies.localQuorum, prepare: true },
     socketOptions: { readTimeout: 12_000 },
+    // A node's certificate must chain to the CA (the stack's own, which signs only its members and
+    // clients). Its name is not checked: the driver dials the peers it discovers by their overlay IP
+    // addresses, which Swarm assigns per task and no certificate can name in advance.
+    sslOptions: settings.tls
+      ? {
+          ca: [settings.tls.ca],
+          cert: settings.tls.cert,
+          key: settings.tls.key,
+          rejectUnauthorized: true,
+          checkServerIdentity: () => undefined,
+        }
+      : undefined,
   });
 }
 

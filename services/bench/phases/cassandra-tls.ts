@@ -1,0 +1,204 @@
+// What client-to-node TLS costs Cassandra's inserts: one node of our own (a container of the image
+// scripts/build-images.sh builds, on a free loopback port; the backing node is not touched) with client
+// encryption `optional: true`, which accepts plaintext and TLS clients on one port, so the same raw insert
+// loop as (b) (ceiling.ts: executeConcurrent, bind values prepared beforehand) runs against the same node
+// with a plaintext client and with a TLS client that shows a client certificate (the aws stack's
+// settings: services/src/lib/cassandra.ts), alternating plain, tls, plain, tls, … so a change in the
+// machine's load moves both. The options are the stack's (components/tiers/storage.ts
+// cassandraEncryptionYaml) but `optional: true` and no internode encryption: one node has no peer, so
+// node-to-node TLS is not measured here. Certificates: a P-256 CA, node and client, made with openssl.
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from 'cassandra-driver';
+
+import { CassandraSettings, CassandraTls, createCassandraClient } from '../../src/lib/cassandra';
+import type { Simulator } from '../../src/simulator';
+import { keyspaceStatement, rawDataStatement } from '../../src/storage/schema';
+import { RUN_ID } from '../settings';
+import { fmt, fmtSpread, spread } from '../stats';
+import { ceilingParams, ceilingRun } from './ceiling';
+import type { Spread } from '../figures';
+
+const IMAGE = process.env.BENCH_CASSANDRA_IMAGE ?? 'smartmeter-local/cassandra:5.0.9';
+
+export interface TlsCost {
+  plain: Spread;
+  tls: Spread;
+  /** Each TLS run over the plaintext run just before it. */
+  ratio: Spread;
+}
+
+/** The node's encryption options: the stack's client options, but plaintext clients accepted too. */
+const ENCRYPTION_YAML = `client_encryption_options:
+  enabled: true
+  optional: true
+  require_client_auth: true
+  ssl_context_factory:
+    class_name: org.apache.cassandra.security.PEMBasedSslContextFactory
+  keystore: /tls/node.pem
+  truststore: /tls/ca.crt
+`;
+
+function certificates(dir: string): CassandraTls {
+  const openssl = (args: string[]) =>
+    execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  const key = (name: string) =>
+    openssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', `${name}.key`]);
+  key('ca');
+  openssl([
+    'req',
+    '-x509',
+    '-new',
+    '-key',
+    'ca.key',
+    '-subj',
+    '/CN=bench CA',
+    '-days',
+    '1',
+    '-out',
+    'ca.crt',
+  ]);
+  const usage = 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment';
+  for (const [name, ext] of [
+    ['node', `${usage}\nextendedKeyUsage=serverAuth,clientAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1`],
+    ['client', `${usage}\nextendedKeyUsage=clientAuth`],
+  ]) {
+    key(name);
+    openssl(['req', '-new', '-key', `${name}.key`, '-subj', `/CN=bench ${name}`, '-out', `${name}.csr`]);
+    writeFileSync(join(dir, `${name}.ext`), `${ext}\n`);
+    openssl([
+      'x509',
+      '-req',
+      '-in',
+      `${name}.csr`,
+      '-CA',
+      'ca.crt',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-days',
+      '1',
+      '-extfile',
+      `${name}.ext`,
+      '-out',
+      `${name}.crt`,
+    ]);
+  }
+  const pem = (f: string) => readFileSync(join(dir, f), 'utf8');
+  writeFileSync(join(dir, 'node.pem'), `${pem('node.key').trimEnd()}\n${pem('node.crt')}`);
+  return { ca: pem('ca.crt'), cert: pem('client.crt'), key: pem('client.key') };
+}
+
+async function connected(settings: CassandraSettings, deadline: number, logs: () => string): Promise<Client> {
+  for (;;) {
+    const client = createCassandraClient(settings);
+    try {
+      await client.connect();
+      return client;
+    } catch (err) {
+      await client.shutdown().catch(() => undefined);
+      if (Date.now() > deadline)
+        throw new Error(`bench Cassandra (TLS optional) not up: ${(err as Error).message}\n${logs()}`, {
+          cause: err,
+        });
+      await new Promise((r) => setTimeout(r, 3000));
+    }
+  }
+}
+
+/**
+ * `rounds` pairs of (plaintext, TLS) raw insert runs of `rows` rows each at concurrency `level`, into one
+ * keyspace (RF 1) on our own node; returns rows/s of each and the TLS/plain ratio per pair.
+ */
+export async function cassandraTlsCost(
+  sim: Simulator,
+  rows: number,
+  level: number,
+  rounds: number,
+): Promise<TlsCost> {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-casstls-'));
+  const name = `smartmeter-bench-casstls-${RUN_ID}`;
+  const clients: Client[] = [];
+  try {
+    const tls = certificates(dir);
+    writeFileSync(join(dir, 'encryption.yaml'), ENCRYPTION_YAML);
+    chmodSync(dir, 0o755);
+    for (const f of ['ca.crt', 'node.pem', 'encryption.yaml']) chmodSync(join(dir, f), 0o644);
+    execFileSync('docker', [
+      'run',
+      '-d',
+      '--name',
+      name,
+      '-p',
+      '127.0.0.1::9042',
+      '-v',
+      `${dir}:/tls:ro`,
+      '-e',
+      'MAX_HEAP_SIZE=1G',
+      '-e',
+      'JVM_EXTRA_OPTS=-Dcassandra.superuser_setup_delay_ms=500',
+      '--entrypoint',
+      'bash',
+      IMAGE,
+      '-c',
+      `sed -i '$r /tls/encryption.yaml' "$CASSANDRA_CONF/cassandra.yaml" && exec docker-entrypoint.sh cassandra -f`,
+    ]);
+    const port = execFileSync('docker', ['port', name, '9042/tcp'], { encoding: 'utf8' })
+      .trim()
+      .split(':')
+      .pop();
+    const settings = (t?: CassandraTls): CassandraSettings => ({
+      contactPoints: [`127.0.0.1:${port}`],
+      localDataCenter: 'datacenter1',
+      username: 'cassandra',
+      password: 'cassandra',
+      keyspace: 'system',
+      tokenAware: false,
+      tls: t,
+    });
+    const logs = () => execFileSync('docker', ['logs', '--tail', '20', name], { encoding: 'utf8' });
+    const deadline = Date.now() + 300_000;
+    const plain = await connected(settings(), deadline, logs);
+    clients.push(plain);
+    const secure = await connected(settings(tls), deadline, logs);
+    clients.push(secure);
+    const keyspace = `bench_tls_${RUN_ID}`;
+    await plain.execute(keyspaceStatement(keyspace, 'datacenter1', 1));
+    await plain.execute(rawDataStatement(keyspace));
+    // Warm both clients and the node's JIT (not counted).
+    let minute = 0;
+    const batch = () => {
+      const params = ceilingParams(sim, rows, minute);
+      minute += Math.ceil(rows / sim.meters.length);
+      return params;
+    };
+    for (const client of [plain, secure]) await ceilingRun(client, keyspace, batch(), level, undefined);
+    const runs = { plain: [] as number[], tls: [] as number[], ratio: [] as number[] };
+    for (let round = 1; round <= rounds; round++) {
+      const p = (await ceilingRun(plain, keyspace, batch(), level, undefined)).rate;
+      const t = (await ceilingRun(secure, keyspace, batch(), level, undefined)).rate;
+      runs.plain.push(p);
+      runs.tls.push(t);
+      runs.ratio.push(t / p);
+      console.log(
+        `  round ${round}: plaintext ${fmt(p)} rows/s, TLS ${fmt(t)} rows/s, TLS/plain ${(t / p).toFixed(2)}`,
+      );
+    }
+    const cost = { plain: spread(runs.plain), tls: spread(runs.tls), ratio: spread(runs.ratio) };
+    console.log(
+      `  cassandra-tls: plaintext ${fmtSpread(cost.plain, 'rows/s')}; TLS + client certificate ` +
+        `${fmtSpread(cost.tls, 'rows/s')}; TLS/plain ${fmtSpread(cost.ratio, '', 2)}`,
+    );
+    return cost;
+  } finally {
+    for (const c of clients) await c.shutdown().catch(() => undefined);
+    try {
+      execFileSync('docker', ['rm', '-f', name], { stdio: 'ignore' });
+    } catch {
+      // never started
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,262 @@
+// Client-to-node encryption against a real Cassandra 5.0.9 configured the way the aws stack renders it
+// (components/tiers/storage.ts: the same encryption options and the same start command, PEM files through
+// PEMBasedSslContextFactory), with a CA and certificates made here by openssl: the services' client
+// (services/src/lib/cassandra.ts) connects with TLS and a client certificate; a plaintext client and a
+// TLS client without a certificate are refused. Our own node in a container on the Docker engine (the
+// image scripts/build-images.sh builds), published on a free loopback port; the shared one is not touched.
+// About 60–90 s, most of it the node's start.
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Client } from 'cassandra-driver';
+
+import {
+  cassandraEncryptionEdit,
+  cassandraEncryptionYaml,
+  cqlshrcText,
+  pemBundle,
+} from '../../components/tiers/storage';
+import { CassandraSettings, createCassandraClient } from '../../services/src/lib/cassandra';
+
+jest.setTimeout(300_000);
+
+const IMAGE = process.env.CASSANDRA_TLS_TEST_IMAGE ?? 'smartmeter-local/cassandra:5.0.9';
+const name = `smartmeter-casstls-int-${process.pid}`;
+let dir: string;
+let port: number;
+const pem = (file: string) => readFileSync(join(dir, file), 'utf8');
+
+function openssl(args: string[]): void {
+  execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+/** A P-256 key (PKCS#8) and a certificate the CA signs with `ext` (openssl x509 extensions). */
+function issue(base: string, subject: string, ext: string): void {
+  openssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', `${base}.key`]);
+  openssl(['req', '-new', '-key', `${base}.key`, '-subj', subject, '-out', `${base}.csr`]);
+  writeFileSync(join(dir, `${base}.ext`), `${ext}\n`);
+  openssl([
+    'x509',
+    '-req',
+    '-in',
+    `${base}.csr`,
+    '-CA',
+    'ca.crt',
+    '-CAkey',
+    'ca.key',
+    '-days',
+    '2',
+    '-set_serial',
+    `0x${Date.now().toString(16)}${base.length}`,
+    '-extfile',
+    `${base}.ext`,
+    '-out',
+    `${base}.crt`,
+  ]);
+}
+
+const settings = (tls: CassandraSettings['tls']): CassandraSettings => ({
+  contactPoints: [`127.0.0.1:${port}`],
+  localDataCenter: 'datacenter1',
+  username: 'cassandra',
+  password: 'cassandra',
+  keyspace: 'system',
+  tokenAware: false,
+  tls,
+});
+const withCertificate = () => ({ ca: pem('ca.crt'), cert: pem('client.crt'), key: pem('client.key') });
+
+/** Connects with `tls`; the first inner error's message when refused (a plaintext STARTUP gets no answer
+ * from a TLS port: the driver's 12 s read timeout). */
+async function attempt(tls: CassandraSettings['tls']): Promise<{ client?: Client; refused?: string }> {
+  const client = createCassandraClient(settings(tls));
+  try {
+    await client.connect();
+    return { client };
+  } catch (err) {
+    await client.shutdown().catch(() => undefined);
+    const inner = Object.values((err as { innerErrors?: Record<string, Error> }).innerErrors ?? {});
+    return { refused: (inner[0]?.message ?? (err as Error).message).split('\n')[0] };
+  }
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'casstls-'));
+  openssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', 'ca.key']);
+  openssl([
+    'req',
+    '-x509',
+    '-new',
+    '-key',
+    'ca.key',
+    '-subj',
+    '/O=smart-meter/CN=test CA',
+    '-days',
+    '2',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+    '-out',
+    'ca.crt',
+  ]);
+  const usage = 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment';
+  issue(
+    'node',
+    '/O=smart-meter/CN=cassandra-0',
+    `${usage}\nextendedKeyUsage=serverAuth,clientAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1`,
+  );
+  issue('client', '/O=smart-meter/CN=cassandra-services', `${usage}\nextendedKeyUsage=clientAuth`);
+  writeFileSync(join(dir, 'node.pem'), pemBundle(pem('node.key'), pem('node.crt')));
+  writeFileSync(
+    join(dir, 'encryption.yaml'),
+    cassandraEncryptionYaml({
+      keystore: '/tls/node.pem',
+      truststore: '/tls/ca.crt',
+      internode: true,
+      optional: false,
+    }),
+  );
+  // The image runs as its own user.
+  chmodSync(dir, 0o755);
+  // The auth job's cqlsh settings, for the cqlsh test below.
+  writeFileSync(join(dir, 'cqlshrc'), cqlshrcText('/tls/ca.crt', '/tls/client.crt', '/tls/client.key'));
+  for (const f of ['ca.crt', 'node.pem', 'encryption.yaml', 'cqlshrc', 'client.crt', 'client.key'])
+    chmodSync(join(dir, f), 0o644);
+
+  execFileSync('docker', [
+    'run',
+    '-d',
+    '--name',
+    name,
+    '-p',
+    '127.0.0.1::9042',
+    '-v',
+    `${dir}:/tls:ro`,
+    '-e',
+    'MAX_HEAP_SIZE=512M',
+    '-e',
+    'JVM_EXTRA_OPTS=-Dcassandra.superuser_setup_delay_ms=500',
+    '--entrypoint',
+    'bash',
+    IMAGE,
+    '-c',
+    `${cassandraEncryptionEdit('/tls/encryption.yaml')}exec docker-entrypoint.sh cassandra -f`,
+  ]);
+  port = Number(
+    execFileSync('docker', ['port', name, '9042/tcp'], { encoding: 'utf8' }).trim().split(':').pop(),
+  );
+  const deadline = Date.now() + 240_000;
+  for (;;) {
+    const { client, refused } = await attempt(withCertificate());
+    if (client) {
+      await client.shutdown();
+      break;
+    }
+    if (Date.now() > deadline) {
+      const logs = execFileSync('docker', ['logs', '--tail', '30', name], { encoding: 'utf8' });
+      throw new Error(`Cassandra with TLS did not accept a client in 240 s (${refused}):\n${logs}`);
+    }
+    await new Promise((r) => setTimeout(r, 3000));
+  }
+});
+
+afterAll(() => {
+  execFileSync('docker', ['rm', '-f', name], { stdio: 'ignore' });
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+test('a client with TLS and a client certificate connects, and the node requires both', async () => {
+  const { client, refused } = await attempt(withCertificate());
+  expect(refused).toBeUndefined();
+  try {
+    const rs = await (client as Client).execute(
+      "SELECT name, value FROM system_views.settings WHERE name IN ('client_encryption_options.enabled', " +
+        "'client_encryption_options.optional', 'client_encryption_options.require_client_auth')",
+    );
+    expect(Object.fromEntries(rs.rows.map((r) => [r.name, String(r.value)]))).toEqual({
+      'client_encryption_options.enabled': 'true',
+      'client_encryption_options.optional': 'false',
+      'client_encryption_options.require_client_auth': 'true',
+    });
+  } finally {
+    await client?.shutdown();
+  }
+});
+
+test('a plaintext client is refused', async () => {
+  const { client, refused } = await attempt(undefined);
+  await client?.shutdown();
+  expect(refused).toMatch(/did not reply before timeout/);
+});
+
+test('a TLS client without a client certificate is refused', async () => {
+  const { client, refused } = await attempt({ ca: pem('ca.crt') });
+  await client?.shutdown();
+  expect(refused).toMatch(/certificate required/);
+});
+
+test('a client certificate from another CA is refused', async () => {
+  // The node's own key signs it: a certificate the stack CA never issued.
+  openssl([
+    'req',
+    '-x509',
+    '-new',
+    '-key',
+    'client.key',
+    '-subj',
+    '/CN=stranger',
+    '-days',
+    '1',
+    '-out',
+    'stranger.crt',
+  ]);
+  const { client, refused } = await attempt({
+    ca: pem('ca.crt'),
+    cert: pem('stranger.crt'),
+    key: pem('client.key'),
+  });
+  await client?.shutdown();
+  expect(refused).toMatch(/unknown ca|certificate|alert/i);
+});
+
+test("the auth job's cqlsh (--ssl, the stack's cqlshrc) connects with its client certificate, and not without TLS", () => {
+  const cqlsh = (args: string[]) => {
+    try {
+      const out = execFileSync(
+        'docker',
+        [
+          'exec',
+          name,
+          'cqlsh',
+          '127.0.0.1',
+          '9042',
+          ...args,
+          '-u',
+          'cassandra',
+          '-p',
+          'cassandra',
+          '--connect-timeout',
+          '10',
+          '-e',
+          'SELECT release_version FROM system.local;',
+        ],
+        { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      return { ok: true, out };
+    } catch (err) {
+      return {
+        ok: false,
+        out: String((err as { stderr?: string }).stderr ?? err)
+          .split('\n')
+          .slice(-3)
+          .join(' '),
+      };
+    }
+  };
+  const secure = cqlsh(['--ssl', '--cqlshrc', '/tls/cqlshrc']);
+  expect(secure).toMatchObject({ ok: true });
+  expect(secure.out).toContain('5.0.9');
+  expect(cqlsh([])).toMatchObject({ ok: false });
+});
