@@ -60,11 +60,24 @@ describe('aws stack: certificates, NATS TLS, Prometheus login', () => {
 
   test('every certificate the stack issues verifies against its CA, is valid now for a year, for its uses', () => {
     const issued = ofType(run.resources, 'tls:index/locallySignedCert:LocallySignedCert');
-    expect(issued.map((c) => c.name).sort()).toEqual([
-      'aws-tls-grafana',
-      'aws-tls-nats',
-      'aws-tls-prometheus',
-    ]);
+    // Server only for what is published; server and client for cluster members (NATS routes, Cassandra
+    // peers: mutual TLS both ways); client only for Cassandra's clients.
+    const server = [SERVER_AUTH];
+    const both = [SERVER_AUTH, CLIENT_AUTH];
+    const client = [CLIENT_AUTH];
+    const USES: Record<string, string[]> = {
+      'aws-tls-grafana': server,
+      'aws-tls-prometheus': server,
+      'aws-tls-nats': both,
+      'aws-tls-cassandra-0': both,
+      'aws-tls-cassandra-1': both,
+      'aws-tls-cassandra-2': both,
+      'aws-tls-client-cassandra-auth': client,
+      'aws-tls-client-cassandra-services': client,
+      'aws-tls-client-cassandra-user': client,
+      'aws-tls-client-migrate': client,
+    };
+    expect(issued.map((c) => c.name).sort()).toEqual(Object.keys(USES).sort());
     const now = Date.now();
     for (const c of issued) {
       const cert = new X509Certificate(String(c.state?.certPem));
@@ -78,11 +91,7 @@ describe('aws stack: certificates, NATS TLS, Prometheus login', () => {
       // One year, renewed by an `up` in its last 30 days (a new certificate, then the services roll).
       expect(Math.round((to - from) / HOUR)).toBe(365 * 24);
       expect(c.inputs).toMatchObject({ validityPeriodHours: 365 * 24, earlyRenewalHours: 30 * 24 });
-      // NATS's is a client certificate too (routes are mutual TLS); the published ones are server only.
-      expect({ name: c.name, uses: cert.keyUsage }).toEqual({
-        name: c.name,
-        uses: c.name === 'aws-tls-nats' ? [SERVER_AUTH, CLIENT_AUTH] : [SERVER_AUTH],
-      });
+      expect({ name: c.name, uses: cert.keyUsage }).toEqual({ name: c.name, uses: USES[c.name] });
     }
     // A certificate from another CA does not verify: the check above is not vacuous.
     const self = ofType(run.resources, 'tls:index/selfSignedCert:SelfSignedCert')[0];
