@@ -2,7 +2,7 @@
 // role with only the permissions that role needs (nats-auth.ts), in its config file (a secret file, never
 // an environment variable), the monitoring port, and prometheus-nats-exporter for Prometheus.
 // On a platform with TLS (aws), with a certificate from the platform's CA valid for every member and usable
-// as a client certificate: clients must speak TLS on 4222 (the services trust the CA, NATS_TLS_CA_PATH);
+// as a client certificate: clients must speak TLS on 4222 (the services trust the CA, NATS_TLS_CA_FILE);
 // routes speak mutual TLS on 6222 (each member presents the certificate and verifies the other's against
 // the CA) on top of the route user's password; the monitoring port, which nats-server serves without any
 // login (and over HTTPS without client certificates: it ignores `verify` there), listens only on a private

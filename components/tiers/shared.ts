@@ -51,7 +51,7 @@ export interface CassandraCredentials {
   readonly password: pulumi.Output<string>;
 }
 
-/** Where a services container finds the CA it trusts for NATS's TLS (NATS_TLS_CA_PATH). */
+/** Where a services container finds the CA it trusts for NATS's TLS (NATS_TLS_CA_FILE). */
 export const NATS_CA_PATH = '/etc/smartmeter/nats-ca.pem';
 
 export interface CassandraConnection {
@@ -114,7 +114,7 @@ export function natsClient(nats: NatsConnection, role: NatsRole): ClientSettings
       NATS_URL: nats.url,
       NATS_USER: user,
       // The client speaks TLS and trusts only the stack's CA (the CA is public: a file, not a secret).
-      ...(nats.caCertificate ? { NATS_TLS_CA_PATH: NATS_CA_PATH } : {}),
+      ...(nats.caCertificate ? { NATS_TLS_CA_FILE: NATS_CA_PATH } : {}),
     },
     secrets: [{ name: 'nats_password', value: password, fileEnv: 'NATS_PASSWORD_FILE' }],
     dependsOn: [nats.service],

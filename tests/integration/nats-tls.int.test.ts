@@ -3,7 +3,7 @@
 // (components/tiers/nats-auth.ts natsTlsBlock, natsCluster), with a CA and a member certificate made
 // the way the aws stack's mocks make them (tests/pulumi/aws-mocks.ts tlsOutputs: openssl, the same uses
 // as components/platforms/aws/tls.ts). Routes refuse a plain route and a TLS route without a certificate
-// from the CA; a role's client (services/src/lib/nats.ts, NATS_TLS_CA_PATH) connects with the CA; a client
+// from the CA; a role's client (services/src/lib/nats.ts, NATS_TLS_CA_FILE) connects with the CA; a client
 // that does not speak TLS is dropped.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect as netConnect, Socket } from 'node:net';
@@ -239,7 +239,7 @@ describe('routes: mutual TLS with the stack CA, and the route password', () => {
     expect(own.reply).toContain('PONG');
   }, 30_000);
 
-  it("a role's client connects with the CA (NATS_TLS_CA_PATH); a client without TLS is dropped", async () => {
+  it("a role's client connects with the CA (NATS_TLS_CA_FILE); a client without TLS is dropped", async () => {
     const options = natsConnectionOptions({
       servers: [servers[0].url],
       user: 'inject',

@@ -150,7 +150,7 @@ describe('aws stack: certificates, NATS TLS, Prometheus login', () => {
     const roles = services(run).filter((s) => spec(s).env?.NATS_URL !== undefined);
     expect(roles.map((s) => s.name).sort()).toEqual(['ingest', 'inject', 'predict', 'stream', 'train']);
     for (const r of roles) {
-      expect(spec(r).env?.NATS_TLS_CA_PATH).toBe('/etc/smartmeter/nats-ca.pem');
+      expect(spec(r).env?.NATS_TLS_CA_FILE).toBe('/etc/smartmeter/nats-ca.pem');
       const ca2 = filesOf(run, r)['/etc/smartmeter/nats-ca.pem'];
       expect(ca2.secret).toBe(false);
       expect(new X509Certificate(ca2.text).fingerprint256).toBe(ca.fingerprint256);

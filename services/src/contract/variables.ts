@@ -91,7 +91,7 @@ export const VARIABLES = {
     doc: "NATS user (none: no credentials); on a stack the role's own (`inject`, `ingest`, …; root README), and replies come on `_INBOX.<NATS_USER>.…`, the inboxes that user may read",
   }),
   NATS_PASSWORD: secret({ roles: NATS_CLIENTS, defaultDoc: 'none', doc: 'NATS password, with `NATS_USER`' }),
-  NATS_TLS_CA_PATH: string({
+  NATS_TLS_CA_FILE: string({
     roles: NATS_CLIENTS,
     defaultDoc: 'none',
     doc: "PEM file of the CA to trust: set, the role connects with TLS only and verifies the servers' certificates against it (the aws stack's CA; none: plain, as the local stack)",

@@ -14,7 +14,7 @@ export interface NatsSettings {
   user?: string;
   pass?: string;
   name: string;
-  /** The CA to verify the servers against: TLS required when set (NATS_TLS_CA_PATH). */
+  /** The CA to verify the servers against: TLS required when set (NATS_TLS_CA_FILE). */
   tlsCaFile?: string;
 }
 
@@ -25,7 +25,7 @@ export function natsSettings(env: EnvReader, name: string): NatsSettings {
     user,
     pass: user ? env.required('NATS_PASSWORD', 'with NATS_USER') : undefined,
     name,
-    tlsCaFile: env.get('NATS_TLS_CA_PATH'),
+    tlsCaFile: env.get('NATS_TLS_CA_FILE'),
   };
 }
 
