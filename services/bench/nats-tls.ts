@@ -1,7 +1,7 @@
 // NATS TLS benchmark: what TLS on the client port (as the aws stack runs it) costs the injectors' path.
 // Two nats-server processes of its own on loopback (scripts/nats-server.sh's binary), one plain and one
 // with the `tls { }` block the program renders (components/tiers/nats-auth.ts natsTlsBlock) and a CA and
-// certificate made here with openssl; a JetStream stream on each (file storage, the server's default
+// certificate made here (harness/certificates.ts); a JetStream stream on each (file storage, the server's default
 // sync, so the disk does not hide the cost). Each mode publishes 56-byte readings with acknowledgements,
 // a bounded window in flight as the injectors do, for a fixed time, twice, interleaved (plain, TLS,
 // plain, TLS); prints messages per second per mode and the ratio TLS / plain.
@@ -14,6 +14,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { connect, NatsConnection, RetentionPolicy, StorageType } from 'nats';
+
+import { testAuthority } from '../harness/certificates';
+import { repoRoot } from './machine';
 
 const SECONDS = Number(process.env.BENCH_NATS_TLS_SECONDS ?? 8);
 const WINDOW = 256;
@@ -28,64 +31,6 @@ function freePort(): Promise<number> {
     });
     s.on('error', reject);
   });
-}
-
-function openssl(dir: string, args: string[]): void {
-  execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
-}
-
-/** A CA and a server certificate for 127.0.0.1 and localhost, in `dir`. */
-function certificates(dir: string): { ca: string; cert: string; key: string } {
-  openssl(dir, ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'ca.key']);
-  openssl(dir, [
-    'req',
-    '-x509',
-    '-new',
-    '-key',
-    'ca.key',
-    '-subj',
-    '/CN=bench CA',
-    '-days',
-    '1',
-    '-out',
-    'ca.pem',
-  ]);
-  openssl(dir, ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'tls.key']);
-  openssl(dir, [
-    'req',
-    '-new',
-    '-key',
-    'tls.key',
-    '-subj',
-    '/CN=nats',
-    '-addext',
-    'subjectAltName=DNS:localhost,IP:127.0.0.1',
-    '-out',
-    'tls.csr',
-  ]);
-  writeFileSync(
-    join(dir, 'ext'),
-    'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth,clientAuth\n',
-  );
-  openssl(dir, [
-    'x509',
-    '-req',
-    '-in',
-    'tls.csr',
-    '-CA',
-    'ca.pem',
-    '-CAkey',
-    'ca.key',
-    '-days',
-    '1',
-    '-copy_extensions',
-    'copyall',
-    '-extfile',
-    'ext',
-    '-out',
-    'tls.crt',
-  ]);
-  return { ca: join(dir, 'ca.pem'), cert: join(dir, 'tls.crt'), key: join(dir, 'tls.key') };
 }
 
 async function startServer(
@@ -137,7 +82,7 @@ async function connectWhenUp(port: number, tls?: { caFile: string }): Promise<Na
 }
 
 export async function runNatsTlsBench(): Promise<{ plain: number; tls: number; ratio: number }> {
-  const binary = execFileSync('bash', [join(__dirname, '../../../../scripts/nats-server.sh')], {
+  const binary = execFileSync('bash', [join(repoRoot(), 'scripts/nats-server.sh')], {
     encoding: 'utf8',
   })
     .trim()
@@ -147,18 +92,19 @@ export async function runNatsTlsBench(): Promise<{ plain: number; tls: number; r
   const children: ChildProcess[] = [];
   const connections: NatsConnection[] = [];
   try {
-    const files = certificates(dir);
+    const authority = testAuthority(dir, 'bench CA');
+    const server = authority.issue('tls', 'nats', { uses: ['server'] });
     const plainServer = await startServer(binary, dir, 'plain', '');
     const tlsServer = await startServer(
       binary,
       dir,
       'tls',
-      `tls {\n  cert_file: "${files.cert}"\n  key_file: "${files.key}"\n  ca_file: "${files.ca}"\n  timeout: 5\n}`,
+      `tls {\n  cert_file: "${server.certFile}"\n  key_file: "${server.keyFile}"\n  ca_file: "${authority.caFile}"\n  timeout: 5\n}`,
     );
     children.push(plainServer.child, tlsServer.child);
     const modes = {
       plain: await connectWhenUp(plainServer.port),
-      tls: await connectWhenUp(tlsServer.port, { caFile: files.ca }),
+      tls: await connectWhenUp(tlsServer.port, { caFile: authority.caFile }),
     };
     connections.push(modes.plain, modes.tls);
     for (const nc of connections) {

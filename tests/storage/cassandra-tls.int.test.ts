@@ -1,6 +1,6 @@
 // Client-to-node encryption against a real Cassandra 5.0.9 configured the way the aws stack renders it
 // (components/tiers/storage.ts: the same encryption options and the same start command, PEM files through
-// PEMBasedSslContextFactory), with a CA and certificates made here by openssl: the services' client
+// PEMBasedSslContextFactory), with a CA and certificates made here (services/harness/certificates.ts): the services' client
 // (services/src/lib/cassandra.ts) connects with TLS and a client certificate; a plaintext client and a
 // TLS client without a certificate are refused. Our own node in a container on the Docker engine (the
 // image scripts/build-images.sh builds), published on a free loopback port; the shared one is not touched.
@@ -18,6 +18,7 @@ import {
   pemBundle,
 } from '../../components/tiers/storage';
 import { CassandraSettings, createCassandraClient } from '../../services/src/lib/cassandra';
+import { testAuthority } from '../../services/harness/certificates';
 
 jest.setTimeout(300_000);
 
@@ -26,35 +27,6 @@ const name = `smartmeter-casstls-int-${process.pid}`;
 let dir: string;
 let port: number;
 const pem = (file: string) => readFileSync(join(dir, file), 'utf8');
-
-function openssl(args: string[]): void {
-  execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
-}
-
-/** A P-256 key (PKCS#8) and a certificate the CA signs with `ext` (openssl x509 extensions). */
-function issue(base: string, subject: string, ext: string): void {
-  openssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', `${base}.key`]);
-  openssl(['req', '-new', '-key', `${base}.key`, '-subj', subject, '-out', `${base}.csr`]);
-  writeFileSync(join(dir, `${base}.ext`), `${ext}\n`);
-  openssl([
-    'x509',
-    '-req',
-    '-in',
-    `${base}.csr`,
-    '-CA',
-    'ca.crt',
-    '-CAkey',
-    'ca.key',
-    '-days',
-    '2',
-    '-set_serial',
-    `0x${Date.now().toString(16)}${base.length}`,
-    '-extfile',
-    `${base}.ext`,
-    '-out',
-    `${base}.crt`,
-  ]);
-}
 
 const settings = (tls: CassandraSettings['tls']): CassandraSettings => ({
   contactPoints: [`127.0.0.1:${port}`],
@@ -83,31 +55,9 @@ async function attempt(tls: CassandraSettings['tls']): Promise<{ client?: Client
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'casstls-'));
-  openssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', 'ca.key']);
-  openssl([
-    'req',
-    '-x509',
-    '-new',
-    '-key',
-    'ca.key',
-    '-subj',
-    '/O=smart-meter/CN=test CA',
-    '-days',
-    '2',
-    '-addext',
-    'basicConstraints=critical,CA:TRUE',
-    '-addext',
-    'keyUsage=critical,keyCertSign,cRLSign',
-    '-out',
-    'ca.crt',
-  ]);
-  const usage = 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment';
-  issue(
-    'node',
-    '/O=smart-meter/CN=cassandra-0',
-    `${usage}\nextendedKeyUsage=serverAuth,clientAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1`,
-  );
-  issue('client', '/O=smart-meter/CN=cassandra-services', `${usage}\nextendedKeyUsage=clientAuth`);
+  const authority = testAuthority(dir);
+  authority.issue('node', 'cassandra-0', { uses: ['server', 'client'] });
+  authority.issue('client', 'cassandra-services', { uses: ['client'] });
   writeFileSync(join(dir, 'node.pem'), pemBundle(pem('node.key'), pem('node.crt')));
   writeFileSync(
     join(dir, 'encryption.yaml'),
@@ -198,24 +148,14 @@ test('a TLS client without a client certificate is refused', async () => {
 });
 
 test('a client certificate from another CA is refused', async () => {
-  // The node's own key signs it: a certificate the stack CA never issued.
-  openssl([
-    'req',
-    '-x509',
-    '-new',
-    '-key',
-    'client.key',
-    '-subj',
-    '/CN=stranger',
-    '-days',
-    '1',
-    '-out',
-    'stranger.crt',
-  ]);
+  // Another CA's client certificate: one the stack CA never issued.
+  const stranger = testAuthority(join(dir, 'stranger'), 'stranger CA').issue('client', 'stranger', {
+    uses: ['client'],
+  });
   const { client, refused } = await attempt({
     ca: pem('ca.crt'),
-    cert: pem('stranger.crt'),
-    key: pem('client.key'),
+    cert: stranger.cert,
+    key: stranger.key,
   });
   await client?.shutdown();
   expect(refused).toMatch(/unknown ca|certificate|alert/i);

@@ -6,14 +6,15 @@
 // settings: services/src/lib/cassandra.ts), alternating plain, tls, plain, tls, … so a change in the
 // machine's load moves both. The options are the stack's (components/tiers/storage.ts
 // cassandraEncryptionYaml) but `optional: true` and no internode encryption: one node has no peer, so
-// node-to-node TLS is not measured here. Certificates: a P-256 CA, node and client, made with openssl.
+// node-to-node TLS is not measured here. Certificates: a CA, node and client (harness/certificates.ts).
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'cassandra-driver';
 
 import { CassandraSettings, CassandraTls, createCassandraClient } from '../../src/lib/cassandra';
+import { testAuthority } from '../../harness/certificates';
 import type { Simulator } from '../../src/simulator';
 import { keyspaceStatement, rawDataStatement } from '../../src/storage/schema';
 import { RUN_ID } from '../settings';
@@ -41,54 +42,13 @@ const ENCRYPTION_YAML = `client_encryption_options:
   truststore: /tls/ca.crt
 `;
 
+/** A CA, the node's key and certificate as one PEM file (`node.pem`), and the client's TLS settings. */
 function certificates(dir: string): CassandraTls {
-  const openssl = (args: string[]) =>
-    execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
-  const key = (name: string) =>
-    openssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', `${name}.key`]);
-  key('ca');
-  openssl([
-    'req',
-    '-x509',
-    '-new',
-    '-key',
-    'ca.key',
-    '-subj',
-    '/CN=bench CA',
-    '-days',
-    '1',
-    '-out',
-    'ca.crt',
-  ]);
-  const usage = 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment';
-  for (const [name, ext] of [
-    ['node', `${usage}\nextendedKeyUsage=serverAuth,clientAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1`],
-    ['client', `${usage}\nextendedKeyUsage=clientAuth`],
-  ]) {
-    key(name);
-    openssl(['req', '-new', '-key', `${name}.key`, '-subj', `/CN=bench ${name}`, '-out', `${name}.csr`]);
-    writeFileSync(join(dir, `${name}.ext`), `${ext}\n`);
-    openssl([
-      'x509',
-      '-req',
-      '-in',
-      `${name}.csr`,
-      '-CA',
-      'ca.crt',
-      '-CAkey',
-      'ca.key',
-      '-CAcreateserial',
-      '-days',
-      '1',
-      '-extfile',
-      `${name}.ext`,
-      '-out',
-      `${name}.crt`,
-    ]);
-  }
-  const pem = (f: string) => readFileSync(join(dir, f), 'utf8');
-  writeFileSync(join(dir, 'node.pem'), `${pem('node.key').trimEnd()}\n${pem('node.crt')}`);
-  return { ca: pem('ca.crt'), cert: pem('client.crt'), key: pem('client.key') };
+  const authority = testAuthority(dir, 'bench CA');
+  const node = authority.issue('node', 'bench node', { uses: ['server', 'client'] });
+  const client = authority.issue('client', 'bench client', { uses: ['client'] });
+  writeFileSync(join(dir, 'node.pem'), `${node.key.trimEnd()}\n${node.cert}`);
+  return { ca: authority.caPem, cert: client.cert, key: client.key };
 }
 
 async function connected(settings: CassandraSettings, deadline: number, logs: () => string): Promise<Client> {
