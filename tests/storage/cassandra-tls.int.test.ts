@@ -6,7 +6,7 @@
 // image scripts/build-images.sh builds), published on a free loopback port; the shared one is not touched.
 // About 60–90 s, most of it the node's start.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from 'cassandra-driver';
@@ -19,30 +19,21 @@ import {
 } from '../../components/tiers/storage';
 import { CassandraSettings, createCassandraClient } from '../../services/src/lib/cassandra';
 import { testAuthority } from '../../services/harness/certificates';
+import { startTlsCassandra, TlsCassandraNode } from '../../services/harness/tls-cassandra';
 
 jest.setTimeout(300_000);
 
-const IMAGE = process.env.CASSANDRA_TLS_TEST_IMAGE ?? 'smartmeter-local/cassandra:5.0.9';
 const name = `smartmeter-casstls-int-${process.pid}`;
 let dir: string;
-let port: number;
+let node: TlsCassandraNode;
 const pem = (file: string) => readFileSync(join(dir, file), 'utf8');
 
-const settings = (tls: CassandraSettings['tls']): CassandraSettings => ({
-  contactPoints: [`127.0.0.1:${port}`],
-  localDataCenter: 'datacenter1',
-  username: 'cassandra',
-  password: 'cassandra',
-  keyspace: 'system',
-  tokenAware: false,
-  tls,
-});
 const withCertificate = () => ({ ca: pem('ca.crt'), cert: pem('client.crt'), key: pem('client.key') });
 
 /** Connects with `tls`; the first inner error's message when refused (a plaintext STARTUP gets no answer
  * from a TLS port: the driver's 12 s read timeout). */
 async function attempt(tls: CassandraSettings['tls']): Promise<{ client?: Client; refused?: string }> {
-  const client = createCassandraClient(settings(tls));
+  const client = createCassandraClient(node.settings(tls));
   try {
     await client.connect();
     return { client };
@@ -68,52 +59,20 @@ beforeAll(async () => {
       optional: false,
     }),
   );
-  // The image runs as its own user.
-  chmodSync(dir, 0o755);
   // The auth job's cqlsh settings, for the cqlsh test below.
   writeFileSync(join(dir, 'cqlshrc'), cqlshrcText('/tls/ca.crt', '/tls/client.crt', '/tls/client.key'));
-  for (const f of ['ca.crt', 'node.pem', 'encryption.yaml', 'cqlshrc', 'client.crt', 'client.key'])
-    chmodSync(join(dir, f), 0o644);
-
-  execFileSync('docker', [
-    'run',
-    '-d',
-    '--name',
+  node = startTlsCassandra({
     name,
-    '-p',
-    '127.0.0.1::9042',
-    '-v',
-    `${dir}:/tls:ro`,
-    '-e',
-    'MAX_HEAP_SIZE=512M',
-    '-e',
-    'JVM_EXTRA_OPTS=-Dcassandra.superuser_setup_delay_ms=500',
-    '--entrypoint',
-    'bash',
-    IMAGE,
-    '-c',
-    `${cassandraEncryptionEdit('/tls/encryption.yaml')}exec docker-entrypoint.sh cassandra -f`,
-  ]);
-  port = Number(
-    execFileSync('docker', ['port', name, '9042/tcp'], { encoding: 'utf8' }).trim().split(':').pop(),
-  );
-  const deadline = Date.now() + 240_000;
-  for (;;) {
-    const { client, refused } = await attempt(withCertificate());
-    if (client) {
-      await client.shutdown();
-      break;
-    }
-    if (Date.now() > deadline) {
-      const logs = execFileSync('docker', ['logs', '--tail', '30', name], { encoding: 'utf8' });
-      throw new Error(`Cassandra with TLS did not accept a client in 240 s (${refused}):\n${logs}`);
-    }
-    await new Promise((r) => setTimeout(r, 3000));
-  }
+    dir,
+    heap: '512M',
+    image: process.env.CASSANDRA_TLS_TEST_IMAGE,
+    configure: cassandraEncryptionEdit('/tls/encryption.yaml'),
+  });
+  await (await node.connected(withCertificate(), 240_000)).shutdown();
 });
 
 afterAll(() => {
-  execFileSync('docker', ['rm', '-f', name], { stdio: 'ignore' });
+  node?.remove();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 

@@ -7,22 +7,20 @@
 // machine's load moves both. The options are the stack's (components/tiers/storage.ts
 // cassandraEncryptionYaml) but `optional: true` and no internode encryption: one node has no peer, so
 // node-to-node TLS is not measured here. Certificates: a CA, node and client (harness/certificates.ts).
-import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'cassandra-driver';
 
-import { CassandraSettings, CassandraTls, createCassandraClient } from '../../src/lib/cassandra';
+import type { CassandraTls } from '../../src/lib/cassandra';
 import { testAuthority } from '../../harness/certificates';
+import { startTlsCassandra, TlsCassandraNode } from '../../harness/tls-cassandra';
 import type { Simulator } from '../../src/simulator';
 import { keyspaceStatement, rawDataStatement } from '../../src/storage/schema';
 import { RUN_ID } from '../settings';
 import { fmt, fmtSpread, spread } from '../stats';
 import { ceilingParams, ceilingRun } from './ceiling';
 import type { Spread } from '../figures';
-
-const IMAGE = process.env.BENCH_CASSANDRA_IMAGE ?? 'smartmeter-local/cassandra:5.0.9';
 
 export interface TlsCost {
   plain: Spread;
@@ -51,23 +49,6 @@ function certificates(dir: string): CassandraTls {
   return { ca: authority.caPem, cert: client.cert, key: client.key };
 }
 
-async function connected(settings: CassandraSettings, deadline: number, logs: () => string): Promise<Client> {
-  for (;;) {
-    const client = createCassandraClient(settings);
-    try {
-      await client.connect();
-      return client;
-    } catch (err) {
-      await client.shutdown().catch(() => undefined);
-      if (Date.now() > deadline)
-        throw new Error(`bench Cassandra (TLS optional) not up: ${(err as Error).message}\n${logs()}`, {
-          cause: err,
-        });
-      await new Promise((r) => setTimeout(r, 3000));
-    }
-  }
-}
-
 /**
  * `rounds` pairs of (plaintext, TLS) raw insert runs of `rows` rows each at concurrency `level`, into one
  * keyspace (RF 1) on our own node; returns rows/s of each and the TLS/plain ratio per pair.
@@ -79,50 +60,21 @@ export async function cassandraTlsCost(
   rounds: number,
 ): Promise<TlsCost> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-casstls-'));
-  const name = `smartmeter-bench-casstls-${RUN_ID}`;
   const clients: Client[] = [];
+  let node: TlsCassandraNode | undefined;
   try {
     const tls = certificates(dir);
     writeFileSync(join(dir, 'encryption.yaml'), ENCRYPTION_YAML);
-    chmodSync(dir, 0o755);
-    for (const f of ['ca.crt', 'node.pem', 'encryption.yaml']) chmodSync(join(dir, f), 0o644);
-    execFileSync('docker', [
-      'run',
-      '-d',
-      '--name',
-      name,
-      '-p',
-      '127.0.0.1::9042',
-      '-v',
-      `${dir}:/tls:ro`,
-      '-e',
-      'MAX_HEAP_SIZE=1G',
-      '-e',
-      'JVM_EXTRA_OPTS=-Dcassandra.superuser_setup_delay_ms=500',
-      '--entrypoint',
-      'bash',
-      IMAGE,
-      '-c',
-      `sed -i '$r /tls/encryption.yaml' "$CASSANDRA_CONF/cassandra.yaml" && exec docker-entrypoint.sh cassandra -f`,
-    ]);
-    const port = execFileSync('docker', ['port', name, '9042/tcp'], { encoding: 'utf8' })
-      .trim()
-      .split(':')
-      .pop();
-    const settings = (t?: CassandraTls): CassandraSettings => ({
-      contactPoints: [`127.0.0.1:${port}`],
-      localDataCenter: 'datacenter1',
-      username: 'cassandra',
-      password: 'cassandra',
-      keyspace: 'system',
-      tokenAware: false,
-      tls: t,
+    node = startTlsCassandra({
+      name: `smartmeter-bench-casstls-${RUN_ID}`,
+      dir,
+      heap: '1G',
+      image: process.env.BENCH_CASSANDRA_IMAGE,
+      configure: `sed -i '$r /tls/encryption.yaml' "$CASSANDRA_CONF/cassandra.yaml" && `,
     });
-    const logs = () => execFileSync('docker', ['logs', '--tail', '20', name], { encoding: 'utf8' });
-    const deadline = Date.now() + 300_000;
-    const plain = await connected(settings(), deadline, logs);
+    const plain = await node.connected(undefined, 300_000);
     clients.push(plain);
-    const secure = await connected(settings(tls), deadline, logs);
+    const secure = await node.connected(tls, 300_000);
     clients.push(secure);
     const keyspace = `bench_tls_${RUN_ID}`;
     await plain.execute(keyspaceStatement(keyspace, 'datacenter1', 1));
@@ -154,11 +106,7 @@ export async function cassandraTlsCost(
     return cost;
   } finally {
     for (const c of clients) await c.shutdown().catch(() => undefined);
-    try {
-      execFileSync('docker', ['rm', '-f', name], { stdio: 'ignore' });
-    } catch {
-      // never started
-    }
+    node?.remove();
     rmSync(dir, { recursive: true, force: true });
   }
 }
