@@ -8,7 +8,6 @@
 // worker) and every accepted reading is stored (at least once, a row each, once in the stream, no stray
 // row); then train → predict; then day two.
 import * as https from 'node:https';
-import * as net from 'node:net';
 import * as tlsSocket from 'node:tls';
 import type Docker from 'dockerode';
 import type { Client } from 'cassandra-driver';
@@ -17,6 +16,7 @@ import { connect, NatsConnection } from 'nats';
 import { awsMocks, stackFileConfig, TEST_SSH_KEY, tlsOutputs } from '../pulumi/aws-mocks';
 import { Deployment, T } from './engine';
 import { startForwarder } from './forwarder';
+import { plainAfterInfo } from '../support/nats-probe';
 import { describe as describePlan } from './plan';
 import {
   drained,
@@ -517,46 +517,6 @@ test(
   5 * 60_000,
 );
 
-/** What a NATS port says first: its INFO line (plain text, before any TLS), as JSON. */
-function natsInfo(socket: net.Socket): Promise<Record<string, unknown>> {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    const onData = (chunk: Buffer) => {
-      text += chunk.toString('utf8');
-      const end = text.indexOf('\r\n');
-      if (end < 0) return;
-      socket.off('data', onData);
-      resolve(JSON.parse(text.slice('INFO '.length, end)) as Record<string, unknown>);
-    };
-    socket.on('data', onData);
-    socket.once('error', reject);
-    setTimeout(() => reject(new Error(`no INFO: ${JSON.stringify(text)}`)), 10_000);
-  });
-}
-
-/**
- * Connects to 127.0.0.1:`port`, reads INFO where the port sends one first (a client port; a TLS route port
- * says nothing before the handshake), then sends `text` in plain; resolves with what came back.
- */
-async function plainAfterInfo(
-  port: number,
-  text: string,
-  withInfo = true,
-): Promise<{ info: Record<string, unknown>; reply: string; closed: boolean }> {
-  const socket = net.connect(port, '127.0.0.1');
-  socket.on('error', () => undefined);
-  const info = withInfo ? await natsInfo(socket) : {};
-  let reply = '';
-  socket.on('data', (c: Buffer) => (reply += c.toString('utf8')));
-  socket.write(text);
-  const closed = await new Promise<boolean>((resolve) => {
-    socket.once('close', () => resolve(true));
-    setTimeout(() => resolve(false), 8000);
-  });
-  socket.destroy();
-  return { info, reply, closed };
-}
-
 /** A TLS handshake first (the CA, the member's name) with or without a client certificate. */
 async function tlsRoute(
   port: number,
@@ -599,18 +559,17 @@ test(
     expect(nc.info?.tls_required).toBe(true);
     // A client that does not start TLS: the server announces TLS and drops what comes in plain.
     const login = `CONNECT {"user":${JSON.stringify(String(run.outputs.natsUser))},"pass":${JSON.stringify(String(run.outputs.natsPassword))},"verbose":false}\r\nPING\r\n`;
-    const client = await plainAfterInfo(PORTS.nats, login);
-    expect({ tls_required: client.info.tls_required, pong: client.reply.includes('PONG') }).toEqual({
+    const client = await plainAfterInfo(PORTS.nats, login, { info: true, waitMs: 8000 });
+    expect({ tls_required: client.info?.tls_required, pong: client.reply.includes('PONG') }).toEqual({
       tls_required: true,
       pong: false,
     });
     expect(client.closed).toBe(true);
-    // The route port: TLS required and a client certificate verified; a plain route CONNECT is dropped.
     // The route port: a TLS handshake first; plain text gets nothing back and the connection is closed.
     const route = await plainAfterInfo(
       PORTS.natsRoute,
       'CONNECT {"user":"route","pass":"guess","verbose":false}\r\nPING\r\n',
-      false,
+      { info: false, waitMs: 8000 },
     );
     expect({ reply: route.reply, closed: route.closed }).toEqual({ reply: '', closed: true });
     // TLS without a client certificate: refused; with the members' own certificate: the handshake holds.
@@ -646,7 +605,7 @@ test(
     });
     expect(scraped).toHaveLength(1);
     report(
-      `swarm NATS TLS: plain client dropped (INFO tls_required ${client.info.tls_required}, no PONG); route port: ` +
+      `swarm NATS TLS: plain client dropped (INFO tls_required ${client.info?.tls_required}, no PONG); route port: ` +
         `plain route dropped (${JSON.stringify(route.reply)}), TLS without a client certificate refused ` +
         `(${anonymous.error}), with the member certificate accepted; monitoring on the stack network ${monitoring}; ` +
         'exporter reads 3 members',

@@ -6,7 +6,6 @@
 // from the CA; a role's client (services/src/lib/nats.ts, NATS_TLS_CA_FILE) connects with the CA; a client
 // that does not speak TLS is dropped.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect as netConnect, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
@@ -25,6 +24,7 @@ import { natsConnectionOptions } from '../../services/src/lib/nats';
 import { freePort } from '../../services/test/support/backing';
 import { NatsServer } from '../../services/test/support/nats-server';
 import { tlsOutputs } from '../pulumi/aws-mocks';
+import { plainAfterInfo } from '../support/nats-probe';
 
 const PASSWORDS = Object.fromEntries(
   ['admin', ...NATS_ROLES].map((u) => [u, `pw${u}${Math.random().toString(36).slice(2)}`]),
@@ -127,39 +127,6 @@ async function routed(): Promise<number[]> {
   return counts;
 }
 
-function info(socket: Socket): Promise<Record<string, unknown>> {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    const onData = (chunk: Buffer) => {
-      text += chunk.toString('utf8');
-      const end = text.indexOf('\r\n');
-      if (end < 0) return;
-      socket.off('data', onData);
-      resolve(JSON.parse(text.slice('INFO '.length, end)) as Record<string, unknown>);
-    };
-    socket.on('data', onData);
-    socket.once('error', reject);
-  });
-}
-
-/**
- * `text` in plain, after INFO where the port sends one first (clients; a TLS route port says nothing
- * before the TLS handshake): what came back, and whether the server closed the connection.
- */
-async function plain(port: number, text: string, opts: { info: boolean }) {
-  const socket = netConnect(port, '127.0.0.1');
-  const first = opts.info ? await info(socket) : undefined;
-  let reply = '';
-  socket.on('data', (c: Buffer) => (reply += c.toString('utf8')));
-  socket.write(text);
-  const closed = await new Promise<boolean>((resolve) => {
-    socket.once('close', () => resolve(true));
-    setTimeout(() => resolve(false), 5000);
-  });
-  socket.destroy();
-  return { info: first, reply, closed };
-}
-
 /** A TLS handshake first (the CA, name localhost) with `client` or none, then a route CONNECT. */
 async function tlsRoute(port: number, client?: { cert: string; key: string }) {
   return new Promise<{ reply: string; error?: string }>((resolve) => {
@@ -215,10 +182,10 @@ describe('routes: mutual TLS with the stack CA, and the route password', () => {
   }, 60_000);
 
   it('a plain route is refused: the port wants a TLS handshake first', async () => {
-    const route = await plain(
+    const route = await plainAfterInfo(
       routePorts[0],
       `CONNECT ${JSON.stringify({ user: 'route', pass: ROUTE_PASSWORD, verbose: false })}\r\nPING\r\n`,
-      { info: false },
+      { info: false, waitMs: 5000 },
     );
     // Nothing in plain (not even INFO: the handshake comes first), and the connection is closed.
     expect(route.reply).toBe('');
@@ -255,10 +222,10 @@ describe('routes: mutual TLS with the stack CA, and the route password', () => {
       await nc.close();
     }
     // Plain text after INFO: the server wants a TLS handshake and drops the connection.
-    const client = await plain(
+    const client = await plainAfterInfo(
       servers[0].port,
       `CONNECT ${JSON.stringify({ user: NATS_ADMIN_USER, pass: PASSWORDS.admin, verbose: false })}\r\nPING\r\n`,
-      { info: true },
+      { info: true, waitMs: 5000 },
     );
     expect(client.info).toMatchObject({ tls_required: true });
     expect(client.reply).toBe('');
