@@ -351,7 +351,7 @@ test('Cassandra speaks mutual TLS only: a plaintext client and a client without 
   // Internode TLS works for real: cassandra-0 sees its two peers over it.
   const peers = await cql.execute('SELECT peer FROM system.peers_v2');
   expect(peers.rows).toHaveLength(2);
-});
+}, 60_000); // a plaintext client waits out the driver's 10 s connect timeout
 
 /** Runs `cmd` in a container; resolves with its exit code and output. */
 async function exec(container: Docker.Container, cmd: string[]): Promise<{ code: number; output: string }> {
