@@ -91,7 +91,7 @@ export function startTlsCassandra(opts: {
     },
     remove() {
       try {
-        execFileSync('docker', ['rm', '-f', name], { stdio: 'ignore' });
+        execFileSync('docker', ['rm', '-f', '-v', name], { stdio: 'ignore' }); // -v: the image's anonymous data volume too
       } catch {
         // never started
       }
