@@ -18,36 +18,19 @@ import {
   CASSANDRA_NODE_PEM_PATH,
   cassandraEncryptionYaml,
 } from '../../components/tiers/storage';
-import { AwsProgramRun, isSecretInput, ofType, Recorded, runAwsProgram, secretValue } from './aws-mocks';
+import {
+  AwsProgramRun,
+  containerSpec,
+  filesOf,
+  Recorded,
+  runAwsProgram,
+  swarmService,
+  swarmServices,
+} from './aws-mocks';
 import { containers, envOf, runLocalProgram } from './local-mocks';
 
-type ContainerSpec = {
-  env?: Record<string, string>;
-  args?: string[];
-  commands?: string[];
-  secrets?: { secretId: string; fileName: string }[];
-  configs?: { configId: string; fileName: string }[];
-};
-const services = (run: AwsProgramRun) => ofType(run.resources, 'docker:index/service:Service');
-const byName = (run: AwsProgramRun, name: string) => services(run).find((s) => s.name === name) as Recorded;
-const spec = (s: Recorded) => (s.inputs.taskSpec as { containerSpec: ContainerSpec }).containerSpec;
-const decode = (data: unknown) => Buffer.from(String(secretValue(data)), 'base64').toString('utf8');
 const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
 const PEM_KEY = /-----BEGIN PRIVATE KEY-----[\s\S]+?-----END PRIVATE KEY-----/g;
-
-/** The files a service's containers see, by path: configs and secrets, decoded. */
-function filesOf(run: AwsProgramRun, s: Recorded): Record<string, { text: string; secret: boolean }> {
-  const files: Record<string, { text: string; secret: boolean }> = {};
-  for (const c of spec(s).configs ?? []) {
-    const config = run.resources.find((r) => `${r.name}-id` === c.configId) as Recorded;
-    files[c.fileName] = { text: decode(config.inputs.data), secret: false };
-  }
-  for (const c of spec(s).secrets ?? []) {
-    const secret = run.resources.find((r) => `${r.name}-id` === c.secretId) as Recorded;
-    files[c.fileName] = { text: decode(secret.inputs.data), secret: isSecretInput(secret.inputs.data) };
-  }
-  return files;
-}
 
 const keysIn = (text: string) => text.match(PEM_KEY) ?? [];
 // A PEM inside YAML (Grafana's data source) is indented: the lines are taken without their indentation.
@@ -81,7 +64,7 @@ describe('aws stack: Cassandra with mutual TLS', () => {
   test('each member gets its own key and certificate (its names only), the CA, and the encryption options', () => {
     const fingerprints = new Set<string>();
     for (const k of [0, 1, 2]) {
-      const member = byName(run, `cassandra-${k}`);
+      const member = swarmService(run, `cassandra-${k}`);
       const files = filesOf(run, member);
       const pem = files[CASSANDRA_NODE_PEM_PATH];
       expect(pem.secret).toBe(true);
@@ -111,7 +94,7 @@ describe('aws stack: Cassandra with mutual TLS', () => {
       expect(yaml?.[1].text).toContain('internode_encryption: all');
       expect(yaml?.[1].text).toContain('  optional: false\n  require_client_auth: true');
       // The start command appends it to cassandra.yaml before the image's entrypoint runs.
-      const command = (spec(member).args ?? []).join(' ');
+      const command = (containerSpec(member).args ?? []).join(' ');
       expect(command).toContain(`sed -i '$r ${yaml?.[0]}' "$CASSANDRA_CONF/cassandra.yaml"`);
       expect(command.indexOf('$r ')).toBeLessThan(command.indexOf('exec docker-entrypoint.sh'));
     }
@@ -120,9 +103,9 @@ describe('aws stack: Cassandra with mutual TLS', () => {
 
   test('every Cassandra client is given the CA, a client certificate and its key (a secret), as files', () => {
     for (const role of CASSANDRA_CLIENT_ROLES) {
-      const s = services(run).find((x) => x.name === role || x.name === `${role}-0`) as Recorded;
+      const s = swarmServices(run).find((x) => x.name === role || x.name === `${role}-0`) as Recorded;
       expect({ role, found: s !== undefined }).toEqual({ role, found: true });
-      const env = spec(s).env ?? {};
+      const env = containerSpec(s).env ?? {};
       const files = filesOf(run, s);
       const file = (name: string) => files[env[name] ?? `(${name} unset)`];
       const caFile = file('CASSANDRA_TLS_CA_FILE');
@@ -137,9 +120,9 @@ describe('aws stack: Cassandra with mutual TLS', () => {
       expect(Object.values(env).join('\n')).not.toMatch(/BEGIN/);
     }
     // The auth job's cqlsh: TLS through its cqlshrc, with the CA and its own client certificate.
-    const auth = byName(run, 'cassandra-auth');
+    const auth = swarmService(run, 'cassandra-auth');
     const files = filesOf(run, auth);
-    const rc = files[spec(auth).env?.CQLSHRC as string].text;
+    const rc = files[containerSpec(auth).env?.CQLSHRC as string].text;
     const option = (name: string) => new RegExp(`^${name} = (.+)$`, 'm').exec(rc)?.[1] as string;
     expect(option('validate')).toBe('true');
     expect(new X509Certificate(files[option('certfile')].text).fingerprint256).toBe(ca.fingerprint256);
@@ -148,7 +131,7 @@ describe('aws stack: Cassandra with mutual TLS', () => {
   });
 
   test('TLS keys reach only the containers that need them', () => {
-    const withKeys = services(run)
+    const withKeys = swarmServices(run)
       .filter((s) => Object.values(filesOf(run, s)).some((f) => keysIn(f.text).length > 0))
       .map((s) => s.name)
       .sort();
@@ -171,7 +154,7 @@ describe('aws stack: Cassandra with mutual TLS', () => {
       ].sort(),
     );
     // Every file holding a key is a docker secret.
-    for (const s of services(run))
+    for (const s of swarmServices(run))
       for (const [path, f] of Object.entries(filesOf(run, s)))
         if (keysIn(f.text).length)
           expect({ service: s.name, path, secret: f.secret }).toMatchObject({ secret: true });

@@ -216,6 +216,38 @@ export function ofType(recorded: readonly Recorded[], type: string): Recorded[] 
   return recorded.filter((r) => r.type === type);
 }
 
+/** What the suites read of a swarm service's container spec. */
+export interface ContainerSpec {
+  env?: Record<string, string>;
+  args?: string[];
+  commands?: string[];
+  healthcheck?: { tests: string[] };
+  secrets?: { secretId: string; fileName: string }[];
+  configs?: { configId: string; fileName: string }[];
+}
+export const swarmServices = (run: AwsProgramRun) => ofType(run.resources, 'docker:index/service:Service');
+export const swarmService = (run: AwsProgramRun, name: string) =>
+  swarmServices(run).find((s) => s.name === name) as Recorded;
+export const containerSpec = (s: Recorded) =>
+  (s.inputs.taskSpec as { containerSpec: ContainerSpec }).containerSpec;
+/** A docker config's or secret's `data` (base64, secret or not), as text. */
+export const decodeData = (data: unknown) =>
+  Buffer.from(String(secretValue(data)), 'base64').toString('utf8');
+
+/** The files a service's containers see, by path: configs and secrets, decoded. */
+export function filesOf(run: AwsProgramRun, s: Recorded): Record<string, { text: string; secret: boolean }> {
+  const files: Record<string, { text: string; secret: boolean }> = {};
+  for (const c of containerSpec(s).configs ?? []) {
+    const config = run.resources.find((r) => `${r.name}-id` === c.configId) as Recorded;
+    files[c.fileName] = { text: decodeData(config.inputs.data), secret: false };
+  }
+  for (const c of containerSpec(s).secrets ?? []) {
+    const secret = run.resources.find((r) => `${r.name}-id` === c.secretId) as Recorded;
+    files[c.fileName] = { text: decodeData(secret.inputs.data), secret: isSecretInput(secret.inputs.data) };
+  }
+  return files;
+}
+
 /**
  * The availability zone a pinned swarm service runs in, followed through the resources as Swarm and EC2
  * would: its placement's slot label, the worker whose user data sets that label, that worker's subnet.

@@ -8,42 +8,17 @@ import { compareSync } from 'bcryptjs';
 import * as pulumi from '@pulumi/pulumi';
 import { parse } from 'yaml';
 
-import { AwsProgramRun, isSecretInput, ofType, Recorded, runAwsProgram, secretValue } from './aws-mocks';
+import {
+  AwsProgramRun,
+  containerSpec,
+  filesOf,
+  ofType,
+  runAwsProgram,
+  swarmService,
+  swarmServices,
+} from './aws-mocks';
 
-type ContainerSpec = {
-  env?: Record<string, string>;
-  args?: string[];
-  commands?: string[];
-  healthcheck?: { tests: string[] };
-  secrets?: { secretId: string; fileName: string }[];
-  configs?: { configId: string; fileName: string }[];
-};
-const services = (run: AwsProgramRun) => ofType(run.resources, 'docker:index/service:Service');
-const byName = (run: AwsProgramRun, name: string) => services(run).find((s) => s.name === name) as Recorded;
-const spec = (s: Recorded) => (s.inputs.taskSpec as { containerSpec: ContainerSpec }).containerSpec;
-const decode = (data: unknown) => Buffer.from(String(secretValue(data)), 'base64').toString('utf8');
 const value = <T>(o: unknown) => new Promise<T>((r) => (o as pulumi.Output<T>).apply(r));
-
-/** The files a service's containers see, by path: configs and secrets, decoded. */
-function filesOf(
-  run: AwsProgramRun,
-  s: Recorded,
-): Record<string, { text: string; secret: boolean; id: string }> {
-  const files: Record<string, { text: string; secret: boolean; id: string }> = {};
-  for (const c of spec(s).configs ?? []) {
-    const config = run.resources.find((r) => `${r.name}-id` === c.configId) as Recorded;
-    files[c.fileName] = { text: decode(config.inputs.data), secret: false, id: c.configId };
-  }
-  for (const c of spec(s).secrets ?? []) {
-    const secret = run.resources.find((r) => `${r.name}-id` === c.secretId) as Recorded;
-    files[c.fileName] = {
-      text: decode(secret.inputs.data),
-      secret: isSecretInput(secret.inputs.data),
-      id: c.secretId,
-    };
-  }
-  return files;
-}
 
 const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
 const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
@@ -52,7 +27,7 @@ const HOUR = 3600_000;
 describe('aws stack: certificates, NATS TLS, Prometheus login', () => {
   let run: AwsProgramRun;
   let ca: X509Certificate;
-  const natsMembers = () => services(run).filter((s) => /^nats-\d+$/.test(s.name));
+  const natsMembers = () => swarmServices(run).filter((s) => /^nats-\d+$/.test(s.name));
   beforeAll(async () => {
     run = await runAwsProgram();
     ca = new X509Certificate(await value<string>(run.outputs.caCertificate));
@@ -122,7 +97,7 @@ describe('aws stack: certificates, NATS TLS, Prometheus login', () => {
       // Monitoring: bound to the member's address on the private network only.
       expect(conf).toContain('http: $NATS_MONITOR_LISTEN');
       expect(conf).not.toMatch(/http_port/);
-      expect(spec(m).commands?.join(' ')).toContain("grep -m1 '^10\\.231\\.254\\.'");
+      expect(containerSpec(m).commands?.join(' ')).toContain("grep -m1 '^10\\.231\\.254\\.'");
       // The files the config names are there: the key as a secret, the certificate and CA as files.
       expect(files['/run/secrets/nats_tls_key'].secret).toBe(true);
       expect(files['/etc/nats/tls/tls.crt'].secret).toBe(false);
@@ -132,25 +107,29 @@ describe('aws stack: certificates, NATS TLS, Prometheus login', () => {
       // Valid for every member's name (routes dial nats-N and check it) and `nats`.
       for (const host of ['nats', 'nats-0', 'nats-1', 'nats-2']) expect(cert.checkHost(host)).toBe(host);
       // The health check reads the monitoring address the start script found.
-      expect(spec(m).healthcheck?.tests.join(' ')).toContain('$(cat /tmp/nats-monitor-address):8222/healthz');
+      expect(containerSpec(m).healthcheck?.tests.join(' ')).toContain(
+        '$(cat /tmp/nats-monitor-address):8222/healthz',
+      );
     }
     // The key reaches the NATS members and nothing else.
     const key = filesOf(run, members[0])['/run/secrets/nats_tls_key'].text;
-    const holders = services(run).filter((s) => Object.values(filesOf(run, s)).some((f) => f.text === key));
+    const holders = swarmServices(run).filter((s) =>
+      Object.values(filesOf(run, s)).some((f) => f.text === key),
+    );
     expect(holders.map((s) => s.name)).toEqual(['nats-0', 'nats-1', 'nats-2']);
   });
 
   test('the exporter reads monitoring over the private network; every role connects with TLS and the CA', () => {
-    const exporter = byName(run, 'nats-exporter');
-    expect(spec(exporter).args?.filter((a) => a.startsWith('http'))).toEqual([
+    const exporter = swarmService(run, 'nats-exporter');
+    expect(containerSpec(exporter).args?.filter((a) => a.startsWith('http'))).toEqual([
       'http://natsmon-nats-0:8222',
       'http://natsmon-nats-1:8222',
       'http://natsmon-nats-2:8222',
     ]);
-    const roles = services(run).filter((s) => spec(s).env?.NATS_URL !== undefined);
+    const roles = swarmServices(run).filter((s) => containerSpec(s).env?.NATS_URL !== undefined);
     expect(roles.map((s) => s.name).sort()).toEqual(['ingest', 'inject', 'predict', 'stream', 'train']);
     for (const r of roles) {
-      expect(spec(r).env?.NATS_TLS_CA_FILE).toBe('/etc/smartmeter/nats-ca.pem');
+      expect(containerSpec(r).env?.NATS_TLS_CA_FILE).toBe('/etc/smartmeter/nats-ca.pem');
       const ca2 = filesOf(run, r)['/etc/smartmeter/nats-ca.pem'];
       expect(ca2.secret).toBe(false);
       expect(new X509Certificate(ca2.text).fingerprint256).toBe(ca.fingerprint256);
@@ -161,7 +140,7 @@ describe('aws stack: certificates, NATS TLS, Prometheus login', () => {
     const password = await value<string>(run.outputs.prometheusPassword);
     expect(await run.pulumi.isSecret(run.outputs.prometheusPassword as pulumi.Output<string>)).toBe(true);
     expect(run.outputs.prometheusUser).toBe('smartmeter');
-    const prometheus = byName(run, 'prometheus-0');
+    const prometheus = swarmService(run, 'prometheus-0');
     const files = filesOf(run, prometheus);
     const web = files['/etc/prometheus/web.yml'];
     expect(web.secret).toBe(true);
@@ -181,12 +160,12 @@ describe('aws stack: certificates, NATS TLS, Prometheus login', () => {
     });
     expect(files['/run/secrets/prometheus_password']).toMatchObject({ text: password, secret: true });
     // Who gets the password: Prometheus and Grafana only; nobody's environment or plain file holds it.
-    const holders = services(run).filter((s) =>
+    const holders = swarmServices(run).filter((s) =>
       Object.values(filesOf(run, s)).some((f) => f.secret && f.text.includes(password)),
     );
     expect(holders.map((s) => s.name)).toEqual(['prometheus-0', 'grafana-0']);
-    for (const s of services(run)) {
-      expect(JSON.stringify(spec(s).env ?? {})).not.toContain(password);
+    for (const s of swarmServices(run)) {
+      expect(JSON.stringify(containerSpec(s).env ?? {})).not.toContain(password);
       for (const f of Object.values(filesOf(run, s))) if (!f.secret) expect(f.text).not.toContain(password);
     }
     for (const [name, o] of Object.entries(run.outputs)) {

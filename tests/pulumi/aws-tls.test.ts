@@ -11,6 +11,9 @@ import { parse } from 'yaml';
 import { SwarmServices } from '../../components/platforms/aws/swarm';
 import {
   AwsProgramRun,
+  containerSpec,
+  decodeData,
+  filesOf,
   installAwsMocks,
   isSecretInput,
   ofType,
@@ -18,41 +21,18 @@ import {
   runAwsProgram,
   secretValue,
   stringsIn,
+  swarmService,
+  swarmServices,
 } from './aws-mocks';
 import { runLocalProgram } from './local-mocks';
 
-type ContainerSpec = {
-  env?: Record<string, string>;
-  args?: string[];
-  healthcheck?: { tests: string[] };
-  secrets?: { secretId: string; fileName: string }[];
-  configs?: { configId: string; fileName: string }[];
-};
-const services = (run: AwsProgramRun) => ofType(run.resources, 'docker:index/service:Service');
-const byName = (run: AwsProgramRun, name: string) => services(run).find((s) => s.name === name) as Recorded;
-const spec = (s: Recorded) => (s.inputs.taskSpec as { containerSpec: ContainerSpec }).containerSpec;
 const publishedPorts = (s: Recorded) =>
   (s.inputs.endpointSpec as { ports?: { name: string; targetPort: number; publishedPort: number }[] })
     .ports ?? [];
-const decode = (data: unknown) => Buffer.from(String(secretValue(data)), 'base64').toString('utf8');
-
-/** The files a service's containers see, by path: configs and secrets, decoded. */
-function filesOf(run: AwsProgramRun, s: Recorded): Record<string, { text: string; secret: boolean }> {
-  const files: Record<string, { text: string; secret: boolean }> = {};
-  for (const c of spec(s).configs ?? []) {
-    const config = run.resources.find((r) => `${r.name}-id` === c.configId) as Recorded;
-    files[c.fileName] = { text: decode(config.inputs.data), secret: false };
-  }
-  for (const c of spec(s).secrets ?? []) {
-    const secret = run.resources.find((r) => `${r.name}-id` === c.secretId) as Recorded;
-    files[c.fileName] = { text: decode(secret.inputs.data), secret: isSecretInput(secret.inputs.data) };
-  }
-  return files;
-}
 
 /** Where a published service reads its certificate and key: Grafana's env, Prometheus's web config. */
 function tlsFiles(run: AwsProgramRun, s: Recorded): { cert: string; key: string } | undefined {
-  const { env = {}, args = [] } = spec(s);
+  const { env = {}, args = [] } = containerSpec(s);
   if (env.GF_SERVER_PROTOCOL === 'https')
     return { cert: env.GF_SERVER_CERT_FILE, key: env.GF_SERVER_CERT_KEY };
   const webConfig = args.find((a) => a.startsWith('--web.config.file='))?.split('=')[1];
@@ -80,7 +60,7 @@ describe('aws stack', () => {
   });
 
   test('every published port belongs to a service that serves TLS on it', () => {
-    const publishing = services(run).filter((s) => publishedPorts(s).length > 0);
+    const publishing = swarmServices(run).filter((s) => publishedPorts(s).length > 0);
     expect(publishing.map((s) => s.name).sort()).toEqual(['grafana-0', 'prometheus-0']);
     for (const s of publishing) {
       expect(publishedPorts(s).map((p) => p.name)).toEqual(['https']);
@@ -94,7 +74,7 @@ describe('aws stack', () => {
   test('each certificate is signed by the CA for the names the service is reached by, and matches its key', () => {
     const nodes = ofType(run.resources, 'aws:ec2/instance:Instance');
     expect(nodes).toHaveLength(4);
-    for (const s of services(run).filter((s) => publishedPorts(s).length > 0)) {
+    for (const s of swarmServices(run).filter((s) => publishedPorts(s).length > 0)) {
       const files = filesOf(run, s);
       const { cert: certPath, key: keyPath } = tlsFiles(run, s) as { cert: string; key: string };
       const cert = new X509Certificate(files[certPath].text);
@@ -119,7 +99,7 @@ describe('aws stack', () => {
   });
 
   test('what calls Grafana and Prometheus inside the swarm speaks HTTPS and trusts the CA', () => {
-    const prometheus = byName(run, 'prometheus-0');
+    const prometheus = swarmService(run, 'prometheus-0');
     const files = filesOf(run, prometheus);
     const yml = parse(files['/etc/prometheus/prometheus.yml'].text) as {
       scrape_configs: { job_name: string; scheme?: string; tls_config?: { ca_file: string } }[];
@@ -128,7 +108,7 @@ describe('aws stack', () => {
     expect(self).toMatchObject({ scheme: 'https', tls_config: { ca_file: '/etc/prometheus/ca.pem' } });
     expect(new X509Certificate(files['/etc/prometheus/ca.pem'].text).fingerprint256).toBe(ca.fingerprint256);
 
-    const grafana = byName(run, 'grafana-0');
+    const grafana = swarmService(run, 'grafana-0');
     const datasources = parse(
       filesOf(run, grafana)['/etc/grafana/provisioning/datasources/smartmeter.yaml'].text,
     ).datasources as { url: string; jsonData: unknown; secureJsonData: { tlsCACert: string } }[];
@@ -148,9 +128,9 @@ describe('aws stack', () => {
       ca.fingerprint256,
     );
 
-    expect(spec(grafana).healthcheck?.tests).toContain('https://127.0.0.1:3000/api/health');
+    expect(containerSpec(grafana).healthcheck?.tests).toContain('https://127.0.0.1:3000/api/health');
     // Prometheus asks for a login: its check reads the password from its secret file.
-    expect(spec(prometheus).healthcheck?.tests?.join(' ')).toContain(
+    expect(containerSpec(prometheus).healthcheck?.tests?.join(' ')).toContain(
       'https://smartmeter:$(cat /run/secrets/prometheus_password)@127.0.0.1:9090/-/ready',
     );
   });
@@ -161,7 +141,7 @@ describe('aws stack', () => {
     const keys = [
       ...new Set(
         ofType(run.resources, 'docker:index/secret:Secret')
-          .map((s) => decode(s.inputs.data))
+          .map((s) => decodeData(s.inputs.data))
           .filter((text) => text.includes('-----BEGIN PRIVATE KEY-----'))
           .map((text) => text.split('\n')[1]),
       ),
