@@ -234,6 +234,25 @@ export const containerSpec = (s: Recorded) =>
 export const decodeData = (data: unknown) =>
   Buffer.from(String(secretValue(data)), 'base64').toString('utf8');
 
+/**
+ * Per swarm service, everything it is given as one text: its inputs and the decoded docker secrets it mounts
+ * (what a test searches for a credential the service should or should not hold).
+ */
+export function serviceHoldings(run: AwsProgramRun): Map<string, string> {
+  const decoded = new Map(
+    ofType(run.resources, 'docker:index/secret:Secret').map((s) => [
+      `${s.name}-id`,
+      decodeData(s.inputs.data),
+    ]),
+  );
+  return new Map(
+    swarmServices(run).map((s) => {
+      const files = (containerSpec(s).secrets ?? []).map((f) => decoded.get(f.secretId));
+      return [s.name, JSON.stringify({ ...s.inputs, files })];
+    }),
+  );
+}
+
 /** The files a service's containers see, by path: configs and secrets, decoded. */
 export function filesOf(run: AwsProgramRun, s: Recorded): Record<string, { text: string; secret: boolean }> {
   const files: Record<string, { text: string; secret: boolean }> = {};

@@ -3,7 +3,7 @@
 // password (it creates the roles); the auth job the admin and default-superuser ones; nothing else any.
 import { CASSANDRA_SERVICES } from '../../components/tiers/shared';
 import { SERVICES } from '../../services/src/storage/roles';
-import { runAwsProgram, secretValue } from './aws-mocks';
+import { runAwsProgram, serviceHoldings } from './aws-mocks';
 import { containers, envOf, runLocalProgram } from './local-mocks';
 
 const LOGINS = ['admin', 'default', ...CASSANDRA_SERVICES] as const;
@@ -63,25 +63,12 @@ test('local stack: each service container holds its own Cassandra password only,
 
 test('aws stack: each service holds its own Cassandra password only, as a docker secret', async () => {
   const run = await runAwsProgram();
-  const secrets = run.resources.filter((r) => r.type === 'docker:index/secret:Secret');
-  const decoded = new Map(
-    secrets.map((s) => [
-      `${s.name}-id`,
-      Buffer.from(String(secretValue(s.inputs.data)), 'base64').toString(),
-    ]),
-  );
   const prefixes = LOGINS.map((l) => `generated-secret-${resourceOf(l)}-`);
   const held = new Map(
-    run.resources
-      .filter((r) => r.type === 'docker:index/service:Service')
-      .map((s) => {
-        const spec = (s.inputs.taskSpec as { containerSpec: Record<string, unknown> }).containerSpec;
-        const files = ((spec.secrets as { secretId: string }[] | undefined) ?? []).map((f) =>
-          decoded.get(f.secretId),
-        );
-        const text = JSON.stringify({ ...s.inputs, files });
-        return [s.name, LOGINS.filter((_, i) => text.includes(prefixes[i]))];
-      }),
+    [...serviceHoldings(run)].map(([name, text]) => [
+      name,
+      LOGINS.filter((_, i) => text.includes(prefixes[i])),
+    ]),
   );
   expectLeastPrivilege(held);
 }, 60_000);

@@ -2,7 +2,7 @@
 // user and that user's password only (as a file), no other container gets any NATS password but the
 // servers (whose config holds them all), and the admin password reaches no container at all.
 import { NATS_ROLES } from '../../components/tiers/nats-auth';
-import { runAwsProgram, secretValue } from './aws-mocks';
+import { runAwsProgram, serviceHoldings } from './aws-mocks';
 import { containers, envOf, runLocalProgram } from './local-mocks';
 
 const USERS = ['admin', ...NATS_ROLES] as const;
@@ -48,25 +48,12 @@ test('local stack: each role container holds its own NATS password only, as NATS
 
 test('aws stack: each role service holds its own NATS password only, as a docker secret', async () => {
   const run = await runAwsProgram();
-  const secrets = run.resources.filter((r) => r.type === 'docker:index/secret:Secret');
-  const decoded = new Map(
-    secrets.map((s) => [
-      `${s.name}-id`,
-      Buffer.from(String(secretValue(s.inputs.data)), 'base64').toString(),
-    ]),
-  );
   const prefixes = USERS.map((u) => `generated-secret-${resourceOf(u)}-`);
   const held: Holdings = new Map(
-    run.resources
-      .filter((r) => r.type === 'docker:index/service:Service')
-      .map((s) => {
-        const spec = (s.inputs.taskSpec as { containerSpec: Record<string, unknown> }).containerSpec;
-        const files = ((spec.secrets as { secretId: string }[] | undefined) ?? []).map((f) =>
-          decoded.get(f.secretId),
-        );
-        const text = JSON.stringify({ ...s.inputs, files });
-        return [s.name, USERS.filter((_, i) => text.includes(prefixes[i]))];
-      }),
+    [...serviceHoldings(run)].map(([name, text]) => [
+      name,
+      USERS.filter((_, i) => text.includes(prefixes[i])),
+    ]),
   );
   const roleOf = (name: string) => name.replace(/-\d+$/, '');
   expectLeastPrivilege(held, roleOf);
