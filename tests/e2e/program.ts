@@ -124,6 +124,34 @@ export interface OtherProviders {
 }
 
 /**
+ * The aws stack's other providers, answered by the aws mocks (tests/pulumi/aws-mocks.ts); docker and random
+ * resources are left to the docker answers above. What the state keeps: a resource declared again with the
+ * same inputs keeps its outputs in `kept` (the tls mocks would otherwise issue new keys and certificates on
+ * every run, and replace what holds them); deleting an entry makes the next run issue that one anew.
+ */
+export function awsProviders(
+  aws: pulumiType.runtime.Mocks,
+  kept: Map<string, Record<string, unknown>>,
+  memory: OtherProviders['memory'],
+): OtherProviders {
+  return {
+    memory,
+    state: (type, name, inputs) => {
+      if (type.startsWith('docker:') || type.startsWith('random:')) return {};
+      const key = `${type}::${name}::${JSON.stringify(inputs)}`;
+      let state = kept.get(key);
+      if (!state) {
+        state = (aws.newResource({ type, name, inputs, custom: true }) as { state: Record<string, unknown> })
+          .state;
+        kept.set(key, state);
+      }
+      return state;
+    },
+    call: (token, inputs) => aws.call({ token, inputs }) as Record<string, unknown>,
+  };
+}
+
+/**
  * Loads a fresh copy of the program (jest.resetModules) for `stack` with the given `smartmeter:*` config
  * (keys without the prefix).
  */

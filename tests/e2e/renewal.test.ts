@@ -4,7 +4,7 @@
 // certificate's last 30 days. The harness's model of the provider's diff (plan.ts) says what changes.
 import { awsMocks, stackFileConfig, TEST_SSH_KEY } from '../pulumi/aws-mocks';
 import { describe as describeSteps, plan } from './plan';
-import { ProgramRun, runProgram } from './program';
+import { awsProviders, ProgramRun, runProgram } from './program';
 import { T } from './types';
 
 const CONFIG = {
@@ -19,21 +19,7 @@ const kept = new Map<string, Record<string, unknown>>();
 const aws = awsMocks([]);
 
 function declare(): Promise<ProgramRun> {
-  return runProgram('aws', CONFIG, {
-    memory,
-    state: (type, name, inputs) => {
-      if (type.startsWith('docker:') || type.startsWith('random:')) return {};
-      const key = `${type}::${name}::${JSON.stringify(inputs)}`;
-      let state = kept.get(key);
-      if (!state) {
-        state = (aws.newResource({ type, name, inputs, custom: true }) as { state: Record<string, unknown> })
-          .state;
-        kept.set(key, state);
-      }
-      return state;
-    },
-    call: (token, inputs) => aws.call({ token, inputs }) as Record<string, unknown>,
-  });
+  return runProgram('aws', CONFIG, awsProviders(aws, kept, memory));
 }
 
 test('a renewed NATS certificate replaces its config file and rolls the NATS members, one at a time', async () => {

@@ -33,7 +33,7 @@ import {
   rateProblem,
   ROWS_TOLERANCE,
 } from './pipeline-checks';
-import { Declared, ProgramRun, runProgram } from './program';
+import { awsProviders, Declared, ProgramRun, runProgram } from './program';
 import { engine, eventually, localImages, report, sleep } from './support';
 import { SWARM_NODE_IMAGE, LocalSwarm, SwarmNode, WORKER_LEDGER_DIR } from './swarm-nodes';
 import { NATS_CLUSTER } from '../../dashboards/nats';
@@ -169,30 +169,7 @@ const kept = new Map<string, Record<string, unknown>>();
 
 /** One run of the program for the aws stack with the given config. */
 function declareAws(config: Record<string, string>): Promise<ProgramRun> {
-  return runProgram(
-    'aws',
-    { ...config, ...localImages() },
-    {
-      memory,
-      // Only the AWS side comes from the aws stack's mocks; docker and random resources are answered as
-      // the real providers would (tests/e2e/program.ts).
-      state: (type, name, inputs) => {
-        if (type.startsWith('docker:') || type.startsWith('random:')) return {};
-        // What the state keeps: a resource declared again with the same inputs keeps its outputs (the tls
-        // mocks would otherwise issue new keys and certificates on every run, and replace what holds them).
-        const key = `${type}::${name}::${JSON.stringify(inputs)}`;
-        let state = kept.get(key);
-        if (!state) {
-          state = (
-            aws.newResource({ type, name, inputs, custom: true }) as { state: Record<string, unknown> }
-          ).state;
-          kept.set(key, state);
-        }
-        return state;
-      },
-      call: (token, inputs) => aws.call({ token, inputs }) as Record<string, unknown>,
-    },
-  );
+  return runProgram('aws', { ...config, ...localImages() }, awsProviders(aws, kept, memory));
 }
 
 afterAll(async () => {
