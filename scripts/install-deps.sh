@@ -14,6 +14,7 @@ command -v java >/dev/null || need+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null || need+=(maven)
 command -v curl >/dev/null || need+=(curl)
 command -v shellcheck >/dev/null || need+=(shellcheck)
+command -v openssl >/dev/null || need+=(openssl) # test certificates (tests/pulumi/aws-mocks.ts, services/harness/certificates.ts)
 command -v fusermount3 >/dev/null || need+=(fuse3) # scripts/powercut-fs.sh's power-cut file system
 command -v npm >/dev/null || need+=(npm) # any npm: it only fetches Node.js 24 (scripts/install-node.sh)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
